@@ -1,0 +1,36 @@
+"""Offline-first software licensing: signed request/response files, local checks, clock-tamper defence.
+
+Typical use in an application::
+
+    from licensing import Configuration, LicenseManager, LicenseID, LicenseError
+
+    manager = LicenseManager(Configuration.from_file("licensing.json"))
+    manager.create_offline_activation_file(LicenseID.from_key("ABCD-1234-EFGH-5678"))
+    # ... the user uploads ls_activation.req to the portal and brings back ls_activation.lic ...
+    license = manager.activate_license_offline()
+    license.local_check()
+
+Every failure is a :class:`LicenseError` with a stable ``code``, a ``message`` and a ``hint``.
+"""
+
+from .config import Configuration
+from .errors import *  # noqa: F403 - the hierarchy is part of the public API
+from .errors import __all__ as _error_names
+from .formats import Feature, LicenseTerms
+from .license import CheckItem, License, LocalCheckResult
+from .manager import LicenseID, LicenseManager
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Configuration",
+    "LicenseManager",
+    "LicenseID",
+    "License",
+    "LicenseTerms",
+    "Feature",
+    "LocalCheckResult",
+    "CheckItem",
+    "__version__",
+    *_error_names,
+]

@@ -1,0 +1,489 @@
+"""The files that travel between a device and the vendor, and the documents inside them.
+
+Every artefact is an *envelope*: one line of canonical JSON holding the artefact type, the exact
+payload bytes (base64) and their signature. The payload is itself JSON and repeats, inside the
+signed bytes, the type (``typ``), the format version (``v``) and, for vendor files, the signing
+key's id (``kid``). Signatures cover a per-type domain prefix plus the payload bytes exactly as
+shipped, so nothing is ever re-serialised before it is verified.
+
+Why canonical envelopes: a verifier that accepted any JSON spelling of the same envelope would
+let a byte of a file change (a space, a base64 padding bit) without anyone noticing; we promise
+that *any* change to *any* byte is refused, so the outer form is checked to be the one we write.
+
+Who signs what:
+
+* vendor files (activation response, license refresh): the vendor's Ed25519 key, picked by the
+  verifier from its pinned keys by ``kid`` (never from the file);
+* device files (activation and deactivation requests): the device's own Ed25519 key, plus an
+  HMAC with the product's shared key so the vendor can tell a wrong product configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import crypto
+from .errors import (
+    FileMalformedError,
+    FileMissingError,
+    FileTooLargeError,
+    SignatureInvalidError,
+    UnknownSigningKeyError,
+    WrongFileTypeError,
+)
+
+__all__ = [
+    "ACTIVATION_REQUEST",
+    "ACTIVATION_RESPONSE",
+    "LICENSE_REFRESH",
+    "DEACTIVATION_REQUEST",
+    "FORMAT_VERSION",
+    "MAX_FILE_SIZE",
+    "LICENSE_TYPES",
+    "Envelope",
+    "Feature",
+    "LicenseTerms",
+    "ActivationRequest",
+    "ActivationResponse",
+    "LicenseRefresh",
+    "DeactivationRequest",
+    "read_artefact",
+    "write_artefact",
+    "encode_signed",
+    "open_signed",
+    "encode_device_signed",
+    "open_device_signed",
+    "format_time",
+    "parse_time",
+]
+
+FORMAT_VERSION = 1
+ENVELOPE_FORMAT = "offline-licensing"
+MAX_FILE_SIZE = 64 * 1024
+
+ACTIVATION_REQUEST = "activation-request"
+ACTIVATION_RESPONSE = "activation-response"
+LICENSE_REFRESH = "license-refresh"
+DEACTIVATION_REQUEST = "deactivation-request"
+
+_FILE_NAMES = {
+    ACTIVATION_REQUEST: "an activation request (ls_activation.req)",
+    ACTIVATION_RESPONSE: "an activation response (ls_activation.lic)",
+    LICENSE_REFRESH: "a license refresh file (license_refresh.lic)",
+    DEACTIVATION_REQUEST: "a deactivation request (ls_deactivation.req)",
+}
+VENDOR_SIGNED = frozenset({ACTIVATION_RESPONSE, LICENSE_REFRESH})
+DEVICE_SIGNED = frozenset({ACTIVATION_REQUEST, DEACTIVATION_REQUEST})
+
+LICENSE_TYPES = ("perpetual", "time-based", "consumption", "subscription")
+
+
+# -- time --------------------------------------------------------------------------------------
+
+
+def format_time(moment: datetime) -> str:
+    """UTC, ISO 8601 with a ``Z``; refuses naive datetimes (they are the root of clock bugs)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError("time without zone")
+    return moment.astimezone(timezone.utc)
+
+
+# -- envelopes ---------------------------------------------------------------------------------
+
+
+def _canonical(obj: Mapping[str, Any]) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A parsed (not yet verified) artefact: the exact bytes plus their parts."""
+
+    typ: str
+    payload: bytes
+    signature: bytes
+    kid: str | None = None
+    mac: bytes | None = None
+    raw: bytes = field(default=b"", repr=False)
+
+    def encode(self) -> bytes:
+        outer: dict[str, str] = {
+            "format": ENVELOPE_FORMAT,
+            "typ": self.typ,
+            "payload": crypto.b64encode(self.payload),
+            "signature": crypto.b64encode(self.signature),
+        }
+        if self.kid is not None:
+            outer["kid"] = self.kid
+        if self.mac is not None:
+            outer["mac"] = crypto.b64encode(self.mac)
+        return _canonical(outer) + b"\n"
+
+    @classmethod
+    def parse(cls, data: bytes) -> Envelope:
+        """Parse an envelope, refusing anything that is not byte-for-byte one we would write."""
+        if len(data) > MAX_FILE_SIZE:
+            raise FileTooLargeError()
+        try:
+            outer = json.loads(data.decode("ascii"))
+            if not isinstance(outer, dict) or outer.get("format") != ENVELOPE_FORMAT:
+                raise ValueError("not an envelope")
+            allowed = {"format", "typ", "payload", "signature", "kid", "mac"}
+            if set(outer) - allowed or not all(isinstance(v, str) for v in outer.values()):
+                raise ValueError("unexpected envelope fields")
+            envelope = cls(
+                typ=outer["typ"],
+                payload=crypto.b64decode_strict(outer["payload"]),
+                signature=crypto.b64decode_strict(outer["signature"]),
+                kid=outer.get("kid"),
+                mac=crypto.b64decode_strict(outer["mac"]) if "mac" in outer else None,
+                raw=data,
+            )
+        except (ValueError, KeyError, UnicodeDecodeError, RecursionError) as exc:
+            raise FileMalformedError(
+                "The file is damaged or is not a licensing file (it could not be read as one).",
+            ) from exc
+        if envelope.encode() != data:
+            raise FileMalformedError("The file was altered: its layout is not the one the licensing tools write.")
+        return envelope
+
+
+def read_artefact(path: str | os.PathLike[str]) -> bytes:
+    """Read a licensing file with a size cap, mapping every OS error to a typed one."""
+    target = Path(path)
+    try:
+        with target.open("rb") as handle:
+            data = handle.read(MAX_FILE_SIZE + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        raise FileMissingError(f"There is no file at {target}.") from None
+    except IsADirectoryError:
+        raise FileMissingError(f"{target} is a folder, not a file.",
+                               hint="Give the path of the file itself, including its name.") from None
+    except OSError as exc:
+        raise FileMissingError(f"The file {target} cannot be read: {exc.strerror or exc}.",
+                               hint="Check the file's permissions and that its drive is still attached.") from None
+    if len(data) > MAX_FILE_SIZE:
+        raise FileTooLargeError(f"{target} is larger than {MAX_FILE_SIZE // 1024} KiB, so it is not a licensing file.")
+    if not data:
+        raise FileMalformedError(f"{target} is empty.",
+                                 hint="The copy may have failed; copy the file again from its source.")
+    return data
+
+
+def write_artefact(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write a file meant to be carried to the other side (a request or a response) atomically."""
+    from .storage import atomic_write  # local import: storage depends on formats' time helpers
+
+    target = Path(path)
+    atomic_write(target, data, mode=0o644)
+    return target
+
+
+def _describe(typ: str) -> str:
+    return _FILE_NAMES.get(typ, "a licensing file of another kind")
+
+
+def _expect_type(envelope: Envelope, expected: frozenset[str]) -> None:
+    if envelope.typ not in expected:
+        wanted = " or ".join(sorted(_describe(t) for t in expected))
+        if envelope.typ in _FILE_NAMES:
+            raise WrongFileTypeError(f"This file is {_describe(envelope.typ)}, but {wanted} is needed here.")
+        raise FileMalformedError("This file is not a licensing file of a kind this version knows.")
+
+
+def _payload_dict(envelope: Envelope) -> dict[str, Any]:
+    try:
+        doc = json.loads(envelope.payload.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise FileMalformedError() from exc
+    if not isinstance(doc, dict) or doc.get("typ") != envelope.typ or doc.get("v") != FORMAT_VERSION:
+        raise FileMalformedError("The file's contents do not match its declared kind or version.")
+    return doc
+
+
+def encode_signed(typ: str, body: Mapping[str, Any], key: crypto.Ed25519PrivateKey, kid: str) -> bytes:
+    """Vendor side: sign a document of type ``typ``; ``typ``, ``v`` and ``kid`` go inside the signed bytes."""
+    payload = _canonical({**body, "typ": typ, "v": FORMAT_VERSION, "kid": kid})
+    return Envelope(typ=typ, payload=payload, signature=crypto.sign(key, typ, payload), kid=kid).encode()
+
+
+def open_signed(data: bytes, expected: frozenset[str] | str,
+                trusted_keys: Mapping[str, crypto.Ed25519PublicKey]) -> tuple[Envelope, dict[str, Any]]:
+    """Client side: parse and verify a vendor-signed file against the pinned keys.
+
+    The key is chosen by ``kid`` among the application's trusted keys, so a file cannot bring
+    its own key; the algorithm is the one of that pinned key (Ed25519), never a file field.
+    """
+    expected_types = frozenset({expected}) if isinstance(expected, str) else expected
+    envelope = Envelope.parse(data)
+    _expect_type(envelope, expected_types)
+    key = trusted_keys.get(envelope.kid or "")
+    if key is None:
+        raise UnknownSigningKeyError()
+    if not crypto.verify(key, envelope.typ, envelope.payload, envelope.signature):
+        raise SignatureInvalidError()
+    doc = _payload_dict(envelope)
+    if doc.get("kid") != envelope.kid:
+        raise SignatureInvalidError("The file names a different signing key inside than outside: it was altered.")
+    return envelope, doc
+
+
+def encode_device_signed(typ: str, body: Mapping[str, Any], device_key: crypto.Ed25519PrivateKey,
+                         shared_key: bytes) -> bytes:
+    """Device side: sign a request with the device key and MAC it with the product's shared key."""
+    payload = _canonical({
+        **body,
+        "typ": typ,
+        "v": FORMAT_VERSION,
+        "device_key": crypto.b64encode(crypto.public_bytes(device_key.public_key())),
+    })
+    return Envelope(typ=typ, payload=payload, signature=crypto.sign(device_key, typ, payload),
+                    mac=crypto.mac(shared_key, typ, payload)).encode()
+
+
+def open_device_signed(data: bytes, expected: str) -> tuple[Envelope, dict[str, Any]]:
+    """Vendor side: parse a request and check it is intact (signed by the key it names).
+
+    Whether that key is the one the vendor bound to the device, and whether the MAC matches the
+    product's shared key, is for the issuer to decide: it alone knows the product and devices.
+    """
+    envelope = Envelope.parse(data)
+    _expect_type(envelope, frozenset({expected}))
+    if envelope.mac is None:
+        raise FileMalformedError("The request carries no product authentication code.")
+    doc = _payload_dict(envelope)
+    try:
+        device_key = crypto.ed25519_public_from_b64(doc["device_key"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FileMalformedError("The request names no valid device key.") from exc
+    if not crypto.verify(device_key, envelope.typ, envelope.payload, envelope.signature):
+        raise SignatureInvalidError("The request file was altered after the device created it.",
+                                    hint="Create a new request on the device and upload it unchanged.")
+    return envelope, doc
+
+
+# -- documents ---------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Typed access to an untrusted JSON object; any mismatch becomes FileMalformedError."""
+
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, dict):
+            raise FileMalformedError(f"The file's {where} section is not an object.")
+        self.data = data
+        self.where = where
+
+    def _fail(self, name: str) -> FileMalformedError:
+        return FileMalformedError(f"The file's {self.where} has a missing or invalid '{name}'.")
+
+    def get(self, name: str, kind: type | tuple[type, ...], *, optional: bool = False) -> Any:
+        value = self.data.get(name)
+        if value is None and optional:
+            return None
+        # bool is an int in Python; a count must not be True.
+        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
+            raise self._fail(name)
+        return value
+
+    def count(self, name: str, *, optional: bool = False) -> int | None:
+        value = self.get(name, int, optional=optional)
+        if value is not None and value < 0:
+            raise self._fail(name)
+        return value
+
+    def time(self, name: str, *, optional: bool = False) -> datetime | None:
+        value = self.get(name, str, optional=optional)
+        if value is None:
+            return None
+        try:
+            return parse_time(value)
+        except ValueError:
+            raise self._fail(name) from None
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _time_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else format_time(moment)
+
+
+@dataclass(frozen=True)
+class Feature:
+    code: str
+    name: str
+    expires: datetime | None = None
+    max_consumptions: int | None = None
+    total_consumptions: int = 0
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Feature:
+        r = _Reader(data, "feature")
+        return cls(code=r.get("code", str), name=r.get("name", str), expires=r.time("expires", optional=True),
+                   max_consumptions=r.count("max_consumptions", optional=True),
+                   total_consumptions=r.count("total_consumptions") or 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "expires": _time_or_none(self.expires),
+                "max_consumptions": self.max_consumptions, "total_consumptions": self.total_consumptions}
+
+
+@dataclass(frozen=True)
+class LicenseTerms:
+    """What the vendor granted, as signed into a response or refresh. Immutable by construction."""
+
+    license_id: int
+    key: str | None
+    user: str | None
+    license_type: str
+    enabled: bool
+    start: datetime | None
+    expires: datetime | None
+    max_activations: int
+    total_activations: int
+    max_consumptions: int | None
+    total_consumptions: int
+    allow_overages: bool
+    max_overages: int
+    features: tuple[Feature, ...]
+    revision: int
+    customer: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> LicenseTerms:
+        r = _Reader(data, "license")
+        license_type = r.get("type", str)
+        if license_type not in LICENSE_TYPES:
+            raise r._fail("type")
+        features = r.get("features", list)
+        return cls(
+            license_id=r.count("id"), key=r.get("key", str, optional=True), user=r.get("user", str, optional=True),
+            license_type=license_type, enabled=r.get("enabled", bool), start=r.time("start", optional=True),
+            expires=r.time("expires", optional=True), max_activations=r.count("max_activations"),
+            total_activations=r.count("total_activations"),
+            max_consumptions=r.count("max_consumptions", optional=True),
+            total_consumptions=r.count("total_consumptions"), allow_overages=r.get("allow_overages", bool),
+            max_overages=r.count("max_overages"), features=tuple(Feature.from_dict(f) for f in features),
+            revision=r.count("revision"), customer=r.get("customer", str, optional=True),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.license_id, "key": self.key, "user": self.user, "type": self.license_type,
+            "enabled": self.enabled, "start": _time_or_none(self.start), "expires": _time_or_none(self.expires),
+            "max_activations": self.max_activations, "total_activations": self.total_activations,
+            "max_consumptions": self.max_consumptions, "total_consumptions": self.total_consumptions,
+            "allow_overages": self.allow_overages, "max_overages": self.max_overages,
+            "features": [f.to_dict() for f in self.features], "revision": self.revision,
+            "customer": self.customer,
+        }
+
+
+@dataclass(frozen=True)
+class ActivationRequest:
+    product: str
+    api_key: str
+    request_id: str
+    nonce: str
+    hardware_id: str
+    device_key: str
+    created_at: datetime
+    key: str | None
+    user: str | None
+    sealed_password: dict[str, str] | None
+
+    @classmethod
+    def from_payload(cls, doc: dict[str, Any]) -> ActivationRequest:
+        r = _Reader(doc, "request")
+        credentials = _Reader(r.get("credentials", dict), "credentials")
+        sealed = credentials.get("password", dict, optional=True)
+        if sealed is not None and not all(isinstance(sealed.get(k), str) for k in ("epk", "ct")):
+            raise credentials._fail("password")
+        return cls(product=r.get("product", str), api_key=r.get("api_key", str),
+                   request_id=r.get("request_id", str), nonce=r.get("nonce", str),
+                   hardware_id=r.get("hardware_id", str), device_key=r.get("device_key", str),
+                   created_at=r.time("created_at"), key=credentials.get("key", str, optional=True),
+                   user=credentials.get("user", str, optional=True), sealed_password=sealed)
+
+
+@dataclass(frozen=True)
+class ActivationResponse:
+    """The signed answer to one request; also the first local license of the device."""
+
+    product: str
+    request_id: str
+    nonce: str
+    hardware_id: str
+    device_id: str
+    device_key: str
+    issued_at: datetime
+    license: LicenseTerms
+
+    @classmethod
+    def from_payload(cls, doc: dict[str, Any]) -> ActivationResponse:
+        r = _Reader(doc, "response")
+        return cls(product=r.get("product", str), request_id=r.get("request_id", str), nonce=r.get("nonce", str),
+                   hardware_id=r.get("hardware_id", str), device_id=r.get("device_id", str),
+                   device_key=r.get("device_key", str), issued_at=r.time("issued_at"),
+                   license=LicenseTerms.from_dict(doc.get("license")))
+
+
+@dataclass(frozen=True)
+class LicenseRefresh:
+    """New terms for an activated device (the vendor changed something on their side)."""
+
+    product: str
+    hardware_id: str
+    device_id: str
+    issued_at: datetime
+    reset_consumption: bool
+    license: LicenseTerms
+
+    @classmethod
+    def from_payload(cls, doc: dict[str, Any]) -> LicenseRefresh:
+        r = _Reader(doc, "refresh")
+        return cls(product=r.get("product", str), hardware_id=r.get("hardware_id", str),
+                   device_id=r.get("device_id", str), issued_at=r.time("issued_at"),
+                   reset_consumption=r.get("reset_consumption", bool),
+                   license=LicenseTerms.from_dict(doc.get("license")))
+
+
+@dataclass(frozen=True)
+class DeactivationRequest:
+    product: str
+    api_key: str
+    request_id: str
+    hardware_id: str
+    device_id: str
+    device_key: str
+    license_id: int
+    created_at: datetime
+    local_consumptions: int
+    feature_consumptions: Mapping[str, int]
+
+    @classmethod
+    def from_payload(cls, doc: dict[str, Any]) -> DeactivationRequest:
+        r = _Reader(doc, "request")
+        usage = r.get("feature_consumptions", dict)
+        if not all(isinstance(k, str) and type(v) is int and v >= 0 for k, v in usage.items()):
+            raise r._fail("feature_consumptions")
+        return cls(product=r.get("product", str), api_key=r.get("api_key", str),
+                   request_id=r.get("request_id", str), hardware_id=r.get("hardware_id", str),
+                   device_id=r.get("device_id", str), device_key=r.get("device_key", str),
+                   license_id=r.count("license_id"), created_at=r.time("created_at"),
+                   local_consumptions=r.count("local_consumptions"), feature_consumptions=dict(usage))

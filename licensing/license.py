@@ -1,0 +1,473 @@
+"""An activated license on this device: what it grants, whether it may be used now, and its use.
+
+A :class:`License` is built only from vendor-signed bytes that were verified on load, and holds
+their parsed terms in frozen dataclasses: there is no setter through which the in-memory license
+could drift from what the vendor signed. A refresh replaces the whole snapshot at once.
+
+``local_check()`` runs, in order: signature, product, hardware id, enabled, start and expiry,
+consumption limits, tombstones, clock. :meth:`License.check_status` runs the same checks and
+returns every outcome (for a status bar or a "why am I not licensed?" answer) without raising.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+from . import crypto
+from .clock import check_not_rolled_back, utc_now
+from .errors import (
+    ClockTamperedError,
+    ConsumptionLimitError,
+    FeatureExpiredError,
+    FeatureNotFoundError,
+    LicenseDeactivatedError,
+    LicenseDisabledError,
+    LicenseError,
+    LicenseExpiredError,
+    LicenseNotStartedError,
+    ProductMismatchError,
+    RefreshOutdatedError,
+    SignatureMismatchError,
+    UsageError,
+)
+from .formats import (
+    DEACTIVATION_REQUEST,
+    LICENSE_REFRESH,
+    ActivationResponse,
+    Feature,
+    LicenseRefresh,
+    LicenseTerms,
+    encode_device_signed,
+    format_time,
+    open_signed,
+    read_artefact,
+    write_artefact,
+)
+from .storage import DeviceState
+
+if TYPE_CHECKING:
+    from .manager import LicenseManager
+
+__all__ = ["License", "CheckItem", "LocalCheckResult", "DEACTIVATION_FILE_NAME", "REFRESH_FILE_NAME"]
+
+DEACTIVATION_FILE_NAME = "ls_deactivation.req"
+REFRESH_FILE_NAME = "license_refresh.lic"
+SignedLicense = Union[ActivationResponse, LicenseRefresh]
+
+CHECK_ORDER = ("signature", "product", "hardware_id", "enabled", "validity", "consumption", "tombstone", "clock")
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    name: str
+    ok: bool
+    error: LicenseError | None = None
+
+
+@dataclass(frozen=True)
+class LocalCheckResult:
+    """Every local check and its outcome, in the order ``local_check()`` runs them."""
+
+    checked_at: datetime
+    items: tuple[CheckItem, ...]
+    expired_features: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return all(item.ok for item in self.items)
+
+    @property
+    def first_error(self) -> LicenseError | None:
+        return next((item.error for item in self.items if item.error is not None), None)
+
+
+class License:
+    """A license activated on this device. Obtain one from :class:`~licensing.LicenseManager`."""
+
+    def __init__(self, manager: LicenseManager, signed: SignedLicense, state: DeviceState,
+                 tombstones: frozenset[str]) -> None:
+        self._manager = manager
+        self._signed = signed
+        self._state = state
+        self._tombstones = tombstones
+        self._deactivated = False
+        self._persisted_high_water = state.high_water
+
+    # -- what the vendor granted -------------------------------------------------------------
+
+    @property
+    def terms(self) -> LicenseTerms:
+        return self._signed.license
+
+    @property
+    def key(self) -> str | None:
+        return self.terms.key
+
+    @property
+    def user(self) -> str | None:
+        return self.terms.user
+
+    @property
+    def license_type(self) -> str:
+        return self.terms.license_type
+
+    @property
+    def device_id(self) -> str:
+        return self._signed.device_id
+
+    @property
+    def hardware_id(self) -> str:
+        return self._signed.hardware_id
+
+    @property
+    def enabled(self) -> bool:
+        return self.terms.enabled
+
+    @property
+    def start(self) -> datetime | None:
+        return self.terms.start
+
+    @property
+    def expires(self) -> datetime | None:
+        return self.terms.expires
+
+    @property
+    def issued_at(self) -> datetime:
+        return self._signed.issued_at
+
+    @property
+    def revision(self) -> int:
+        return self.terms.revision
+
+    @property
+    def max_activations(self) -> int:
+        return self.terms.max_activations
+
+    @property
+    def total_activations(self) -> int:
+        return self.terms.total_activations
+
+    def days_remaining(self, now: datetime | None = None) -> int | None:
+        """Whole days until expiry (0 on the last day, negative once expired); None if it never expires."""
+        if self.expires is None:
+            return None
+        moment = now or utc_now(self._manager.config.clock)
+        return (self.expires - moment) // timedelta(days=1)
+
+    @property
+    def status(self) -> str:
+        """One word for people: active, disabled, expired, deactivated, not-started."""
+        if self._deactivated or self.device_id in self._tombstones:
+            return "deactivated"
+        now = utc_now(self._manager.config.clock)
+        if not self.enabled:
+            return "disabled"
+        if self.start is not None and now < self.start:
+            return "not-started"
+        if self.expires is not None and now >= self.expires:
+            return "expired"
+        return "active"
+
+    # -- features ----------------------------------------------------------------------------
+
+    def features(self) -> tuple[Feature, ...]:
+        return self.terms.features
+
+    def feature(self, code: str) -> Feature:
+        """The feature ``code``, or FeatureNotFoundError/FeatureExpiredError saying why not."""
+        found = next((f for f in self.terms.features if f.code == code), None)
+        if found is None:
+            raise FeatureNotFoundError(f"The license does not include the feature '{code}'.")
+        if found.expires is not None and utc_now(self._manager.config.clock) >= found.expires:
+            raise FeatureExpiredError(f"The feature '{code}' expired on {found.expires:%Y-%m-%d}.")
+        return found
+
+    def has_feature(self, code: str) -> bool:
+        try:
+            self.feature(code)
+        except LicenseError:
+            return False
+        return True
+
+    # -- consumption -------------------------------------------------------------------------
+
+    @property
+    def local_consumptions(self) -> int:
+        return self._state.local_consumptions
+
+    @property
+    def total_consumptions(self) -> int:
+        """Consumption the vendor has booked (reported by earlier deactivations or syncs)."""
+        return self.terms.total_consumptions
+
+    @property
+    def max_consumptions(self) -> int | None:
+        return self.terms.max_consumptions
+
+    @property
+    def allow_overages(self) -> bool:
+        return self.terms.allow_overages
+
+    @property
+    def max_overages(self) -> int:
+        return self.terms.max_overages
+
+    def consumption_allowance(self) -> int | None:
+        """The most consumption this license may reach, overages included; None for no limit."""
+        if self.terms.max_consumptions is None:
+            return None
+        return self.terms.max_consumptions + (self.terms.max_overages if self.terms.allow_overages else 0)
+
+    @property
+    def remaining_consumptions(self) -> int | None:
+        allowance = self.consumption_allowance()
+        if allowance is None:
+            return None
+        return max(0, allowance - self.total_consumptions - self.local_consumptions)
+
+    @property
+    def overages(self) -> int:
+        if self.terms.max_consumptions is None:
+            return 0
+        return max(0, self.total_consumptions + self.local_consumptions - self.terms.max_consumptions)
+
+    def feature_consumptions(self, code: str) -> int:
+        return self._state.feature_consumptions.get(code, 0)
+
+    def add_local_consumption(self, count: int = 1) -> int:
+        """Record ``count`` uses, durably, and return the new local total.
+
+        The count is added to what is on disk under the cross-process lock, so two processes
+        consuming at once never lose an update; a use that would pass the limit is refused
+        and nothing is recorded.
+        """
+        _require_positive(count)
+        if self.license_type != "consumption" or self.terms.max_consumptions is None:
+            raise UsageError("This license does not count consumption, so there is nothing to record.",
+                             hint="Only consumption licenses have uses to record.")
+        self.local_check()
+        allowance = self.consumption_allowance()
+
+        def add(state: DeviceState) -> DeviceState:
+            total = self.total_consumptions + state.local_consumptions + count
+            if allowance is not None and total > allowance:
+                left = max(0, allowance - self.total_consumptions - state.local_consumptions)
+                raise ConsumptionLimitError(
+                    f"Recording {count} more use(s) would pass the license's limit of {allowance}; {left} left.")
+            return replace(state, local_consumptions=state.local_consumptions + count)
+
+        self._update_state(add)
+        return self._state.local_consumptions
+
+    def add_local_feature_consumption(self, code: str, count: int = 1) -> int:
+        """Like :meth:`add_local_consumption`, for a feature with its own consumption limit."""
+        _require_positive(count)
+        self.local_check()
+        feature = self.feature(code)
+
+        def add(state: DeviceState) -> DeviceState:
+            used = state.feature_consumptions.get(code, 0) + count
+            if feature.max_consumptions is not None and feature.total_consumptions + used > feature.max_consumptions:
+                raise ConsumptionLimitError(
+                    f"The feature '{code}' would pass its limit of {feature.max_consumptions} uses.")
+            return replace(state, feature_consumptions={**state.feature_consumptions, code: used})
+
+        self._update_state(add)
+        return self._state.feature_consumptions[code]
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def check_status(self) -> LocalCheckResult:
+        """Run every local check and report each outcome; never raises a license error."""
+        now = utc_now(self._manager.config.clock)
+        items = tuple(CheckItem(name, error is None, error) for name, error in self._checks(now, stop=False))
+        expired = tuple(f.code for f in self.terms.features if f.expires is not None and now >= f.expires)
+        return LocalCheckResult(checked_at=now, items=items, expired_features=expired)
+
+    def local_check(self) -> LocalCheckResult:
+        """Check the license on this device without a network; raise the first failure.
+
+        On success the clock high-water mark advances (written to disk at most once per
+        ``Configuration.high_water_persist_interval``, not on every call).
+        """
+        now = utc_now(self._manager.config.clock)
+        for _name, error in self._checks(now, stop=True):
+            if error is not None:
+                raise error
+        self._advance_clock(now)
+        expired = tuple(f.code for f in self.terms.features if f.expires is not None and now >= f.expires)
+        return LocalCheckResult(checked_at=now, items=tuple(CheckItem(n, True) for n in CHECK_ORDER),
+                                expired_features=expired)
+
+    def _checks(self, now: datetime, *, stop: bool) -> Iterator[tuple[str, LicenseError | None]]:
+        """Yield (check name, error or None) in the documented order."""
+        config = self._manager.config
+        terms = self.terms
+        # The signature was verified when these bytes were loaded, and the terms are frozen.
+        yield "signature", None
+        yield "product", (None if self._signed.product == config.product else ProductMismatchError(
+            "The local license belongs to another product."))
+        yield "hardware_id", (None if self._signed.hardware_id == self._manager.hardware_id else SignatureMismatchError(
+            "The local license was activated on a different device.",
+            hint="Activate this device with its own request file; licenses cannot be copied between devices."))
+        if stop and terms.enabled and _within_dates(terms, now) and not self._over_limit():
+            yield "enabled", None  # fast path: no error objects built when everything passes
+            yield "validity", None
+            yield "consumption", None
+        else:
+            yield "enabled", None if terms.enabled else LicenseDisabledError()
+            yield "validity", _validity_error(terms, now)
+            yield "consumption", (ConsumptionLimitError(
+                f"The license has used {self.total_consumptions + self.local_consumptions} of its "
+                f"{self.consumption_allowance()} allowed consumptions.") if self._over_limit() else None)
+        yield "tombstone", (LicenseDeactivatedError() if self._deactivated or self.device_id in self._tombstones
+                            else None)
+        yield "clock", _clock_error(now, self._state.high_water, self._signed.issued_at, config.clock_tolerance)
+
+    def _over_limit(self) -> bool:
+        allowance = self.consumption_allowance()
+        return allowance is not None and self.total_consumptions + self.local_consumptions > allowance
+
+    def _advance_clock(self, now: datetime) -> None:
+        self._state = self._state.seen(now)
+        persisted = self._persisted_high_water
+        if persisted is None or now - persisted >= self._manager.config.high_water_persist_interval:
+            self._update_state(lambda state: state)
+
+    # -- offline deactivation and refresh ----------------------------------------------------
+
+    def deactivate_offline(self, path: str | Path | None = None) -> Path:
+        """Write ``ls_deactivation.req`` for the vendor, then remove the license from this device.
+
+        The request carries the local consumption so the vendor can book it. The activation is
+        added to the device's tombstones, so an old copy of the license file is refused later.
+        """
+        manager = self._manager
+        config = manager.config
+        target = _output_path(path, config.requests_dir, DEACTIVATION_FILE_NAME)
+        with manager.store.locked():
+            state = manager.store.read_state()
+            if self._deactivated or state.device_id != self.device_id or state.device_key is None:
+                raise LicenseDeactivatedError("This license is no longer active on this device.",
+                                              hint="There is nothing to deactivate; activate again if you need it.")
+            now = utc_now(config.clock)
+            body = {
+                "product": config.product,
+                "api_key": config.api_key,
+                "request_id": secrets.token_hex(16),
+                "hardware_id": manager.hardware_id,
+                "device_id": self.device_id,
+                "license_id": self.terms.license_id,
+                "created_at": format_time(now),
+                "local_consumptions": state.local_consumptions,
+                "feature_consumptions": dict(state.feature_consumptions),
+            }
+            device_key = crypto.Ed25519PrivateKey.from_private_bytes(state.device_key)
+            write_artefact(target, encode_device_signed(DEACTIVATION_REQUEST, body, device_key,
+                                                        config.shared_key.encode("utf-8")))
+            self._tombstones = manager.store.add_tombstone(self.device_id)
+            self._state = state.seen(now).without_license()
+            manager.store.write_state(self._state)
+        self._deactivated = True
+        manager._forget(self)
+        return target
+
+    def update_offline(self, path: str | Path | None = None) -> License:
+        """Apply ``license_refresh.lic``: newer terms from the vendor for this activation.
+
+        Only a refresh for this product, device and activation, with a higher revision than
+        the license already here, is accepted; an older or replayed one is refused.
+        """
+        manager = self._manager
+        config = manager.config
+        source = _output_path(path, config.requests_dir, REFRESH_FILE_NAME)
+        envelope, doc = open_signed(read_artefact(source), LICENSE_REFRESH, config.trusted_keys)
+        refresh = LicenseRefresh.from_payload(doc)
+        if refresh.product != config.product:
+            raise ProductMismatchError("This refresh file belongs to another product.")
+        if refresh.hardware_id != manager.hardware_id:
+            raise SignatureMismatchError("This refresh file was made for a different device than this one.",
+                                         hint="In the portal's Devices tab, download the refresh file of this device.")
+        if refresh.device_id != self.device_id:
+            raise SignatureMismatchError(
+                "This refresh file was made for an earlier activation of this device.",
+                hint="In the portal's Devices tab, download the refresh file of the current activation.")
+        if refresh.license.revision <= self.revision:
+            raise RefreshOutdatedError(
+                f"This refresh file holds revision {refresh.license.revision}, but the license here is "
+                f"already at revision {self.revision}.")
+        now = utc_now(config.clock)
+        error = _clock_error(now, self._state.high_water, refresh.issued_at, config.clock_tolerance)
+        if error is not None:
+            raise error
+
+        def apply(state: DeviceState) -> DeviceState:
+            updated = replace(state, license=envelope.raw)
+            if refresh.reset_consumption:
+                updated = replace(updated, local_consumptions=0, feature_consumptions={})
+            return updated.seen(now)
+
+        self._update_state(apply)
+        self._signed = refresh
+        return self
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _update_state(self, change: Callable[[DeviceState], DeviceState]) -> None:
+        """Read-modify-write the local license file under the lock, then adopt the result."""
+        store = self._manager.store
+        with store.locked():
+            state = store.read_state()
+            if state.device_id != self.device_id or self._deactivated:
+                raise LicenseDeactivatedError("This license is no longer active on this device.")
+            merged = change(state)
+            if self._state.high_water is not None:
+                merged = merged.seen(self._state.high_water)
+            store.write_state(merged)
+        self._state = merged
+        self._persisted_high_water = merged.high_water
+
+    def __repr__(self) -> str:
+        who = self.key or self.user or f"#{self.terms.license_id}"
+        return f"<License {who} {self.license_type} {self.status}>"
+
+
+def _require_positive(count: int) -> None:
+    if type(count) is not int or count < 1:
+        raise UsageError(f"The number of uses must be a whole number of at least 1, not {count!r}.")
+
+
+def _within_dates(terms: LicenseTerms, now: datetime) -> bool:
+    return (terms.start is None or now >= terms.start) and (terms.expires is None or now < terms.expires)
+
+
+def _validity_error(terms: LicenseTerms, now: datetime) -> LicenseError | None:
+    if terms.start is not None and now < terms.start:
+        return LicenseNotStartedError(f"The license starts on {terms.start:%Y-%m-%d %H:%M} UTC.")
+    if terms.expires is not None and now >= terms.expires:
+        return LicenseExpiredError(f"The license expired on {terms.expires:%Y-%m-%d %H:%M} UTC.")
+    return None
+
+
+def _clock_error(now: datetime, high_water: datetime | None, issued_at: datetime | None,
+                 tolerance: timedelta) -> ClockTamperedError | None:
+    """The clock may not read earlier than a time already seen, nor than the vendor's signature."""
+    latest = max((t for t in (high_water, issued_at) if t is not None), default=None)
+    try:
+        check_not_rolled_back(now, latest, tolerance)
+    except ClockTamperedError as error:
+        return error
+    return None
+
+
+def _output_path(path: str | Path | None, default_dir: Path, default_name: str) -> Path:
+    """The tutorial's rule: no path means the default folder; a folder means the default name in it."""
+    if path is None or str(path) == "":
+        return default_dir / default_name
+    target = Path(path).expanduser()
+    return target / default_name if target.is_dir() else target

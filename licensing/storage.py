@@ -1,0 +1,294 @@
+"""The device's local license storage: encrypted, authenticated, atomic, and locked across processes.
+
+One folder per product holds:
+
+* ``license.dat`` — the *local license file*: the vendor-signed bytes of the current license
+  (a response or a refresh), verbatim, with what the device must remember beside it (its
+  device key, the clock high-water mark, local consumption). One file, so that activating,
+  refreshing and consuming are each a single atomic write. The vendor signature inside is
+  re-verified on every load; the AEAD layer makes any edit fail early.
+* ``tombstones.dat`` — the activations this device has deactivated. It lives apart from the
+  license, is only ever added to, and survives ``clear_local_storage``, so that restoring an old
+  copy of ``license.dat`` after a deactivation is caught.
+* ``.guard`` — the pending activation request (the tutorial's hidden guard file).
+* ``.lock`` — the cross-process lock taken around every read-modify-write.
+
+Every file is sealed with a key derived (HKDF) from the device secret and the product, and its
+product and role are bound in as associated data, so one product's files never open as another's
+and a state file cannot pose as a license file. Writes go to a temporary file, are fsync'ed,
+renamed over the old one, and the folder is fsync'ed: a crash leaves the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from . import crypto
+from .errors import StorageCorruptError, StorageError, StorageLockedError
+from .formats import format_time, parse_time
+
+__all__ = ["LocalStore", "DeviceState", "PendingRequest", "atomic_write", "derive_store_key"]
+
+_MAGIC = b"OLS1"
+LICENSE_FILE = "license.dat"
+TOMBSTONE_FILE = "tombstones.dat"
+GUARD_FILE = ".guard"
+LOCK_FILE = ".lock"
+
+
+def derive_store_key(device_secret: bytes, product: str) -> bytes:
+    """A per-device, per-product key. HKDF, not a password KDF: the input is already a secret."""
+    return crypto.hkdf(device_secret, salt=b"offline-licensing/store/" + product.encode("utf-8"),
+                       info=b"offline-licensing/store-key/v1")
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds (Windows)
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some file systems refuse fsync on a directory
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(target: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Write ``data`` so that ``target`` holds either its old bytes or the new ones, never a mix."""
+    folder = target.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise StorageError(f"Cannot write in the folder {folder}: {exc.strerror or exc}.") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, target)
+        _fsync_dir(folder)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise StorageError(f"Cannot write {target}: {exc.strerror or exc}.") from None
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """What the guard file remembers about the last activation request made on this device."""
+
+    request_id: str
+    nonce: str
+    hardware_id: str
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"request_id": self.request_id, "nonce": self.nonce, "hardware_id": self.hardware_id,
+                "created_at": format_time(self.created_at)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PendingRequest:
+        return cls(request_id=str(data["request_id"]), nonce=str(data["nonce"]),
+                   hardware_id=str(data["hardware_id"]), created_at=parse_time(data["created_at"]))
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    """The local license file's contents: the signed license and what the device remembers."""
+
+    license: bytes | None = None  # the vendor-signed envelope, verbatim
+    device_key: bytes | None = None  # the device's Ed25519 private key (raw)
+    device_id: str | None = None  # the vendor's id of the current activation
+    high_water: datetime | None = None
+    local_consumptions: int = 0
+    feature_consumptions: dict[str, int] = field(default_factory=dict)
+    used_requests: frozenset[str] = frozenset()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "license": None if self.license is None else self.license.decode("ascii"),
+            "device_key": None if self.device_key is None else crypto.b64encode(self.device_key),
+            "device_id": self.device_id,
+            "high_water": None if self.high_water is None else format_time(self.high_water),
+            "local_consumptions": self.local_consumptions,
+            "feature_consumptions": dict(self.feature_consumptions),
+            "used_requests": sorted(self.used_requests),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeviceState:
+        signed, key, water = data["license"], data["device_key"], data["high_water"]
+        return cls(
+            license=None if signed is None else signed.encode("ascii"),
+            device_key=None if key is None else crypto.b64decode_strict(key),
+            device_id=data["device_id"],
+            high_water=None if water is None else parse_time(water),
+            local_consumptions=int(data["local_consumptions"]),
+            feature_consumptions={str(k): int(v) for k, v in data["feature_consumptions"].items()},
+            used_requests=frozenset(map(str, data["used_requests"])),
+        )
+
+    def seen(self, moment: datetime) -> DeviceState:
+        """Advance the high-water mark (it never moves back)."""
+        if self.high_water is not None and moment <= self.high_water:
+            return self
+        return replace(self, high_water=moment)
+
+    def without_license(self) -> DeviceState:
+        return replace(self, license=None, device_id=None, local_consumptions=0, feature_consumptions={})
+
+
+class LocalStore:
+    """The files of one product on one device. Methods raise only :class:`StorageError` types."""
+
+    def __init__(self, folder: Path, key: bytes, product: str, *, lock_timeout: float = 10.0) -> None:
+        self.folder = folder
+        self._key = key
+        self._product = product.encode("utf-8")
+        self._lock = filelock.FileLock(str(folder / LOCK_FILE), timeout=lock_timeout)
+
+    # -- locking -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the cross-process lock (re-entrant within a process)."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._lock.acquire()
+        except filelock.Timeout:
+            raise StorageLockedError() from None
+        except OSError as exc:
+            raise StorageError(f"Cannot use the data folder {self.folder}: {exc.strerror or exc}.") from None
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    # -- sealed files ------------------------------------------------------------------------
+
+    def _aad(self, role: str) -> bytes:
+        return _MAGIC + b"\x00" + role.encode("ascii") + b"\x00" + self._product
+
+    def _seal(self, role: str, plaintext: bytes) -> bytes:
+        return _MAGIC + crypto.aead_encrypt(self._key, plaintext, self._aad(role))
+
+    def _read_sealed(self, name: str, role: str) -> bytes | None:
+        path = self.folder / name
+        try:
+            blob = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+        if not blob.startswith(_MAGIC):
+            raise StorageCorruptError(f"The local file {path.name} is not a license storage file.")
+        try:
+            return crypto.aead_decrypt(self._key, blob[len(_MAGIC):], self._aad(role))
+        except crypto.InvalidTag:
+            raise StorageCorruptError(
+                f"The local file {path.name} was altered, damaged, or belongs to another device or product.",
+            ) from None
+
+    def _write_sealed(self, name: str, role: str, plaintext: bytes) -> None:
+        atomic_write(self.folder / name, self._seal(role, plaintext))
+
+    def _remove(self, name: str) -> None:
+        try:
+            (self.folder / name).unlink()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StorageError(f"Cannot remove {self.folder / name}: {exc.strerror or exc}.") from None
+        _fsync_dir(self.folder)
+
+    def _write_json(self, name: str, role: str, data: dict[str, Any]) -> None:
+        self._write_sealed(name, role, json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+
+    def _read_json(self, name: str, role: str) -> dict[str, Any] | None:
+        plaintext = self._read_sealed(name, role)
+        if plaintext is None:
+            return None
+        try:
+            data = json.loads(plaintext)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            raise StorageCorruptError(f"The local file {name} holds unreadable data.") from None
+        return data
+
+    # -- the local license file --------------------------------------------------------------
+
+    def read_state(self) -> DeviceState:
+        data = self._read_json(LICENSE_FILE, "license")
+        if data is None:
+            return DeviceState()
+        try:
+            return DeviceState.from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError, UnicodeError):
+            raise StorageCorruptError("The local license file holds unreadable data.") from None
+
+    def write_state(self, state: DeviceState) -> None:
+        self._write_json(LICENSE_FILE, "license", state.to_dict())
+
+    # -- tombstones --------------------------------------------------------------------------
+
+    def read_tombstones(self) -> frozenset[str]:
+        data = self._read_json(TOMBSTONE_FILE, "tombstones")
+        if data is None:
+            return frozenset()
+        ids = data.get("device_ids")
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise StorageCorruptError("The local list of deactivated licenses holds unreadable data.")
+        return frozenset(ids)
+
+    def add_tombstone(self, device_id: str) -> frozenset[str]:
+        """Record a deactivated activation; call with the lock held."""
+        ids = self.read_tombstones() | {device_id}
+        self._write_json(TOMBSTONE_FILE, "tombstones", {"device_ids": sorted(ids)})
+        return ids
+
+    # -- guard file --------------------------------------------------------------------------
+
+    def guard_exists(self) -> bool:
+        return (self.folder / GUARD_FILE).exists()
+
+    def read_guard(self) -> PendingRequest | None:
+        """The pending request; StorageCorruptError when the guard was edited."""
+        data = self._read_json(GUARD_FILE, "guard")
+        if data is None:
+            return None
+        try:
+            return PendingRequest.from_dict(data)
+        except (KeyError, TypeError, ValueError):
+            raise StorageCorruptError("The guard file holds unreadable data.") from None
+
+    def write_guard(self, pending: PendingRequest) -> None:
+        self._write_json(GUARD_FILE, "guard", pending.to_dict())
+
+    def remove_guard(self) -> None:
+        self._remove(GUARD_FILE)
+
+    # -- everything --------------------------------------------------------------------------
+
+    def wipe(self) -> None:
+        """Remove the license and any pending request.
+
+        Tombstones stay (they hold no license, and dropping them would let an old copy of the
+        license file come back), and so does the lock file (others may be waiting on it).
+        """
+        for name in (LICENSE_FILE, GUARD_FILE):
+            self._remove(name)

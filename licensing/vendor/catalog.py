@@ -1,0 +1,283 @@
+"""The vendor's catalogue: products, licenses, features and devices, and every change to them.
+
+Functions here take an open :class:`~sqlalchemy.orm.Session` (one transaction) so the CLI and the
+portal compose them freely. Every change that alters what a device would be told bumps the
+license's ``revision`` (a refresh file is accepted only when it is newer) and writes an audit event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..config import PRODUCT_CODE_PATTERN
+from ..errors import (
+    DeviceNotFoundError,
+    LicenseNotFoundError,
+    ProductNotFoundError,
+    VendorInputError,
+)
+from ..formats import LICENSE_TYPES, Feature, LicenseTerms
+from .models import AuditEvent, Device, License, LicenseFeature, Product
+
+__all__ = [
+    "LicenseSpec",
+    "add_product",
+    "get_product",
+    "list_products",
+    "issue_license",
+    "get_license",
+    "list_licenses",
+    "set_enabled",
+    "extend_license",
+    "add_feature",
+    "set_max_activations",
+    "reset_consumption",
+    "active_devices",
+    "get_device",
+    "set_device_enabled",
+    "reset_device",
+    "license_terms",
+    "hash_password",
+    "password_matches",
+    "audit",
+    "new_license_key",
+]
+
+_KEY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no O/0, I/1: keys are read aloud and retyped
+
+
+def new_license_key() -> str:
+    return "-".join("".join(secrets.choice(_KEY_ALPHABET) for _ in range(4)) for _ in range(4))
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
+
+
+def password_matches(stored: str | None, password: str) -> bool:
+    if not stored:
+        return False
+    try:
+        _scheme, n, r, p, salt, digest = stored.split("$")
+        candidate = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(candidate, bytes.fromhex(digest))
+
+
+def audit(session: Session, now: datetime, action: str, *, license: License | None = None,
+          device_id: str | None = None, **detail: Any) -> None:
+    session.add(AuditEvent(at=now, action=action, license_id=None if license is None else license.id,
+                           device_id=device_id, detail=detail))
+
+
+# -- products ----------------------------------------------------------------------------------
+
+
+def add_product(session: Session, now: datetime, code: str, name: str | None = None, *,
+                free_tier: bool = False) -> Product:
+    if not PRODUCT_CODE_PATTERN.match(code):
+        raise VendorInputError(f"{code!r} is not a valid product code.",
+                               hint="Use letters, digits, '.', '_' or '-' (at most 64), starting with a letter or digit.")
+    if session.scalar(select(Product).where(Product.code == code)) is not None:
+        raise VendorInputError(f"A product with the code {code!r} already exists.")
+    product = Product(code=code, name=name or code, api_key=secrets.token_urlsafe(24),
+                      shared_key=secrets.token_urlsafe(32), free_tier=free_tier, created_at=now)
+    session.add(product)
+    session.flush()
+    audit(session, now, "product.add", product=code)
+    return product
+
+
+def get_product(session: Session, code: str) -> Product:
+    product = session.scalar(select(Product).where(Product.code == code))
+    if product is None:
+        raise ProductNotFoundError(f"There is no product with the code {code!r}.")
+    return product
+
+
+def list_products(session: Session) -> list[Product]:
+    return list(session.scalars(select(Product).order_by(Product.code)))
+
+
+# -- licenses ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LicenseSpec:
+    """What ``license issue`` asks for; validated before anything is written."""
+
+    license_type: str
+    features: tuple[str, ...] = ()
+    max_activations: int = 1
+    start: datetime | None = None
+    expires: datetime | None = None
+    max_consumptions: int | None = None
+    allow_overages: bool = False
+    max_overages: int = 0
+    user: str | None = None
+    password: str | None = None
+    customer: str | None = None
+    enabled: bool = True
+
+    def validate(self) -> None:
+        if self.license_type not in LICENSE_TYPES:
+            raise VendorInputError(f"{self.license_type!r} is not a license type.",
+                                   hint=f"Use one of: {', '.join(LICENSE_TYPES)}.")
+        if self.license_type == "time-based" and self.expires is None:
+            raise VendorInputError("A time-based license needs an expiry date (--expires YYYY-MM-DD).")
+        if self.license_type == "consumption" and self.max_consumptions is None:
+            raise VendorInputError("A consumption license needs a limit (--max-consumptions N).")
+        if self.max_activations < 1:
+            raise VendorInputError("A license needs at least one activation.")
+        if (self.max_consumptions is not None and self.max_consumptions < 0) or self.max_overages < 0:
+            raise VendorInputError("Consumption limits cannot be negative.")
+        if (self.user is None) != (self.password is None) or (self.password is not None and not self.password):
+            raise VendorInputError("A user-based license needs both --user and --password.")
+        if self.start is not None and self.expires is not None and self.start >= self.expires:
+            raise VendorInputError("The start date must be before the expiry date.")
+        for code in self.features:
+            _check_feature_code(code)
+
+
+def _check_feature_code(code: str) -> None:
+    if not code or len(code) > 64 or not all(c.isalnum() or c in "_.-" for c in code):
+        raise VendorInputError(f"{code!r} is not a valid feature code.",
+                               hint="Use letters, digits, '.', '_' or '-' (at most 64).")
+
+
+def issue_license(session: Session, now: datetime, product: Product, spec: LicenseSpec) -> License:
+    spec.validate()
+    if spec.user is not None and session.scalar(
+            select(License).where(License.product_id == product.id, License.user == spec.user)) is not None:
+        raise VendorInputError(f"The user {spec.user!r} already has a license for this product.")
+    license = License(
+        product=product, key=None if spec.user else new_license_key(), user=spec.user,
+        password_hash=None if spec.password is None else hash_password(spec.password),
+        license_type=spec.license_type, enabled=spec.enabled, start=spec.start, expires=spec.expires,
+        max_activations=spec.max_activations, max_consumptions=spec.max_consumptions, total_consumptions=0,
+        allow_overages=spec.allow_overages, max_overages=spec.max_overages, revision=1, customer=spec.customer,
+        created_at=now,
+        features=[LicenseFeature(code=code, name=code, total_consumptions=0) for code in dict.fromkeys(spec.features)],
+    )
+    session.add(license)
+    session.flush()
+    audit(session, now, "license.issue", license=license, type=spec.license_type)
+    return license
+
+
+def get_license(session: Session, key_or_user: str, *, for_update: bool = False) -> License:
+    """Find a license by its key (any case) or, for a user-based one, its user name."""
+    query = select(License).where((License.key == key_or_user.strip().upper()) | (License.user == key_or_user))
+    if for_update:
+        query = query.with_for_update()
+    found = session.scalars(query).first()
+    if found is None:
+        raise LicenseNotFoundError(f"There is no license {key_or_user!r}.")
+    return found
+
+
+def list_licenses(session: Session, product: Product | None = None) -> list[License]:
+    query = select(License).order_by(License.id)
+    if product is not None:
+        query = query.where(License.product_id == product.id)
+    return list(session.scalars(query))
+
+
+def _changed(session: Session, now: datetime, license: License, action: str, **detail: Any) -> License:
+    license.revision += 1
+    audit(session, now, action, license=license, **detail)
+    return license
+
+
+def set_enabled(session: Session, now: datetime, license: License, enabled: bool) -> License:
+    license.enabled = enabled
+    return _changed(session, now, license, "license.enable" if enabled else "license.disable")
+
+
+def extend_license(session: Session, now: datetime, license: License, expires: datetime) -> License:
+    if license.start is not None and expires <= license.start:
+        raise VendorInputError("The new expiry date must be after the license's start date.")
+    license.expires = expires
+    return _changed(session, now, license, "license.extend", expires=expires.isoformat())
+
+
+def add_feature(session: Session, now: datetime, license: License, code: str, *, name: str | None = None,
+                expires: datetime | None = None, max_consumptions: int | None = None) -> License:
+    _check_feature_code(code)
+    if any(f.code == code for f in license.features):
+        raise VendorInputError(f"The license already has the feature {code!r}.")
+    if max_consumptions is not None and max_consumptions < 0:
+        raise VendorInputError("A feature's consumption limit cannot be negative.")
+    license.features.append(LicenseFeature(code=code, name=name or code, expires=expires,
+                                           max_consumptions=max_consumptions, total_consumptions=0))
+    return _changed(session, now, license, "license.add-feature", feature=code)
+
+
+def set_max_activations(session: Session, now: datetime, license: License, count: int) -> License:
+    if count < 1:
+        raise VendorInputError("A license needs at least one activation.")
+    license.max_activations = count
+    return _changed(session, now, license, "license.set-max-activations", max_activations=count)
+
+
+def reset_consumption(session: Session, now: datetime, license: License) -> License:
+    license.total_consumptions = 0
+    for feature in license.features:
+        feature.total_consumptions = 0
+    return _changed(session, now, license, "license.reset-consumption")
+
+
+# -- devices -----------------------------------------------------------------------------------
+
+
+def active_devices(session: Session, license: License) -> int:
+    return session.scalar(select(func.count()).select_from(Device).where(
+        Device.license_id == license.id, Device.active.is_(True))) or 0
+
+
+def get_device(session: Session, device_id: str, license: License | None = None) -> Device:
+    device = session.get(Device, device_id)
+    if device is None or (license is not None and device.license_id != license.id):
+        raise DeviceNotFoundError(f"There is no device {device_id!r}" + (
+            f" on the license {license.key or license.user}." if license is not None else "."))
+    return device
+
+
+def set_device_enabled(session: Session, now: datetime, device: Device, enabled: bool) -> Device:
+    device.enabled = enabled
+    audit(session, now, "device.enable" if enabled else "device.disable", license=device.license, device_id=device.id)
+    return device
+
+
+def reset_device(session: Session, now: datetime, device: Device) -> Device:
+    """Unbind the device on the vendor side (frees its activation); the device itself is not told."""
+    if device.active:
+        device.active = False
+        device.deactivated_at = now
+    audit(session, now, "device.reset", license=device.license, device_id=device.id)
+    return device
+
+
+def license_terms(session: Session, license: License) -> LicenseTerms:
+    """The signed view of a license, as a device will see it."""
+    return LicenseTerms(
+        license_id=license.id, key=license.key, user=license.user, license_type=license.license_type,
+        enabled=license.enabled, start=license.start, expires=license.expires,
+        max_activations=license.max_activations, total_activations=active_devices(session, license),
+        max_consumptions=license.max_consumptions, total_consumptions=license.total_consumptions,
+        allow_overages=license.allow_overages, max_overages=license.max_overages,
+        features=tuple(Feature(code=f.code, name=f.name, expires=f.expires, max_consumptions=f.max_consumptions,
+                               total_consumptions=f.total_consumptions) for f in license.features),
+        revision=license.revision, customer=license.customer,
+    )

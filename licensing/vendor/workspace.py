@@ -1,0 +1,73 @@
+"""A vendor's working folder: keys, database, and the objects built on them.
+
+``DATA/keys/`` holds the key files and ``DATA/vendor.db`` the SQLite database (unless a
+database URL is given, e.g. PostgreSQL for several portal processes).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+from ..clock import Clock, system_clock
+from ..config import Configuration
+from ..errors import ConfigurationError
+from . import catalog
+from .issuer import Issuer
+from .keys import VendorKeys
+from .store import VendorStore, sqlite_url
+
+__all__ = ["VendorWorkspace", "default_vendor_dir", "DATA_ENV"]
+
+DATA_ENV = "LICENSING_VENDOR_DATA"
+
+
+def default_vendor_dir() -> Path:
+    return Path(os.environ.get(DATA_ENV) or platformdirs.user_data_dir("offline-licensing-vendor", appauthor=False))
+
+
+class VendorWorkspace:
+    def __init__(self, folder: Path, keys: VendorKeys, store: VendorStore, clock: Clock = system_clock) -> None:
+        self.folder = folder
+        self.keys = keys
+        self.store = store
+        self.clock = clock
+        self.issuer = Issuer(store, keys, clock)
+
+    @staticmethod
+    def _database_url(folder: Path, database_url: str | None) -> str:
+        return database_url or sqlite_url(folder / "vendor.db")
+
+    @classmethod
+    def create(cls, folder: Path, *, database_url: str | None = None, clock: Clock = system_clock) -> VendorWorkspace:
+        """Make keys and the schema; refuses to overwrite existing keys (they sign every license)."""
+        keys_dir = folder / "keys"
+        if VendorKeys.exists(keys_dir):
+            raise ConfigurationError(f"A vendor already lives in {folder}; its keys were not touched.",
+                                     hint="Use another --data folder, or keep working with this one.")
+        folder.mkdir(parents=True, exist_ok=True)
+        keys = VendorKeys.generate(keys_dir)
+        store = VendorStore(cls._database_url(folder, database_url))
+        store.create_schema()
+        return cls(folder, keys, store, clock)
+
+    @classmethod
+    def open(cls, folder: Path, *, database_url: str | None = None, clock: Clock = system_clock) -> VendorWorkspace:
+        keys = VendorKeys.load(folder / "keys")
+        store = VendorStore(cls._database_url(folder, database_url))
+        store.create_schema()
+        return cls(folder, keys, store, clock)
+
+    def client_configuration(self, product_code: str, **overrides: object) -> Configuration:
+        """What an application embeds for ``product_code`` (``product export-config``)."""
+        with self.store.session() as session:
+            product = catalog.get_product(session, product_code)
+            code, api_key, shared_key = product.code, product.api_key, product.shared_key
+        return Configuration(product=code, trusted_keys=self.keys.trusted_public_keys(), api_key=api_key,
+                             shared_key=shared_key, encryption_key=self.keys.encryption.public_key(),
+                             **overrides)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self.store.dispose()
