@@ -175,6 +175,8 @@ def read_artefact(path: str | os.PathLike[str]) -> bytes:
     except OSError as exc:
         raise FileMissingError(f"The file {target} cannot be read: {exc.strerror or exc}.",
                                hint="Check the file's permissions and that its drive is still attached.") from None
+    except ValueError:  # e.g. a NUL character in the path
+        raise FileMissingError(f"{str(target)!r} is not a usable file path.") from None
     if len(data) > MAX_FILE_SIZE:
         raise FileTooLargeError(f"{target} is larger than {MAX_FILE_SIZE // 1024} KiB, so it is not a licensing file.")
     if not data:
