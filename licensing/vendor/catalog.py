@@ -269,12 +269,14 @@ def reset_device(session: Session, now: datetime, device: Device) -> Device:
     return device
 
 
-def license_terms(session: Session, license: License) -> LicenseTerms:
-    """The signed view of a license, as a device will see it."""
+def license_terms(session: Session, license: License, *, total_activations: int | None = None) -> LicenseTerms:
+    """The signed view of a license, as a device will see it (pass the seat count if known)."""
+    if total_activations is None:
+        total_activations = active_devices(session, license)
     return LicenseTerms(
         license_id=license.id, key=license.key, user=license.user, license_type=license.license_type,
         enabled=license.enabled, start=license.start, expires=license.expires,
-        max_activations=license.max_activations, total_activations=active_devices(session, license),
+        max_activations=license.max_activations, total_activations=total_activations,
         max_consumptions=license.max_consumptions, total_consumptions=license.total_consumptions,
         allow_overages=license.allow_overages, max_overages=license.max_overages,
         features=tuple(Feature(code=f.code, name=f.name, expires=f.expires, max_consumptions=f.max_consumptions,

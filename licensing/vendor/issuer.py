@@ -121,25 +121,26 @@ class Issuer:
             _refuse_unusable(license, now)
             if license.license_type == "subscription":
                 raise OfflineNotSupportedError()
-            devices = [d for d in license.devices if d.hardware_id == request.hardware_id]
-            if any(not d.enabled for d in devices):
+            same_machine = list(session.scalars(select(Device).where(
+                Device.license_id == license.id, Device.hardware_id == request.hardware_id,
+                Device.active.is_(True) | Device.enabled.is_(False))))
+            if any(not d.enabled for d in same_machine):
                 raise DeviceDisabledError()
-            for previous in (d for d in devices if d.active):
+            in_use = catalog.active_devices(session, license)
+            for previous in same_machine:
                 # The same machine activating again (after clearing its storage): one seat, not two.
                 previous.active = False
                 previous.deactivated_at = now
-            session.flush()
-            in_use = catalog.active_devices(session, license)
+                in_use -= 1
             if in_use >= license.max_activations:
                 raise MaxActivationsReachedError(
                     f"This license is already active on {in_use} of its {license.max_activations} allowed device(s).")
-            device = Device(id="dev_" + secrets.token_hex(8), license=license, hardware_id=request.hardware_id,
+            device = Device(id="dev_" + secrets.token_hex(8), license_id=license.id, hardware_id=request.hardware_id,
                             device_key=request.device_key, request_id=request.request_id, active=True,
                             enabled=True, activated_at=now, booked_consumptions=0)
-            session.add(device)
-            session.add(AnsweredRequest(request_id=request.request_id, kind=ACTIVATION_REQUEST, answered_at=now))
-            session.flush()
-            terms = catalog.license_terms(session, license)
+            session.add_all([device, AnsweredRequest(request_id=request.request_id, kind=ACTIVATION_REQUEST,
+                                                     answered_at=now)])
+            terms = catalog.license_terms(session, license, total_activations=in_use + 1)
             catalog.audit(session, now, "device.activate-offline", license=license, device_id=device.id)
             body = {
                 "product": product.code, "request_id": request.request_id, "nonce": request.nonce,
