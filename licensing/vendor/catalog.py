@@ -34,6 +34,7 @@ __all__ = [
     "list_products",
     "issue_license",
     "get_license",
+    "license_of_device",
     "list_licenses",
     "set_enabled",
     "extend_license",
@@ -151,7 +152,7 @@ class LicenseSpec:
 
 
 def _check_feature_code(code: str) -> None:
-    if not code or len(code) > 64 or not all(c.isalnum() or c in "_.-" for c in code):
+    if not PRODUCT_CODE_PATTERN.match(code):
         raise VendorInputError(f"{code!r} is not a valid feature code.",
                                hint="Use letters, digits, '.', '_' or '-' (at most 64).")
 
@@ -176,15 +177,31 @@ def issue_license(session: Session, now: datetime, product: Product, spec: Licen
     return license
 
 
-def get_license(session: Session, key_or_user: str, *, for_update: bool = False) -> License:
+def get_license(session: Session, key_or_user: str, *, product: Product | None = None,
+                for_update: bool = False) -> License:
     """Find a license by its key (any case) or, for a user-based one, its user name."""
     query = select(License).where((License.key == key_or_user.strip().upper()) | (License.user == key_or_user))
     if for_update:
         query = query.with_for_update()
-    found = session.scalars(query).first()
-    if found is None:
+    if product is not None:
+        query = query.where(License.product_id == product.id)
+    found = list(session.scalars(query))
+    if not found:
         raise LicenseNotFoundError(f"There is no license {key_or_user!r}.")
-    return found
+    if len(found) > 1:
+        products = ", ".join(sorted(license.product.code for license in found))
+        raise VendorInputError(f"The user {key_or_user!r} has licenses for several products ({products}).",
+                               hint="Name the license by its product too (--product), or use a key.")
+    return found[0]
+
+
+def license_of_device(session: Session, key_or_user: str, device_id: str) -> tuple[License, Device]:
+    """The license named ``key_or_user`` that device ``device_id`` belongs to (unambiguous by device)."""
+    device = get_device(session, device_id)
+    license = device.license
+    if license.key != key_or_user.strip().upper() and license.user != key_or_user:
+        raise DeviceNotFoundError(f"The device {device_id!r} is not on the license {key_or_user!r}.")
+    return license, device
 
 
 def list_licenses(session: Session, product: Product | None = None) -> list[License]:

@@ -241,8 +241,7 @@ class Issuer:
         """``license_refresh.lic`` for one device: the license's current terms, signed for it."""
         now = utc_now(self.clock)
         with self.store.session() as session:
-            license = catalog.get_license(session, license_key)
-            device = catalog.get_device(session, device_id, license)
+            license, device = catalog.license_of_device(session, license_key, device_id)
             if not device.enabled:
                 raise DeviceDisabledError("This device is disabled; enable it before sending it a refresh.")
             if not device.active:

@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import StorageError, StorageLockedError
+from ..errors import ConfigurationError, StorageError, StorageLockedError
 from .models import Base
 
 __all__ = ["VendorStore", "sqlite_url"]
@@ -29,9 +29,16 @@ def sqlite_url(path: Path) -> str:
 
 
 def _make_engine(url: str) -> Engine:
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    try:
+        if not url.startswith("sqlite"):
+            return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigurationError(f"The database URL cannot be used: {exc}.",
+                                 hint="Give a URL such as postgresql+psycopg://user@host/db, or leave it out for SQLite.") from None
+    except ImportError as exc:
+        raise ConfigurationError(f"The database driver for this URL is not installed ({exc}).",
+                                 hint="Install the driver the URL names, e.g. pip install 'psycopg[binary]'.") from None
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -49,6 +56,15 @@ def _make_engine(url: str) -> Engine:
     return engine
 
 
+def _storage_error(exc: SQLAlchemyError) -> StorageError:
+    """Database failures as typed errors: a busy database, or one that cannot be used at all."""
+    if isinstance(exc, OperationalError) and "locked" in str(exc).lower():
+        return StorageLockedError("The vendor database is busy; try again in a moment.")
+    detail = getattr(exc, "orig", None) or exc
+    return StorageError(f"The vendor database failed: {detail}.",
+                        hint="Check the --data folder and --database URL; the database file may be damaged.")
+
+
 class VendorStore:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -60,7 +76,10 @@ class VendorStore:
         return self.engine.dialect.name == "sqlite"
 
     def create_schema(self) -> None:
-        Base.metadata.create_all(self.engine)
+        try:
+            Base.metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise _storage_error(exc) from None
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
@@ -68,10 +87,8 @@ class VendorStore:
         try:
             with self._sessions() as session, session.begin():
                 yield session
-        except OperationalError as exc:
-            if "locked" in str(exc).lower():
-                raise StorageLockedError("The vendor database is busy; try again in a moment.") from None
-            raise StorageError(f"The vendor database failed: {exc.orig}") from None
+        except SQLAlchemyError as exc:
+            raise _storage_error(exc) from None
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -13,7 +13,7 @@ import platformdirs
 
 from ..clock import Clock, system_clock
 from ..config import Configuration
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, StorageError
 from . import catalog
 from .issuer import Issuer
 from .keys import VendorKeys
@@ -47,7 +47,11 @@ class VendorWorkspace:
         if VendorKeys.exists(keys_dir):
             raise ConfigurationError(f"A vendor already lives in {folder}; its keys were not touched.",
                                      hint="Use another --data folder, or keep working with this one.")
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"Cannot create the vendor folder {folder}: {exc.strerror or exc}.",
+                               hint="Pick a --data folder that does not exist yet or is an empty folder.") from None
         keys = VendorKeys.generate(keys_dir)
         store = VendorStore(cls._database_url(folder, database_url))
         store.create_schema()

@@ -1,0 +1,204 @@
+"""A ready-made demo vendor: the product ``chatbot`` and one license of every kind.
+
+``licensing-portal demo`` (and the README's one-command start) call :func:`build_demo`. It is
+idempotent: run it again on the same folder and it reuses the vendor's keys and the licenses it
+issued before (their keys are remembered in ``demo-licenses.json``), so a tutorial written
+against the first run's output stays true.
+
+Each demo license is there to show one behaviour when a device activates it offline:
+
+=============  =============================================================================
+label          what happens
+=============  =============================================================================
+perpetual      activates (all five skills, up to 3 devices)
+time-based     activates; expires 30 days after the demo was built (jokes, time, dice)
+consumption    activates; 20 uses in all (wordcount, convert), up to 2 devices
+subscription   refused offline (``offline_not_supported``): subscriptions are online only
+expired        refused (``license_expired``): it expired the day before the demo was built
+disabled       refused (``license_disabled``)
+at-max         refused (``max_activations_reached``): its one activation is taken already
+user-based     activates with user ``demo@example.com`` and password ``demo-password``
+=============  =============================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from ..clock import Clock, system_clock, utc_now
+from ..errors import ConfigurationError, LicenseNotFoundError, ProductNotFoundError
+from ..storage import atomic_write
+from . import catalog
+from .keys import VendorKeys
+from .models import Device
+from .workspace import VendorWorkspace
+
+__all__ = [
+    "DemoInfo",
+    "DemoLicense",
+    "DEMO_LICENSES",
+    "DEMO_PRODUCT",
+    "DEMO_PRODUCT_NAME",
+    "DEMO_FEATURES",
+    "DEMO_USER",
+    "DEMO_PASSWORD",
+    "LICENSES_FILE",
+    "CONFIG_FILE",
+    "build_demo",
+]
+
+DEMO_PRODUCT = "chatbot"
+DEMO_PRODUCT_NAME = "Chatbot"
+#: the chatbot's skills, one feature each
+DEMO_FEATURES = ("jokes", "wordcount", "convert", "dice", "time")
+DEMO_USER = "demo@example.com"
+DEMO_PASSWORD = "demo-password"
+LICENSES_FILE = "demo-licenses.json"
+CONFIG_FILE = "chatbot-config.json"
+_LICENSES_FORMAT = "offline-licensing-demo-licenses"
+
+
+@dataclass(frozen=True)
+class DemoLicense:
+    """One demo license as planned: its label, type, and the sentence that says what it shows."""
+
+    label: str
+    license_type: str
+    description: str
+
+
+DEMO_LICENSES: tuple[DemoLicense, ...] = (
+    DemoLicense("perpetual", "perpetual", "all skills, up to 3 devices: activates"),
+    DemoLicense("time-based", "time-based", "jokes, time, dice; expires 30 days after the demo was built: activates"),
+    DemoLicense("consumption", "consumption", "wordcount, convert; 20 uses in all, up to 2 devices: activates"),
+    DemoLicense("subscription", "subscription", "all skills; online only: refused offline (offline_not_supported)"),
+    DemoLicense("expired", "time-based", "all skills; expired yesterday: refused (license_expired)"),
+    DemoLicense("disabled", "perpetual", "all skills; disabled by the vendor: refused (license_disabled)"),
+    DemoLicense("at-max", "perpetual", "all skills; its 1 activation is taken: refused (max_activations_reached)"),
+    DemoLicense("user-based", "perpetual",
+                f"all skills; user {DEMO_USER}, password {DEMO_PASSWORD}: activates with those credentials"),
+)
+_PLAN = {entry.label: entry for entry in DEMO_LICENSES}
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    """What :func:`build_demo` made: the vendor folder, the client configuration, the licenses.
+
+    ``licenses`` holds ``(label, key_or_user, description)`` tuples in the order of
+    :data:`DEMO_LICENSES`; the key is the user name for the user-based license.
+    """
+
+    folder: Path
+    config_path: Path
+    licenses: list[tuple[str, str, str]]
+
+    def license_type(self, label: str) -> str:
+        return _PLAN[label].license_type
+
+    def key_of(self, label: str) -> str:
+        for entry_label, key_or_user, _ in self.licenses:
+            if entry_label == label:
+                return key_or_user
+        raise KeyError(label)
+
+
+def _spec(label: str, now: Any) -> catalog.LicenseSpec:
+    everything = DEMO_FEATURES
+    if label == "perpetual":
+        return catalog.LicenseSpec("perpetual", features=everything, max_activations=3, customer="Demo: perpetual")
+    if label == "time-based":
+        return catalog.LicenseSpec("time-based", features=("jokes", "time", "dice"),
+                                   expires=now + timedelta(days=30), customer="Demo: time-based")
+    if label == "consumption":
+        return catalog.LicenseSpec("consumption", features=("wordcount", "convert"), max_consumptions=20,
+                                   max_activations=2, customer="Demo: consumption")
+    if label == "subscription":
+        return catalog.LicenseSpec("subscription", features=everything, customer="Demo: subscription")
+    if label == "expired":
+        return catalog.LicenseSpec("time-based", features=everything, expires=now - timedelta(days=1),
+                                   customer="Demo: expired")
+    if label == "disabled":
+        return catalog.LicenseSpec("perpetual", features=everything, enabled=False, customer="Demo: disabled")
+    if label == "at-max":
+        return catalog.LicenseSpec("perpetual", features=everything, max_activations=1, customer="Demo: at-max")
+    if label == "user-based":
+        return catalog.LicenseSpec("perpetual", features=everything, user=DEMO_USER, password=DEMO_PASSWORD,
+                                   customer="Demo: user-based")
+    raise KeyError(label)
+
+
+def _read_remembered(path: Path) -> dict[str, str]:
+    """The labels → keys of an earlier run; an unreadable file just means "issue them again"."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != _LICENSES_FORMAT or not isinstance(data.get("licenses"), dict):
+        return {}
+    return {str(k): v for k, v in data["licenses"].items() if isinstance(v, str)}
+
+
+def _open_or_create(folder: Path, database_url: str | None, clock: Clock) -> VendorWorkspace:
+    if VendorKeys.exists(folder / "keys"):
+        return VendorWorkspace.open(folder, database_url=database_url, clock=clock)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigurationError(f"{folder} is a file, not a folder.", hint="Pick a folder for the demo vendor.")
+    return VendorWorkspace.create(folder, database_url=database_url, clock=clock)
+
+
+def build_demo(folder: Path, config_out: Path | None = None, clock: Clock = system_clock, *,
+               database_url: str | None = None) -> DemoInfo:
+    """Create (or reuse) the demo vendor in ``folder`` and write the chatbot's configuration.
+
+    The configuration goes to ``config_out`` (a folder means ``chatbot-config.json`` inside
+    it), by default ``folder / "chatbot-config.json"``.
+    """
+    folder = Path(folder).expanduser()
+    workspace = _open_or_create(folder, database_url, clock)
+    try:
+        now = utc_now(clock)
+        remembered_path = folder / LICENSES_FILE
+        remembered = _read_remembered(remembered_path)
+        keys: dict[str, str] = {}
+        with workspace.store.session() as session:
+            try:
+                product = catalog.get_product(session, DEMO_PRODUCT)
+            except ProductNotFoundError:
+                product = catalog.add_product(session, now, DEMO_PRODUCT, DEMO_PRODUCT_NAME)
+            for entry in DEMO_LICENSES:
+                license = None
+                known = remembered.get(entry.label) or (DEMO_USER if entry.label == "user-based" else None)
+                if known is not None:
+                    try:
+                        license = catalog.get_license(session, known)
+                    except LicenseNotFoundError:
+                        license = None
+                    if license is not None and license.product_id != product.id:
+                        license = None
+                if license is None:
+                    license = catalog.issue_license(session, now, product, _spec(entry.label, now))
+                if entry.label == "at-max" and catalog.active_devices(session, license) < license.max_activations:
+                    # Another (made-up) device holds the only activation, so a new one is refused.
+                    session.add(Device(id="dev_" + secrets.token_hex(8), license=license,
+                                       hardware_id="demo-other-device-" + secrets.token_hex(8),
+                                       device_key="demo-device-key-not-a-real-key", request_id=secrets.token_hex(16),
+                                       active=True, enabled=True, activated_at=now, booked_consumptions=0))
+                    session.flush()
+                keys[entry.label] = license.key or license.user or ""
+        if keys != remembered:
+            atomic_write(remembered_path, (json.dumps({"format": _LICENSES_FORMAT, "version": 1, "licenses": keys},
+                                                      indent=2) + "\n").encode("utf-8"), mode=0o644)
+        target = Path(config_out).expanduser() if config_out is not None else folder / CONFIG_FILE
+        if target.is_dir():
+            target = target / CONFIG_FILE
+        workspace.client_configuration(DEMO_PRODUCT).write_file(target)
+    finally:
+        workspace.close()
+    licenses = [(entry.label, keys[entry.label], entry.description) for entry in DEMO_LICENSES]
+    return DemoInfo(folder=folder, config_path=target, licenses=licenses)
