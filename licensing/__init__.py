@@ -13,14 +13,15 @@ Typical use in an application::
 Every failure is a :class:`LicenseError` with a stable ``code``, a ``message`` and a ``hint``.
 """
 
+from ._version import __version__
 from .config import Configuration
 from .errors import *  # noqa: F403 - the hierarchy is part of the public API
 from .errors import __all__ as _error_names
 from .formats import Feature, LicenseTerms
+from .hybrid import HybridResult
 from .license import CheckItem, License, LocalCheckResult
 from .manager import LicenseID, LicenseManager
 
-__version__ = "0.1.0"
 
 __all__ = [
     "Configuration",
@@ -31,6 +32,7 @@ __all__ = [
     "Feature",
     "LocalCheckResult",
     "CheckItem",
+    "HybridResult",
     "__version__",
     *_error_names,
 ]

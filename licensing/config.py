@@ -46,6 +46,10 @@ def default_request_dir() -> Path:
 class Configuration:
     """Immutable settings of one licensed product on one installation.
 
+    ``grace_period`` applies only to licenses that were activated or checked online: they must
+    reach the license server again within that time (``None``: never required). Licenses
+    activated offline never need the network.
+
     ``guard_file=False`` gives up the check that a response answers the *latest* request made on
     this device (and that the request was made here at all): any genuine response for this
     device and product is then accepted once. Keep it on unless your users must activate from
@@ -66,6 +70,8 @@ class Configuration:
     clock: Clock = system_clock
     server_url: str | None = None
     timeout: float = 1.0
+    #: how long a license confirmed online keeps working without hearing from the server again
+    grace_period: timedelta | None = timedelta(days=7)
     lock_timeout: float = 10.0
     #: the high-water mark is written to disk when it has moved this far (not on every check)
     high_water_persist_interval: timedelta = timedelta(seconds=60)

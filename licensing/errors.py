@@ -33,9 +33,13 @@ sees one of these.
     │   ├── LicenseDeactivatedError     license_deactivated
     │   ├── ConsumptionLimitError       consumption_limit
     │   ├── FeatureNotFoundError        feature_not_found
-    │   └── FeatureExpiredError         feature_expired
+    │   ├── FeatureExpiredError         feature_expired
+    │   └── GracePeriodExpiredError     grace_period_expired
     ├── ClockTamperedError              clock_tampered
     ├── RefreshOutdatedError            refresh_outdated
+    ├── OnlineError
+    │   ├── ServerUnreachableError      server_unreachable
+    │   └── ServerResponseError         server_error
     ├── StorageError                    storage_io
     │   ├── StorageCorruptError         storage_corrupt
     │   └── StorageLockedError          storage_locked
@@ -87,8 +91,12 @@ __all__ = [
     "ConsumptionLimitError",
     "FeatureNotFoundError",
     "FeatureExpiredError",
+    "GracePeriodExpiredError",
     "ClockTamperedError",
     "RefreshOutdatedError",
+    "OnlineError",
+    "ServerUnreachableError",
+    "ServerResponseError",
     "StorageError",
     "StorageCorruptError",
     "StorageLockedError",
@@ -308,6 +316,12 @@ class FeatureExpiredError(LicenseStateError):
     default_hint = "Ask your vendor to extend the feature, then apply the refresh file they give you."
 
 
+class GracePeriodExpiredError(LicenseStateError):
+    code = "grace_period_expired"
+    default_message = "This license must check in with the license server now and then, and it has not for too long."
+    default_hint = "Connect to the internet and say 'check online' (license.check()); it works again once the server answers."
+
+
 class ClockTamperedError(LicenseError):
     code = "clock_tampered"
     default_message = "This computer's clock is set earlier than a time the license has already seen."
@@ -339,6 +353,27 @@ class StorageLockedError(StorageError):
     code = "storage_locked"
     default_message = "Another program is holding the local license storage for too long."
     default_hint = "Close other copies of the application and try again."
+
+
+# -- the license server ------------------------------------------------------------------------
+
+
+class OnlineError(LicenseError):
+    code = "online_error"
+    default_message = "Talking to the license server failed."
+    default_hint = "Try again later, or use the offline path (request and response files)."
+
+
+class ServerUnreachableError(OnlineError):
+    code = "server_unreachable"
+    default_message = "The license server cannot be reached."
+    default_hint = "Check the internet connection, or use the offline path: create a request file and take it to the portal."
+
+
+class ServerResponseError(OnlineError):
+    code = "server_error"
+    default_message = "The license server answered with something this application cannot use."
+    default_hint = "Try again in a few minutes; if it persists, tell the vendor (their server may be misconfigured)."
 
 
 # -- vendor refusals ---------------------------------------------------------------------------

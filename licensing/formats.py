@@ -43,6 +43,8 @@ __all__ = [
     "ACTIVATION_RESPONSE",
     "LICENSE_REFRESH",
     "DEACTIVATION_REQUEST",
+    "REFRESH_REQUEST",
+    "CONSUMPTION_SYNC",
     "FORMAT_VERSION",
     "MAX_FILE_SIZE",
     "LICENSE_TYPES",
@@ -52,7 +54,7 @@ __all__ = [
     "ActivationRequest",
     "ActivationResponse",
     "LicenseRefresh",
-    "DeactivationRequest",
+    "DeviceRequest",
     "read_artefact",
     "write_artefact",
     "encode_signed",
@@ -71,15 +73,19 @@ ACTIVATION_REQUEST = "activation-request"
 ACTIVATION_RESPONSE = "activation-response"
 LICENSE_REFRESH = "license-refresh"
 DEACTIVATION_REQUEST = "deactivation-request"
+REFRESH_REQUEST = "refresh-request"
+CONSUMPTION_SYNC = "consumption-sync"
 
 _FILE_NAMES = {
     ACTIVATION_REQUEST: "an activation request (ls_activation.req)",
     ACTIVATION_RESPONSE: "an activation response (ls_activation.lic)",
     LICENSE_REFRESH: "a license refresh file (license_refresh.lic)",
     DEACTIVATION_REQUEST: "a deactivation request (ls_deactivation.req)",
+    REFRESH_REQUEST: "a refresh request (license_refresh.req)",
+    CONSUMPTION_SYNC: "a consumption report",
 }
 VENDOR_SIGNED = frozenset({ACTIVATION_RESPONSE, LICENSE_REFRESH})
-DEVICE_SIGNED = frozenset({ACTIVATION_REQUEST, DEACTIVATION_REQUEST})
+DEVICE_SIGNED = frozenset({ACTIVATION_REQUEST, DEACTIVATION_REQUEST, REFRESH_REQUEST, CONSUMPTION_SYNC})
 
 LICENSE_TYPES = ("perpetual", "time-based", "consumption", "subscription")
 
@@ -466,7 +472,13 @@ class LicenseRefresh:
 
 
 @dataclass(frozen=True)
-class DeactivationRequest:
+class DeviceRequest:
+    """A request about an existing activation, signed by the device that holds it.
+
+    One shape serves deactivation (with the consumption to book), consumption reports, and
+    refresh requests (asking for the license's current terms, online or via the portal).
+    """
+
     product: str
     api_key: str
     request_id: str
@@ -475,11 +487,11 @@ class DeactivationRequest:
     device_key: str
     license_id: int
     created_at: datetime
-    local_consumptions: int
-    feature_consumptions: Mapping[str, int]
+    local_consumptions: int = 0
+    feature_consumptions: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
-    def from_payload(cls, doc: dict[str, Any]) -> DeactivationRequest:
+    def from_payload(cls, doc: dict[str, Any]) -> DeviceRequest:
         r = _Reader(doc, "request")
         usage = r.get("feature_consumptions", dict)
         if not all(isinstance(k, str) and type(v) is int and v >= 0 for k, v in usage.items()):

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from . import crypto
 from .clock import check_not_rolled_back, utc_now
@@ -25,6 +25,7 @@ from .errors import (
     ConsumptionLimitError,
     FeatureExpiredError,
     FeatureNotFoundError,
+    GracePeriodExpiredError,
     LicenseDeactivatedError,
     LicenseDisabledError,
     LicenseError,
@@ -32,12 +33,16 @@ from .errors import (
     LicenseNotStartedError,
     ProductMismatchError,
     RefreshOutdatedError,
+    RequestReplayedError,
+    ServerUnreachableError,
     SignatureMismatchError,
     UsageError,
 )
 from .formats import (
+    CONSUMPTION_SYNC,
     DEACTIVATION_REQUEST,
     LICENSE_REFRESH,
+    REFRESH_REQUEST,
     ActivationResponse,
     Feature,
     LicenseRefresh,
@@ -48,7 +53,8 @@ from .formats import (
     read_artefact,
     write_artefact,
 )
-from .storage import DeviceState
+from .hybrid import HybridResult
+from .storage import DeviceState, PendingSync
 
 if TYPE_CHECKING:
     from .manager import LicenseManager
@@ -57,9 +63,11 @@ __all__ = ["License", "CheckItem", "LocalCheckResult", "DEACTIVATION_FILE_NAME",
 
 DEACTIVATION_FILE_NAME = "ls_deactivation.req"
 REFRESH_FILE_NAME = "license_refresh.lic"
+REFRESH_REQUEST_FILE_NAME = "license_refresh.req"
 SignedLicense = Union[ActivationResponse, LicenseRefresh]
 
-CHECK_ORDER = ("signature", "product", "hardware_id", "enabled", "validity", "consumption", "tombstone", "clock")
+CHECK_ORDER = ("signature", "product", "hardware_id", "enabled", "validity", "consumption", "tombstone", "clock",
+               "server_contact")
 
 
 @dataclass(frozen=True)
@@ -285,7 +293,7 @@ class License:
     def check_status(self) -> LocalCheckResult:
         """Run every local check and report each outcome; never raises a license error."""
         now = utc_now(self._manager.config.clock)
-        items = tuple(CheckItem(name, error is None, error) for name, error in self._checks(now, stop=False))
+        items = tuple(CheckItem(name, error is None, error) for name, error in self._checks(now, fast=False))
         expired = tuple(f.code for f in self.terms.features if f.expires is not None and now >= f.expires)
         return LocalCheckResult(checked_at=now, items=items, expired_features=expired)
 
@@ -296,7 +304,7 @@ class License:
         ``Configuration.high_water_persist_interval``, not on every call).
         """
         now = utc_now(self._manager.config.clock)
-        for _name, error in self._checks(now, stop=True):
+        for _name, error in self._checks(now, fast=True):
             if error is not None:
                 raise error
         self._advance_clock(now)
@@ -304,7 +312,7 @@ class License:
         return LocalCheckResult(checked_at=now, items=tuple(CheckItem(n, True) for n in CHECK_ORDER),
                                 expired_features=expired)
 
-    def _checks(self, now: datetime, *, stop: bool) -> Iterator[tuple[str, LicenseError | None]]:
+    def _checks(self, now: datetime, *, fast: bool) -> Iterator[tuple[str, LicenseError | None]]:
         """Yield (check name, error or None) in the documented order."""
         config = self._manager.config
         terms = self.terms
@@ -315,7 +323,7 @@ class License:
         yield "hardware_id", (None if self._signed.hardware_id == self._manager.hardware_id else SignatureMismatchError(
             "The local license was activated on a different device.",
             hint="Activate this device with its own request file; licenses cannot be copied between devices."))
-        if stop and terms.enabled and _within_dates(terms, now) and not self._over_limit():
+        if fast and terms.enabled and _within_dates(terms, now) and not self._over_limit():
             yield "enabled", None  # fast path: no error objects built when everything passes
             yield "validity", None
             yield "consumption", None
@@ -328,6 +336,17 @@ class License:
         yield "tombstone", (LicenseDeactivatedError() if self._deactivated or self.device_id in self._tombstones
                             else None)
         yield "clock", _clock_error(now, self._state.high_water, self._signed.issued_at, config.clock_tolerance)
+        yield "server_contact", self._grace_error(now)
+
+    def _grace_error(self, now: datetime) -> GracePeriodExpiredError | None:
+        """A license confirmed online must hear from the server again within the grace period."""
+        grace = self._manager.config.grace_period
+        last = self._state.last_online_check
+        if grace is None or last is None or now - last <= grace:
+            return None
+        return GracePeriodExpiredError(
+            f"This license last heard from the license server on {last:%Y-%m-%d}, more than "
+            f"{grace.days} day(s) ago.")
 
     def _over_limit(self) -> bool:
         allowance = self.consumption_allowance()
@@ -339,7 +358,7 @@ class License:
         if persisted is None or now - persisted >= self._manager.config.high_water_persist_interval:
             self._update_state(lambda state: state)
 
-    # -- offline deactivation and refresh ----------------------------------------------------
+    # -- deactivation ------------------------------------------------------------------------
 
     def deactivate_offline(self, path: str | Path | None = None) -> Path:
         """Write ``ls_deactivation.req`` for the vendor, then remove the license from this device.
@@ -347,35 +366,73 @@ class License:
         The request carries the local consumption so the vendor can book it. The activation is
         added to the device's tombstones, so an old copy of the license file is refused later.
         """
-        manager = self._manager
-        config = manager.config
-        target = _output_path(path, config.requests_dir, DEACTIVATION_FILE_NAME)
-        with manager.store.locked():
-            state = manager.store.read_state()
-            if self._deactivated or state.device_id != self.device_id or state.device_key is None:
-                raise LicenseDeactivatedError("This license is no longer active on this device.",
-                                              hint="There is nothing to deactivate; activate again if you need it.")
-            now = utc_now(config.clock)
-            body = {
-                "product": config.product,
-                "api_key": config.api_key,
-                "request_id": secrets.token_hex(16),
-                "hardware_id": manager.hardware_id,
-                "device_id": self.device_id,
-                "license_id": self.terms.license_id,
-                "created_at": format_time(now),
-                "local_consumptions": state.local_consumptions,
-                "feature_consumptions": dict(state.feature_consumptions),
-            }
-            device_key = crypto.Ed25519PrivateKey.from_private_bytes(state.device_key)
-            write_artefact(target, encode_device_signed(DEACTIVATION_REQUEST, body, device_key,
-                                                        config.shared_key.encode("utf-8")))
-            self._tombstones = manager.store.add_tombstone(self.device_id)
-            self._state = state.seen(now).without_license()
-            manager.store.write_state(self._state)
-        self._deactivated = True
-        manager._forget(self)
+        target = _output_path(path, self._manager.config.requests_dir, DEACTIVATION_FILE_NAME)
+        with self._manager.store.locked():
+            state = self._current_state()
+            write_artefact(target, self._device_request(DEACTIVATION_REQUEST, state))
+            self._forget_locally(state)
         return target
+
+    def deactivate(self) -> dict[str, Any]:
+        """Deactivate online: the vendor frees the seat and books the consumption; returns the receipt.
+
+        The lock is held across the (time-bounded) call so no use recorded meanwhile by another
+        process can slip past the consumption report.
+        """
+        with self._manager.store.locked():
+            state = self._current_state()
+            try:
+                receipt = self._manager.server.post_json("/deactivate", self._device_request(DEACTIVATION_REQUEST, state))
+            except RequestReplayedError:  # answered before, but the answer was lost on the way back
+                receipt = {"device_id": self.device_id, "already_deactivated": True}
+            self._forget_locally(state)
+        return receipt
+
+    def deactivate_hybrid(self, path: str | Path | None = None) -> HybridResult:
+        """Deactivate online when the server answers, else write the offline deactivation request."""
+        reason = self._manager._offline_reason()
+        if reason is None:
+            try:
+                return HybridResult("online", "the license server answered", receipt=self.deactivate())
+            except ServerUnreachableError:
+                reason = "the license server stopped answering"
+        return HybridResult("offline", reason, path=self.deactivate_offline(path))
+
+    def _current_state(self) -> DeviceState:
+        """The state on disk, provided this license is still the active one (lock held by the caller)."""
+        state = self._manager.store.read_state()
+        if self._deactivated or state.device_id != self.device_id or state.device_key is None:
+            raise LicenseDeactivatedError("This license is no longer active on this device.",
+                                          hint="There is nothing to deactivate; activate again if you need it.")
+        return state
+
+    def _forget_locally(self, state: DeviceState) -> None:
+        """Tombstone this activation and drop the license (the lock is held by the caller)."""
+        store = self._manager.store
+        self._tombstones = store.add_tombstone(self.device_id)
+        self._state = state.seen(utc_now(self._manager.config.clock)).without_license()
+        store.write_state(self._state)
+        self._deactivated = True
+        self._manager._forget(self)
+
+    def _device_request(self, typ: str, state: DeviceState) -> bytes:
+        """A request about this activation, signed with the device key (deactivation, report, refresh)."""
+        config = self._manager.config
+        body = {
+            "product": config.product,
+            "api_key": config.api_key,
+            "request_id": secrets.token_hex(16),
+            "hardware_id": self._manager.hardware_id,
+            "device_id": self.device_id,
+            "license_id": self.terms.license_id,
+            "created_at": format_time(utc_now(config.clock)),
+            "local_consumptions": state.local_consumptions,
+            "feature_consumptions": dict(state.feature_consumptions),
+        }
+        device_key = crypto.Ed25519PrivateKey.from_private_bytes(state.device_key)  # type: ignore[arg-type]
+        return encode_device_signed(typ, body, device_key, config.shared_key.encode("utf-8"))
+
+    # -- refresh and online check -------------------------------------------------------------
 
     def update_offline(self, path: str | Path | None = None) -> License:
         """Apply ``license_refresh.lic``: newer terms from the vendor for this activation.
@@ -383,10 +440,78 @@ class License:
         Only a refresh for this product, device and activation, with a higher revision than
         the license already here, is accepted; an older or replayed one is refused.
         """
+        source = _output_path(path, self._manager.config.requests_dir, REFRESH_FILE_NAME)
+        self._apply_refresh(read_artefact(source), online=False)
+        return self
+
+    def create_refresh_request(self, path: str | Path | None = None) -> Path:
+        """Write ``license_refresh.req``: the portal's self-service refresh page answers it."""
+        target = _output_path(path, self._manager.config.requests_dir, REFRESH_REQUEST_FILE_NAME)
+        with self._manager.store.locked():
+            write_artefact(target, self._device_request(REFRESH_REQUEST, self._current_state()))
+        return target
+
+    def check(self) -> License:
+        """Check online: the server confirms the activation and sends the current terms.
+
+        Newer terms replace the local copy; either way the moment counts as contact with the
+        server (it restarts the grace period). Refusals are the vendor's typed errors.
+        """
+        request = self._device_request(REFRESH_REQUEST, self._current_state())
+        self._apply_refresh(self._manager.server.post("/check", request), online=True)
+        return self
+
+    def check_hybrid(self) -> HybridResult:
+        """Check online when the server answers; otherwise run the local check (grace period applies)."""
+        reason = self._manager._offline_reason()
+        if reason is None:
+            try:
+                self.check()
+                return HybridResult("online", "the license server answered", license=self,
+                                    check=self.local_check())
+            except ServerUnreachableError:
+                reason = "the license server stopped answering"
+        return HybridResult("offline", reason, license=self, check=self.local_check())
+
+    def sync_consumption(self) -> int:
+        """Report local consumption to the server; return the uses still unreported (0 normally).
+
+        The report is stored before it is sent and resent unchanged until acknowledged, so a
+        lost answer never books the same uses twice (the server recognises the request id).
+        """
+        store = self._manager.store
+        with store.locked():
+            state = self._current_state()
+            if state.pending_sync is None:
+                if not state.local_consumptions and not any(state.feature_consumptions.values()):
+                    return 0
+                pending = PendingSync(self._device_request(CONSUMPTION_SYNC, state), state.local_consumptions,
+                                      dict(state.feature_consumptions))
+                state = replace(state, pending_sync=pending)
+                store.write_state(state)
+            pending = state.pending_sync
+            answer = self._manager.server.post("/consumption", pending.request)
+
+            def booked(current: DeviceState) -> DeviceState:
+                features = {code: used - pending.feature_consumptions.get(code, 0)
+                            for code, used in current.feature_consumptions.items()}
+                return replace(current, pending_sync=None,
+                               local_consumptions=current.local_consumptions - pending.local_consumptions,
+                               feature_consumptions={code: used for code, used in features.items() if used > 0})
+
+            self._apply_refresh(answer, online=True, also=booked)
+        return self._state.local_consumptions
+
+    def _apply_refresh(self, data: bytes, *, online: bool,
+                       also: Callable[[DeviceState], DeviceState] | None = None) -> None:
+        """Verify vendor terms for this activation and adopt them.
+
+        Offline refresh files must be newer than the license here; an online answer may carry
+        the same revision (nothing changed), which still counts as contact with the server.
+        """
         manager = self._manager
         config = manager.config
-        source = _output_path(path, config.requests_dir, REFRESH_FILE_NAME)
-        envelope, doc = open_signed(read_artefact(source), LICENSE_REFRESH, config.trusted_keys)
+        envelope, doc = open_signed(data, LICENSE_REFRESH, config.trusted_keys)
         refresh = LicenseRefresh.from_payload(doc)
         if refresh.product != config.product:
             raise ProductMismatchError("This refresh file belongs to another product.")
@@ -397,7 +522,8 @@ class License:
             raise SignatureMismatchError(
                 "This refresh file was made for an earlier activation of this device.",
                 hint="In the portal's Devices tab, download the refresh file of the current activation.")
-        if refresh.license.revision <= self.revision:
+        newer = refresh.license.revision > self.revision
+        if not newer and not online:
             raise RefreshOutdatedError(
                 f"This refresh file holds revision {refresh.license.revision}, but the license here is "
                 f"already at revision {self.revision}.")
@@ -407,14 +533,19 @@ class License:
             raise error
 
         def apply(state: DeviceState) -> DeviceState:
-            updated = replace(state, license=envelope.raw)
-            if refresh.reset_consumption:
-                updated = replace(updated, local_consumptions=0, feature_consumptions={})
+            updated = state if also is None else also(state)
+            if newer:
+                updated = replace(updated, license=envelope.raw)
+                if refresh.reset_consumption:
+                    updated = replace(updated, local_consumptions=0, feature_consumptions={})
+            if online or state.last_online_check is not None:
+                # Fresh terms from the vendor count as contact with the server.
+                updated = replace(updated, last_online_check=now if online else refresh.issued_at)
             return updated.seen(now)
 
         self._update_state(apply)
-        self._signed = refresh
-        return self
+        if newer:
+            self._signed = refresh
 
     # -- plumbing ----------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from .errors import (
     ProductMismatchError,
     RequestMismatchError,
     ResponseReusedError,
+    ServerUnreachableError,
     SignatureInvalidError,
     SignatureMismatchError,
     StorageCorruptError,
@@ -45,7 +46,9 @@ from .formats import (
     write_artefact,
 )
 from .hardware import device_identity
+from .hybrid import HybridResult
 from .license import License, _clock_error, _output_path
+from .online import LicenseServer
 from .storage import DeviceState, LocalStore, PendingRequest, derive_store_key
 
 __all__ = ["LicenseManager", "LicenseID", "ACTIVATION_REQUEST_FILE_NAME", "ACTIVATION_RESPONSE_FILE_NAME"]
@@ -92,38 +95,44 @@ class LicenseManager:
         self.hardware_id = identity.hardware_id
         self.store = LocalStore(config.product_dir, derive_store_key(identity.secret, config.product),
                                 config.product, lock_timeout=config.lock_timeout)
+        self.server = LicenseServer(config)
         self._current: License | None = None
 
     # -- step 1: the request -----------------------------------------------------------------
 
     def create_offline_activation_file(self, license_id: LicenseID, path: str | Path | None = None) -> Path:
         """Write ``ls_activation.req`` (default: on the desktop) and remember it in the guard file."""
+        target = _output_path(path, self.config.requests_dir, ACTIVATION_REQUEST_FILE_NAME)
+        with self.store.locked():
+            data, pending = self._activation_request(license_id)
+            if self.config.guard_file:
+                self.store.write_guard(pending)
+            write_artefact(target, data)
+        return target
+
+    def _activation_request(self, license_id: LicenseID) -> tuple[bytes, PendingRequest]:
+        """A signed activation request and what to remember about it. Call with the lock held."""
         if not isinstance(license_id, LicenseID):
             raise UsageError("Name the license with LicenseID.from_key(...) or LicenseID.from_user(...).")
         config = self.config
-        target = _output_path(path, config.requests_dir, ACTIVATION_REQUEST_FILE_NAME)
         now = utc_now(config.clock)
         request_id, nonce = secrets.token_hex(16), secrets.token_hex(16)
-        with self.store.locked():
-            state = self.store.read_state()
-            if state.device_key is None:
-                state = replace(state, device_key=crypto.private_bytes(crypto.Ed25519PrivateKey.generate()))
-                self.store.write_state(state)
-            body = {
-                "product": config.product,
-                "api_key": config.api_key,
-                "request_id": request_id,
-                "nonce": nonce,
-                "hardware_id": self.hardware_id,
-                "created_at": format_time(now),
-                "credentials": self._credentials(license_id, request_id),
-            }
-            device_key = crypto.Ed25519PrivateKey.from_private_bytes(state.device_key)  # type: ignore[arg-type]
-            data = encode_device_signed(ACTIVATION_REQUEST, body, device_key, config.shared_key.encode("utf-8"))
-            if config.guard_file:
-                self.store.write_guard(PendingRequest(request_id, nonce, self.hardware_id, now))
-            write_artefact(target, data)
-        return target
+        state = self.store.read_state()
+        if state.device_key is None:
+            state = replace(state, device_key=crypto.private_bytes(crypto.Ed25519PrivateKey.generate()))
+            self.store.write_state(state)
+        body = {
+            "product": config.product,
+            "api_key": config.api_key,
+            "request_id": request_id,
+            "nonce": nonce,
+            "hardware_id": self.hardware_id,
+            "created_at": format_time(now),
+            "credentials": self._credentials(license_id, request_id),
+        }
+        device_key = crypto.Ed25519PrivateKey.from_private_bytes(state.device_key)  # type: ignore[arg-type]
+        data = encode_device_signed(ACTIVATION_REQUEST, body, device_key, config.shared_key.encode("utf-8"))
+        return data, PendingRequest(request_id, nonce, self.hardware_id, now)
 
     def _credentials(self, license_id: LicenseID, request_id: str) -> dict[str, object]:
         if license_id.key is not None:
@@ -139,34 +148,81 @@ class LicenseManager:
 
     def activate_license_offline(self, path: str | Path | None = None) -> License:
         """Activate from ``ls_activation.lic`` (default: on the desktop) and return the license."""
+        source = _output_path(path, self.config.requests_dir, ACTIVATION_RESPONSE_FILE_NAME)
+        return self._accept_activation(read_artefact(source), pending=None)
+
+    def _accept_activation(self, data: bytes, *, pending: PendingRequest | None) -> License:
+        """Verify a response and make it the local license.
+
+        ``pending`` is the request just sent online (the answer came straight back); offline,
+        the guard file says which request the response must answer.
+        """
         config = self.config
-        source = _output_path(path, config.requests_dir, ACTIVATION_RESPONSE_FILE_NAME)
-        envelope, doc = open_signed(read_artefact(source), ACTIVATION_RESPONSE, config.trusted_keys)
+        envelope, doc = open_signed(data, ACTIVATION_RESPONSE, config.trusted_keys)
         response = ActivationResponse.from_payload(doc)
         if response.product != config.product:
             raise ProductMismatchError("This response file belongs to another product.")
         if response.hardware_id != self.hardware_id:
             raise SignatureMismatchError()
-        if response.license.license_type == "subscription":
+        if response.license.license_type == "subscription" and pending is None:
             raise OfflineNotSupportedError()
         now = utc_now(config.clock)
         with self.store.locked():
             state = self.store.read_state()
             tombstones = self.store.read_tombstones()
             self._check_response_is_ours(response, state, tombstones)
-            if config.guard_file:
+            if pending is not None:
+                if (pending.request_id, pending.nonce) != (response.request_id, response.nonce):
+                    raise RequestMismatchError("The license server answered a different request than the one sent.")
+            elif config.guard_file:
                 self._check_guard(response, now)
             clock_error = _clock_error(now, state.high_water, response.issued_at, config.clock_tolerance)
             if clock_error is not None:
                 raise clock_error
             state = DeviceState(license=envelope.raw, device_key=state.device_key, device_id=response.device_id,
-                                high_water=state.high_water, used_requests=state.used_requests | {response.request_id})
+                                high_water=state.high_water, used_requests=state.used_requests | {response.request_id},
+                                last_online_check=now if pending is not None else None)
             state = state.seen(now)
             self.store.write_state(state)
-            if config.guard_file:
+            if pending is None and config.guard_file:
                 self.store.remove_guard()
         self._current = License(self, response, state, tombstones)
         return self._current
+
+    # -- online and hybrid -------------------------------------------------------------------
+
+    def is_online(self) -> bool:
+        """Does the license server answer right now? Never raises; bounded by the timeout; cached briefly."""
+        return self.server.is_online()
+
+    def activate_license(self, license_id: LicenseID) -> License:
+        """Activate online: the same signed request and response as offline, carried by HTTP."""
+        with self.store.locked():
+            data, pending = self._activation_request(license_id)
+        return self._accept_activation(self.server.post("/activate", data), pending=pending)
+
+    def activate_hybrid(self, license_id: LicenseID, path: str | Path | None = None) -> HybridResult:
+        """Activate online when the server answers; otherwise write the offline request file.
+
+        The result says which route was taken and why, so the application can tell its user
+        ("activated online" / "take this file to the portal").
+        """
+        reason = self._offline_reason()
+        if reason is None:
+            try:
+                return HybridResult("online", "the license server answered",
+                                    license=self.activate_license(license_id))
+            except ServerUnreachableError:
+                reason = "the license server stopped answering"
+        return HybridResult("offline", reason, path=self.create_offline_activation_file(license_id, path))
+
+    def _offline_reason(self) -> str | None:
+        """None when the online route is open, else why not (for HybridResult.reason)."""
+        if not self.server.configured:
+            return "no license server is configured"
+        if not self.is_online():
+            return "the license server cannot be reached"
+        return None
 
     def _check_response_is_ours(self, response: ActivationResponse, state: DeviceState,
                                 tombstones: frozenset[str]) -> None:

@@ -37,7 +37,7 @@ from . import crypto
 from .errors import StorageCorruptError, StorageError, StorageLockedError
 from .formats import format_time, parse_time
 
-__all__ = ["LocalStore", "DeviceState", "PendingRequest", "atomic_write", "derive_store_key"]
+__all__ = ["LocalStore", "DeviceState", "PendingRequest", "PendingSync", "atomic_write", "derive_store_key"]
 
 _MAGIC = b"OLS1"
 LICENSE_FILE = "license.dat"
@@ -107,6 +107,24 @@ class PendingRequest:
 
 
 @dataclass(frozen=True)
+class PendingSync:
+    """A consumption report on its way to the server: the exact bytes and what they report."""
+
+    request: bytes
+    local_consumptions: int
+    feature_consumptions: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"request": self.request.decode("ascii"), "local_consumptions": self.local_consumptions,
+                "feature_consumptions": dict(self.feature_consumptions)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PendingSync:
+        return cls(request=data["request"].encode("ascii"), local_consumptions=int(data["local_consumptions"]),
+                   feature_consumptions={str(k): int(v) for k, v in data["feature_consumptions"].items()})
+
+
+@dataclass(frozen=True)
 class DeviceState:
     """The local license file's contents: the signed license and what the device remembers."""
 
@@ -117,6 +135,10 @@ class DeviceState:
     local_consumptions: int = 0
     feature_consumptions: dict[str, int] = field(default_factory=dict)
     used_requests: frozenset[str] = frozenset()
+    #: when the license was last confirmed by the license server (online activation or check)
+    last_online_check: datetime | None = None
+    #: a consumption report sent but not yet acknowledged: resent as-is, so it is booked once
+    pending_sync: PendingSync | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,11 +149,14 @@ class DeviceState:
             "local_consumptions": self.local_consumptions,
             "feature_consumptions": dict(self.feature_consumptions),
             "used_requests": sorted(self.used_requests),
+            "last_online_check": None if self.last_online_check is None else format_time(self.last_online_check),
+            "pending_sync": None if self.pending_sync is None else self.pending_sync.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeviceState:
         signed, key, water = data["license"], data["device_key"], data["high_water"]
+        online, pending = data["last_online_check"], data["pending_sync"]
         return cls(
             license=None if signed is None else signed.encode("ascii"),
             device_key=None if key is None else crypto.b64decode_strict(key),
@@ -140,6 +165,8 @@ class DeviceState:
             local_consumptions=int(data["local_consumptions"]),
             feature_consumptions={str(k): int(v) for k, v in data["feature_consumptions"].items()},
             used_requests=frozenset(map(str, data["used_requests"])),
+            last_online_check=None if online is None else parse_time(online),
+            pending_sync=None if pending is None else PendingSync.from_dict(pending),
         )
 
     def seen(self, moment: datetime) -> DeviceState:
@@ -149,7 +176,8 @@ class DeviceState:
         return replace(self, high_water=moment)
 
     def without_license(self) -> DeviceState:
-        return replace(self, license=None, device_id=None, local_consumptions=0, feature_consumptions={})
+        return replace(self, license=None, device_id=None, local_consumptions=0, feature_consumptions={},
+                       last_online_check=None, pending_sync=None)
 
 
 class LocalStore:

@@ -6,6 +6,8 @@ fixed hardware ids so that several simulated devices can live on one test machin
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -93,7 +95,26 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def lab(tmp_path: Path, clock: FakeClock) -> Lab:
+def lab(tmp_path: Path, clock: FakeClock) -> Iterator[Lab]:
     created = Lab(tmp_path, clock)
     yield created
     created.vendor.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """One PostgreSQL cluster for the whole run (each test gets its own database)."""
+    from pg_cluster import postgres_available, postgres_cluster
+
+    if not postgres_available():
+        pytest.skip("PostgreSQL is not installed here (CI installs it with apt-get install postgresql)")
+    with postgres_cluster() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    from pg_cluster import create_database
+
+    return create_database(postgres_server, f"t_{uuid.uuid4().hex[:16]}")

@@ -453,7 +453,7 @@ def test_local_check_order_and_structured_result(lab: Lab, clock) -> None:  # ty
     clock.advance(days=3)
     status = license.check_status()
     assert [i.name for i in status.items] == ["signature", "product", "hardware_id", "enabled", "validity",
-                                               "consumption", "tombstone", "clock"]
+                                               "consumption", "tombstone", "clock", "server_contact"]
     assert not status.ok and status.first_error.code == "license_expired"  # type: ignore[union-attr]
     assert [i.name for i in status.items if not i.ok] == ["validity"]
 

@@ -39,10 +39,12 @@ from ..errors import (
 from ..formats import (
     ACTIVATION_REQUEST,
     ACTIVATION_RESPONSE,
+    CONSUMPTION_SYNC,
     DEACTIVATION_REQUEST,
     LICENSE_REFRESH,
+    REFRESH_REQUEST,
     ActivationRequest,
-    DeactivationRequest,
+    DeviceRequest,
     Envelope,
     encode_signed,
     format_time,
@@ -53,7 +55,7 @@ from .keys import VendorKeys
 from .models import AnsweredRequest, Device, License, Product
 from .store import VendorStore
 
-__all__ = ["Issuer", "ActivationAnswer", "DeactivationReceipt"]
+__all__ = ["Issuer", "ActivationAnswer", "DeactivationReceipt", "RefreshAnswer"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,12 @@ class ActivationAnswer:
     total_activations: int
     max_activations: int
     file_name: str = "ls_activation.lic"
+
+
+@dataclass(frozen=True)
+class RefreshAnswer:
+    data: bytes  # license_refresh.lic, to hand back verbatim
+    file_name: str = "license_refresh.lic"
 
 
 @dataclass(frozen=True)
@@ -96,13 +104,15 @@ class Issuer:
 
     # -- dispatch ----------------------------------------------------------------------------
 
-    def answer(self, data: bytes) -> ActivationAnswer | DeactivationReceipt:
+    def answer(self, data: bytes) -> ActivationAnswer | DeactivationReceipt | RefreshAnswer:
         """Answer whatever request file was uploaded (the portal and ``respond`` use this)."""
         typ = Envelope.parse(data).typ
         if typ == ACTIVATION_REQUEST:
             return self.answer_activation(data)
         if typ == DEACTIVATION_REQUEST:
             return self.answer_deactivation(data)
+        if typ == REFRESH_REQUEST:
+            return RefreshAnswer(self.answer_refresh_request(data))
         if typ in (ACTIVATION_RESPONSE, LICENSE_REFRESH):
             raise WrongFileTypeError("This is a file the portal gives out, not a request.",
                                      hint="Upload the .req file that the application created on the device.")
@@ -110,7 +120,8 @@ class Issuer:
 
     # -- activation --------------------------------------------------------------------------
 
-    def answer_activation(self, data: bytes) -> ActivationAnswer:
+    def answer_activation(self, data: bytes, *, online: bool = False) -> ActivationAnswer:
+        """Answer an activation request; ``online`` when it came through the API (subscriptions allowed)."""
         envelope, doc = open_device_signed(data, ACTIVATION_REQUEST)
         request = ActivationRequest.from_payload(doc)
         now = utc_now(self.clock)
@@ -119,7 +130,7 @@ class Issuer:
             _refuse_replay(session, request.request_id)
             license = self._license_for(session, product, request)
             _refuse_unusable(license, now)
-            if license.license_type == "subscription":
+            if license.license_type == "subscription" and not online:
                 raise OfflineNotSupportedError()
             same_machine = list(session.scalars(select(Device).where(
                 Device.license_id == license.id, Device.hardware_id == request.hardware_id,
@@ -188,73 +199,110 @@ class Issuer:
             raise InvalidCredentialsError("The password in the request could not be read with this vendor's key.",
                                           hint="The application may be configured for another vendor.") from None
 
-    # -- deactivation ------------------------------------------------------------------------
+    # -- requests about an existing activation ------------------------------------------------
+
+    def _device_for(self, session: Session, envelope: Envelope, request: DeviceRequest) -> tuple[License, Device]:
+        """The license and device a device-signed request is about, once it proves it is that device."""
+        product = self._product_for(session, request.product, request.api_key, envelope)
+        license = session.scalar(select(License).where(
+            License.id == request.license_id, License.product_id == product.id).with_for_update())
+        if license is None:
+            raise LicenseNotFoundError("The license named in the request does not exist.")
+        device = session.get(Device, request.device_id)
+        if device is None or device.license_id != license.id:
+            raise DeviceNotFoundError("The device named in the request is not one of this license's.")
+        if device.device_key != request.device_key or device.hardware_id != request.hardware_id:
+            raise SignatureInvalidError("The request was not signed by the device it names.",
+                                        hint="Create the request on the device itself.")
+        if not device.enabled:
+            raise DeviceDisabledError()
+        return license, device
 
     def answer_deactivation(self, data: bytes) -> DeactivationReceipt:
         envelope, doc = open_device_signed(data, DEACTIVATION_REQUEST)
-        request = DeactivationRequest.from_payload(doc)
+        request = DeviceRequest.from_payload(doc)
         now = utc_now(self.clock)
         with self.store.session() as session:
-            product = self._product_for(session, request.product, request.api_key, envelope)
             _refuse_replay(session, request.request_id)
-            license = session.scalar(select(License).where(
-                License.id == request.license_id, License.product_id == product.id).with_for_update())
-            if license is None:
-                raise LicenseNotFoundError("The license named in the deactivation request does not exist.")
-            device = session.get(Device, request.device_id)
-            if device is None or device.license_id != license.id:
-                raise DeviceNotFoundError("The device named in the deactivation request is not one of this license's.")
-            if device.device_key != request.device_key or device.hardware_id != request.hardware_id:
-                raise SignatureInvalidError("The deactivation request was not signed by the device it names.",
-                                            hint="Create the deactivation request on the device itself.")
-            if not device.enabled:
-                raise DeviceDisabledError("This device was disabled by the vendor, so it cannot be deactivated now.")
+            license, device = self._device_for(session, envelope, request)
             if not device.active:
                 raise RequestReplayedError("This device is already deactivated.",
                                            hint="Nothing to do: the activation is already free.")
             device.active = False
             device.deactivated_at = now
-            device.booked_consumptions += request.local_consumptions
-            booked_features: dict[str, int] = {}
-            if request.local_consumptions:
-                license.total_consumptions += request.local_consumptions
-            for feature in license.features:
-                used = request.feature_consumptions.get(feature.code, 0)
-                if used:
-                    feature.total_consumptions += used
-                    booked_features[feature.code] = used
-            if request.local_consumptions or booked_features:
-                license.revision += 1
+            booked = _book_consumption(license, device, request)
             session.add(AnsweredRequest(request_id=request.request_id, kind=DEACTIVATION_REQUEST, answered_at=now))
-            session.flush()
-            catalog.audit(session, now, "device.deactivate-offline", license=license, device_id=device.id,
+            catalog.audit(session, now, "device.deactivate", license=license, device_id=device.id,
                           consumptions=request.local_consumptions)
+            session.flush()
             return DeactivationReceipt(
                 license_key=license.key, user=license.user, device_id=device.id,
-                consumptions_booked=request.local_consumptions, feature_consumptions_booked=booked_features,
+                consumptions_booked=request.local_consumptions, feature_consumptions_booked=booked,
                 total_activations=catalog.active_devices(session, license), max_activations=license.max_activations,
                 deactivated_at=now)
+
+    def answer_refresh_request(self, data: bytes) -> bytes:
+        """``license_refresh.lic`` for a device that asks for it itself (portal page or online check)."""
+        envelope, doc = open_device_signed(data, REFRESH_REQUEST)
+        request = DeviceRequest.from_payload(doc)
+        with self.store.session() as session:
+            license, device = self._device_for(session, envelope, request)
+            return self._signed_refresh(session, license, device, reset_consumption=False)
+
+    def answer_consumption_report(self, data: bytes) -> bytes:
+        """Book a device's local consumption once, and answer with the terms that include it.
+
+        A report is resent unchanged until acknowledged; a report already booked is answered
+        again (with the current terms) but never booked twice.
+        """
+        envelope, doc = open_device_signed(data, CONSUMPTION_SYNC)
+        request = DeviceRequest.from_payload(doc)
+        now = utc_now(self.clock)
+        with self.store.session() as session:
+            license, device = self._device_for(session, envelope, request)
+            if session.get(AnsweredRequest, request.request_id) is None:
+                _book_consumption(license, device, request)
+                session.add(AnsweredRequest(request_id=request.request_id, kind=CONSUMPTION_SYNC, answered_at=now))
+                catalog.audit(session, now, "device.consumption", license=license, device_id=device.id,
+                              consumptions=request.local_consumptions)
+                session.flush()
+            return self._signed_refresh(session, license, device, reset_consumption=False)
 
     # -- refresh -----------------------------------------------------------------------------
 
     def refresh(self, license_key: str, device_id: str, *, reset_consumption: bool = False) -> bytes:
-        """``license_refresh.lic`` for one device: the license's current terms, signed for it."""
-        now = utc_now(self.clock)
+        """``license_refresh.lic`` for one device, made by the vendor (the portal's Devices tab)."""
         with self.store.session() as session:
             license, device = catalog.license_of_device(session, license_key, device_id)
             if not device.enabled:
                 raise DeviceDisabledError("This device is disabled; enable it before sending it a refresh.")
-            if not device.active:
-                raise DeviceNotFoundError("This device is no longer activated on the license.",
-                                          hint="Only an active device can be refreshed; the device must activate again.")
-            terms = catalog.license_terms(session, license)
-            catalog.audit(session, now, "device.refresh", license=license, device_id=device.id,
-                          revision=license.revision)
-            body = {
-                "product": license.product.code, "hardware_id": device.hardware_id, "device_id": device.id,
-                "issued_at": format_time(now), "reset_consumption": reset_consumption, "license": terms.to_dict(),
-            }
-            return encode_signed(LICENSE_REFRESH, body, self.keys.active_signing_key, self.keys.active_kid)
+            return self._signed_refresh(session, license, device, reset_consumption=reset_consumption)
+
+    def _signed_refresh(self, session: Session, license: License, device: Device, *, reset_consumption: bool) -> bytes:
+        if not device.active:
+            raise DeviceNotFoundError("This device is no longer activated on the license.",
+                                      hint="Only an active device can be refreshed; the device must activate again.")
+        now = utc_now(self.clock)
+        terms = catalog.license_terms(session, license)
+        catalog.audit(session, now, "device.refresh", license=license, device_id=device.id, revision=license.revision)
+        body = {
+            "product": license.product.code, "hardware_id": device.hardware_id, "device_id": device.id,
+            "issued_at": format_time(now), "reset_consumption": reset_consumption, "license": terms.to_dict(),
+        }
+        return encode_signed(LICENSE_REFRESH, body, self.keys.active_signing_key, self.keys.active_kid)
+
+
+def _book_consumption(license: License, device: Device, request: DeviceRequest) -> dict[str, int]:
+    """Add a device's reported uses to the license's totals; any change is a new revision."""
+    booked = {f.code: request.feature_consumptions[f.code] for f in license.features
+              if request.feature_consumptions.get(f.code)}
+    for feature in license.features:
+        feature.total_consumptions += booked.get(feature.code, 0)
+    license.total_consumptions += request.local_consumptions
+    device.booked_consumptions += request.local_consumptions
+    if request.local_consumptions or booked:
+        license.revision += 1
+    return booked
 
 
 def _refuse_replay(session: Session, request_id: str) -> None:

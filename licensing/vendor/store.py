@@ -19,7 +19,6 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import ConfigurationError, StorageError, StorageLockedError
-from .models import Base
 
 __all__ = ["VendorStore", "sqlite_url"]
 
@@ -76,8 +75,16 @@ class VendorStore:
         return self.engine.dialect.name == "sqlite"
 
     def create_schema(self) -> None:
+        """Create or upgrade the schema in place to the newest Alembic revision."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
         try:
-            Base.metadata.create_all(self.engine)
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
         except SQLAlchemyError as exc:
             raise _storage_error(exc) from None
 

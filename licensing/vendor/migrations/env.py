@@ -1,0 +1,13 @@
+"""Alembic environment: migrations run on a connection handed over by VendorStore.upgrade_schema."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from licensing.vendor.models import Base
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=Base.metadata,
+                  render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+with context.begin_transaction():
+    context.run_migrations()
