@@ -677,4 +677,5 @@ def test_engine_refresh_by_user_name_with_two_products(vendor: Vendor) -> None:
                   "--password", "pw")
     manager = vendor.manager("device-A", product="second")
     license = vendor.activate(manager, "sam@example.com", "pw")
-    vendor.ok("refresh", "--license", "sam@example.com", "--device", license.device_id)
+    vendor.ok("refresh", "--license", "sam@example.com", "--device", license.device_id,
+              "-o", str(vendor.root / "refresh.lic"))
