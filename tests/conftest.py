@@ -41,10 +41,10 @@ class FakeClock:
 class Lab:
     """One vendor with the product ``chatbot`` and any number of devices, all on disk."""
 
-    def __init__(self, root: Path, clock: FakeClock) -> None:
+    def __init__(self, root: Path, clock: FakeClock, *, database_url: str | None = None) -> None:
         self.root = root
         self.clock = clock
-        self.vendor = VendorWorkspace.create(root / "vendor", clock=clock)
+        self.vendor = VendorWorkspace.create(root / "vendor", clock=clock, database_url=database_url)
         with self.vendor.store.session() as session:
             catalog.add_product(session, clock(), PRODUCT, "Chatbot")
 

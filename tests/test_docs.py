@@ -8,7 +8,8 @@ from pathlib import Path
 from licensing.errors import ERROR_CODES
 
 ROOT = Path(__file__).resolve().parents[1]
-ABSTRACT_CODES = {"license_error", "file_error", "binding_error", "guard_error", "license_state", "vendor_refusal"}
+ABSTRACT_CODES = {"license_error", "file_error", "binding_error", "guard_error", "license_state", "vendor_refusal",
+                  "online_error"}
 
 
 def test_readme_error_table_lists_exactly_the_codes_the_code_raises() -> None:
