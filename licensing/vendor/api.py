@@ -1,0 +1,151 @@
+"""The license server's JSON API (``/api/v1``): what the SDK's online half talks to.
+
+Every request body is one of the device-signed envelopes of :mod:`licensing.formats` (the very
+bytes an offline ``.req`` file holds) and every licence-bearing answer is a vendor-signed
+envelope (the bytes of a ``.lic`` file), so the online path needs no second protocol and no
+trust in the network: the SDK verifies answers with its pinned keys.
+
+Authentication: the product's API key in ``X-Api-Key`` (it must match the one inside the signed
+request) plus the request's signatures — the device's own key (for anything about an existing
+activation, the key the vendor bound to that device) and the product's shared-key MAC.
+
+Refusals are ``{"ok": false, "code", "message", "hint"}`` with the status of
+:func:`licensing.vendor.portal.errors.status_for`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+
+from .._version import __version__
+from ..errors import FileMalformedError, FileTooLargeError, LicenseError, ProductConfigurationError, WrongFileTypeError
+from ..formats import DEVICE_SIGNED, MAX_FILE_SIZE, Envelope
+from .portal.errors import status_for
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["license server"])
+
+_ENVELOPE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "A device-signed request envelope: the exact bytes the SDK writes into a .req file.",
+        "content": {"application/json": {"schema": {
+            "type": "object",
+            "required": ["format", "typ", "payload", "signature", "mac"],
+            "properties": {
+                "format": {"const": "offline-licensing"},
+                "typ": {"type": "string"},
+                "payload": {"type": "string", "contentEncoding": "base64"},
+                "signature": {"type": "string", "contentEncoding": "base64"},
+                "mac": {"type": "string", "contentEncoding": "base64"},
+            },
+        }}},
+    },
+}
+_ERRORS = {status: {"description": "Refused: {ok: false, code, message, hint}"} for status in (400, 403, 404, 409, 413)}
+
+
+async def _read_body(request: Request) -> bytes:
+    """The request body, refused early (413) past the size of any licensing file."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_FILE_SIZE:
+        raise FileTooLargeError()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FILE_SIZE:
+            raise FileTooLargeError()
+    if not body:
+        raise FileMalformedError("The request body is empty; it must be a signed request.")
+    return bytes(body)
+
+
+def _check_api_key(request: Request, body: bytes) -> None:
+    """The header's API key must be the one signed into the request (the issuer checks it is the product's)."""
+    header = request.headers.get("x-api-key")
+    envelope = Envelope.parse(body)
+    if envelope.typ not in DEVICE_SIGNED:
+        raise WrongFileTypeError("This is a file the license server gives out, not a request.",
+                                 hint="Send the signed request the SDK made.")
+    try:
+        signed = json.loads(envelope.payload).get("api_key")
+    except (ValueError, AttributeError):
+        raise FileMalformedError("The request body is not a signed licensing request.") from None
+    if not header:
+        raise ProductConfigurationError("The request has no API key (X-Api-Key header).",
+                                        hint="Send the product's API key in the X-Api-Key header.")
+    if signed != header:
+        raise ProductConfigurationError("The X-Api-Key header does not match the API key inside the request.")
+
+
+async def _answer(request: Request, handler: Callable[[bytes], Any]) -> Any:
+    body = await _read_body(request)
+    _check_api_key(request, body)
+    return await run_in_threadpool(handler, body)
+
+
+def _envelope_response(data: bytes) -> Response:
+    return Response(content=data, media_type="application/json")
+
+
+def _refusal(error: LicenseError) -> JSONResponse:
+    return JSONResponse({"ok": False, **error.to_dict()}, status_code=status_for(error))
+
+
+def _issuer(request: Request) -> Any:
+    return request.app.state.workspace.issuer
+
+
+@router.get("/ping", summary="Health check: the server answers and its database is reachable")
+def ping(request: Request) -> dict[str, object]:
+    return {"ok": True, "service": "offline-licensing", "version": __version__}
+
+
+@router.post("/activate", summary="Activate a device: activation request in, signed activation response out",
+             openapi_extra=_ENVELOPE_BODY, responses=_ERRORS)
+async def activate(request: Request) -> Response:
+    try:
+        issuer = _issuer(request)
+        answer = await _answer(request, lambda body: issuer.answer_activation(body, online=True))
+    except LicenseError as error:
+        return _refusal(error)
+    return _envelope_response(answer.data)
+
+
+@router.post("/deactivate", summary="Deactivate a device (books its consumption); returns a receipt",
+             openapi_extra=_ENVELOPE_BODY, responses=_ERRORS)
+async def deactivate(request: Request) -> Response:
+    try:
+        receipt = await _answer(request, _issuer(request).answer_deactivation)
+    except LicenseError as error:
+        return _refusal(error)
+    return JSONResponse({"ok": True, **receipt.to_dict()})
+
+
+@router.post("/check", summary="Confirm an activation and get the license's current signed terms",
+             openapi_extra=_ENVELOPE_BODY, responses=_ERRORS)
+@router.post("/refresh", summary="Get a license_refresh.lic for this device (same answer as /check)",
+             openapi_extra=_ENVELOPE_BODY, responses=_ERRORS)
+async def check(request: Request) -> Response:
+    try:
+        data = await _answer(request, _issuer(request).answer_refresh_request)
+    except LicenseError as error:
+        return _refusal(error)
+    return _envelope_response(data)
+
+
+@router.post("/consumption", summary="Report local consumption (booked once per report); returns the new terms",
+             openapi_extra=_ENVELOPE_BODY, responses=_ERRORS)
+async def consumption(request: Request) -> Response:
+    try:
+        data = await _answer(request, _issuer(request).answer_consumption_report)
+    except LicenseError as error:
+        return _refusal(error)
+    return _envelope_response(data)
