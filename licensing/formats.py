@@ -68,6 +68,7 @@ __all__ = [
 FORMAT_VERSION = 1
 ENVELOPE_FORMAT = "offline-licensing"
 MAX_FILE_SIZE = 64 * 1024
+MAX_COUNT = 2**63 - 1  # ids and counts must fit the vendor database's 64-bit integers
 
 ACTIVATION_REQUEST = "activation-request"
 ACTIVATION_RESPONSE = "activation-response"
@@ -101,10 +102,14 @@ def format_time(moment: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
+    """Parse an aware ISO 8601 time to UTC; ValueError for anything else (including out of range)."""
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         raise ValueError("time without zone")
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("time out of range") from None
 
 
 # -- envelopes ---------------------------------------------------------------------------------
@@ -274,7 +279,7 @@ def open_device_signed(data: bytes, expected: str) -> tuple[Envelope, dict[str, 
         raise FileMalformedError("The request carries no product authentication code.")
     doc = _payload_dict(envelope)
     try:
-        device_key = crypto.ed25519_public_from_b64(doc["device_key"])
+        device_key = crypto.ed25519_public_from_b64(str(doc["device_key"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise FileMalformedError("The request names no valid device key.") from exc
     if not crypto.verify(device_key, envelope.typ, envelope.payload, envelope.signature):
@@ -308,8 +313,9 @@ class _Reader:
         return value
 
     def count(self, name: str, *, optional: bool = False) -> int | None:
+        """A non-negative integer that fits a 64-bit database column."""
         value = self.get(name, int, optional=optional)
-        if value is not None and value < 0:
+        if value is not None and not 0 <= value <= MAX_COUNT:
             raise self._fail(name)
         return value
 
@@ -494,7 +500,7 @@ class DeviceRequest:
     def from_payload(cls, doc: dict[str, Any]) -> DeviceRequest:
         r = _Reader(doc, "request")
         usage = r.get("feature_consumptions", dict)
-        if not all(isinstance(k, str) and type(v) is int and v >= 0 for k, v in usage.items()):
+        if not all(isinstance(k, str) and type(v) is int and 0 <= v <= MAX_COUNT for k, v in usage.items()):
             raise r._fail("feature_consumptions")
         return cls(product=r.get("product", str), api_key=r.get("api_key", str),
                    request_id=r.get("request_id", str), hardware_id=r.get("hardware_id", str),

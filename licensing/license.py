@@ -600,5 +600,13 @@ def _output_path(path: str | Path | None, default_dir: Path, default_name: str) 
     """The tutorial's rule: no path means the default folder; a folder means the default name in it."""
     if path is None or str(path) == "":
         return default_dir / default_name
-    target = Path(path).expanduser()
-    return target / default_name if target.is_dir() else target
+    target = Path(path)
+    try:
+        target = target.expanduser()
+    except RuntimeError:  # "~someone" who does not exist: leave it; reading it reports a missing file
+        pass
+    try:
+        is_folder = target.is_dir()
+    except (OSError, ValueError):  # a name too long, a NUL byte: not a folder; reading or writing says why
+        is_folder = False
+    return target / default_name if is_folder else target

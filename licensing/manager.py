@@ -28,9 +28,10 @@ from .errors import (
     RequestMismatchError,
     ResponseReusedError,
     ServerUnreachableError,
-    SignatureInvalidError,
+    LicenseFileError,
     SignatureMismatchError,
     StorageCorruptError,
+    UnknownSigningKeyError,
     UsageError,
 )
 from .formats import (
@@ -105,9 +106,9 @@ class LicenseManager:
         target = _output_path(path, self.config.requests_dir, ACTIVATION_REQUEST_FILE_NAME)
         with self.store.locked():
             data, pending = self._activation_request(license_id)
+            write_artefact(target, data)  # first: if it cannot be written, the earlier request stays valid
             if self.config.guard_file:
                 self.store.write_guard(pending)
-            write_artefact(target, data)
         return target
 
     def _activation_request(self, license_id: LicenseID) -> tuple[bytes, PendingRequest]:
@@ -274,11 +275,13 @@ class LicenseManager:
         try:
             envelope, doc = open_signed(state.license, frozenset({ACTIVATION_RESPONSE, LICENSE_REFRESH}),
                                         self.config.trusted_keys)
-        except SignatureInvalidError as error:
-            raise StorageCorruptError("The local license file's vendor signature does not match: it was altered.",
-                                      hint=error.hint) from None
-        signed = (ActivationResponse.from_payload(doc) if envelope.typ == ACTIVATION_RESPONSE
-                  else LicenseRefresh.from_payload(doc))
+            signed = (ActivationResponse.from_payload(doc) if envelope.typ == ACTIVATION_RESPONSE
+                      else LicenseRefresh.from_payload(doc))
+        except UnknownSigningKeyError:
+            raise  # accurate as it is: the application no longer trusts the key that signed it
+        except LicenseFileError:
+            raise StorageCorruptError("The local license file holds a license that fails verification: it was altered.",
+                                      ) from None
         if signed.device_id != state.device_id:
             raise StorageCorruptError("The local license file is inconsistent with this device's records.")
         self._current = License(self, signed, state, tombstones)

@@ -73,6 +73,8 @@ def atomic_write(target: Path, data: bytes, *, mode: int = 0o600) -> None:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise StorageError(f"Cannot write in the folder {folder}: {exc.strerror or exc}.") from None
+    except ValueError:  # e.g. a NUL character in the path
+        raise StorageError(f"{str(target)!r} is not a usable file path.", hint="Pick another file name.") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -106,6 +108,18 @@ class PendingRequest:
                    hardware_id=str(data["hardware_id"]), created_at=parse_time(data["created_at"]))
 
 
+def _count(value: Any) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError("not a count")
+    return value
+
+
+def _counts(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict):
+        raise TypeError("not a mapping of counts")
+    return {str(code): _count(used) for code, used in value.items()}
+
+
 @dataclass(frozen=True)
 class PendingSync:
     """A consumption report on its way to the server: the exact bytes and what they report."""
@@ -120,8 +134,8 @@ class PendingSync:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PendingSync:
-        return cls(request=data["request"].encode("ascii"), local_consumptions=int(data["local_consumptions"]),
-                   feature_consumptions={str(k): int(v) for k, v in data["feature_consumptions"].items()})
+        return cls(request=data["request"].encode("ascii"), local_consumptions=_count(data["local_consumptions"]),
+                   feature_consumptions=_counts(data["feature_consumptions"]))
 
 
 @dataclass(frozen=True)
@@ -155,16 +169,25 @@ class DeviceState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeviceState:
+        """Rebuild the state, refusing (ValueError/TypeError/KeyError) any value it could not have held."""
         signed, key, water = data["license"], data["device_key"], data["high_water"]
-        online, pending = data["last_online_check"], data["pending_sync"]
+        online, pending, device_id = data["last_online_check"], data["pending_sync"], data["device_id"]
+        device_key = None if key is None else crypto.b64decode_strict(key)
+        if device_key is not None and len(device_key) != 32:
+            raise ValueError("device key of the wrong size")
+        if device_id is not None and not isinstance(device_id, str):
+            raise TypeError("device id")
+        used = data["used_requests"]
+        if not isinstance(used, list) or not all(isinstance(r, str) for r in used):
+            raise TypeError("used requests")
         return cls(
             license=None if signed is None else signed.encode("ascii"),
-            device_key=None if key is None else crypto.b64decode_strict(key),
-            device_id=data["device_id"],
+            device_key=device_key,
+            device_id=device_id,
             high_water=None if water is None else parse_time(water),
-            local_consumptions=int(data["local_consumptions"]),
-            feature_consumptions={str(k): int(v) for k, v in data["feature_consumptions"].items()},
-            used_requests=frozenset(map(str, data["used_requests"])),
+            local_consumptions=_count(data["local_consumptions"]),
+            feature_consumptions=_counts(data["feature_consumptions"]),
+            used_requests=frozenset(used),
             last_online_check=None if online is None else parse_time(online),
             pending_sync=None if pending is None else PendingSync.from_dict(pending),
         )
@@ -254,7 +277,7 @@ class LocalStore:
             data = json.loads(plaintext)
             if not isinstance(data, dict):
                 raise ValueError("not an object")
-        except ValueError:
+        except (ValueError, RecursionError):
             raise StorageCorruptError(f"The local file {name} holds unreadable data.") from None
         return data
 

@@ -167,7 +167,7 @@ class Issuer:
         product = session.scalar(select(Product).where(Product.code == code))
         if product is None:
             raise ProductConfigurationError(f"The request was made for a product code ({code!r}) this vendor does not have.")
-        if not secrets.compare_digest(product.api_key, api_key):
+        if not secrets.compare_digest(product.api_key.encode("utf-8"), api_key.encode("utf-8")):
             raise ProductConfigurationError("The request was made with a wrong API key for this product.")
         if envelope.mac is None or not crypto.mac_matches(product.shared_key.encode("utf-8"), envelope.typ,
                                                           envelope.payload, envelope.mac):
