@@ -790,6 +790,11 @@ def build_parser() -> argparse.ArgumentParser:
                   ["demo", "--data ./demo-vendor demo --config-out chatbot-config.json"], cmd_demo)
     sub.add_argument("--config-out", metavar="FILE",
                      help="where to write the chatbot's configuration (default: chatbot-config.json in the data folder)")
+
+    # serve, admin set-password: the web portal's commands (licensing.vendor.portal.commands)
+    from .portal.commands import register as register_portal_commands
+
+    register_portal_commands(commands, command, subgroup)
     return parser
 
 

@@ -1,0 +1,421 @@
+"""The Offline Licensing Portal: a FastAPI application (uvicorn, Jinja2 pages, no JavaScript).
+
+Routes
+======
+
+Public (no login; the uploaded request file is the credential):
+
+* ``GET /`` what this is, and links; ``GET /activate`` + ``POST /activate`` (upload
+  ``ls_activation.req``, get ``ls_activation.lic``); ``GET/POST /deactivate`` (upload
+  ``ls_deactivation.req``, get a receipt); ``GET/POST /refresh`` (a device-signed refresh request
+  → ``license_refresh.lic``; answered when the engine has ``Issuer.answer_refresh_request``,
+  otherwise the page says to ask the vendor and POST answers 501); ``POST /download``.
+* ``/api/v1/…`` the JSON license-server API (:mod:`licensing.vendor.api`), included as is;
+  ``/api/v1/openapi.json`` describes it (the pages are left out of the schema).
+* ``/static/…`` the style sheet.
+
+Admin (signed in; every form carries a CSRF token): ``/admin/login`` (GET, POST),
+``/admin/logout`` (POST), ``/admin`` (dashboard), ``/admin/products`` (GET, POST add),
+``/admin/products/{code}/config`` (the client configuration file), ``/admin/licenses`` (GET
+with ``?product=``, POST issue), ``/admin/licenses/{key}`` (details) and POST
+``/admin/licenses/{key}/{enable|disable|extend|add-feature|max-activations|reset-consumption}``,
+``/admin/licenses/{key}/devices`` (the Devices tab) and POST
+``/admin/licenses/{key}/devices/{id}/{disable|enable|reset|refresh}`` (``refresh`` answers
+``license_refresh.lic`` as an attachment), ``/admin/audit`` (``?page=``, ``?license=``).
+
+How a response file reaches the browser (no JavaScript, any number of workers)
+==========================================================================
+
+``POST /activate`` answers the request at once (the device is bound, the request id recorded).
+A script that asks for the file (form field ``download=1``, or ``Accept:
+application/octet-stream`` without ``text/html``) gets ``ls_activation.lic`` itself as
+``Content-Disposition: attachment``. A browser gets a result page (activations used/max, the
+device id) whose "Download ls_activation.lic" button is a small form holding the signed file
+in a hidden field; it posts to ``POST /download``, which hands the bytes back as an attachment.
+Nothing is kept in memory between the two requests, so it works whichever worker takes the
+second one. ``/download`` only echoes a file that verifies against *this vendor's* signing keys
+(an activation response or a refresh file), so it cannot be used to serve arbitrary content;
+and the file is useless to anyone but the device it is bound to. The deactivation receipt is
+not vendor-signed, so its button carries the receipt signed with the portal's shared secret
+(itsdangerous), checked the same way.
+
+Errors
+======
+
+Any :class:`~licensing.errors.LicenseError` raised by a page is shown on that page (the upload
+form again, with the error's message and hint above it), with the status of
+:func:`licensing.vendor.portal.errors.status_for`: 400 unusable file or form value, 403 refused
+(disabled, expired, wrong credentials, wrong product configuration, free tier, subscription
+offline, device disabled), 404 unknown product/license/device, 409 max activations or replay,
+413 too large, 415 wrong kind of file. Under ``/api/`` the same errors are JSON:
+``{"ok": false, "code", "message", "hint"}``. The portal's own refusals: 403 missing/wrong CSRF
+token or an admin POST without a session, 303 to the sign-in page for an admin GET without one,
+429 too many failed sign-ins, 404/405 unknown page or method. Nothing ever shows a traceback.
+
+Limits
+======
+
+A request body is refused with 413 before it is read when its ``Content-Length`` is over the
+limit, and counted while it streams otherwise (chunked uploads): upload pages
+``MAX_FILE_SIZE + 8 KiB``, ``/download`` ``3 × MAX_FILE_SIZE``, ``/api/`` 256 KiB, other forms
+16 KiB. An uploaded file is read into memory (at most ``MAX_FILE_SIZE + 1`` bytes); its name is
+used only for its extension, never for a path.
+
+Sessions and workers
+====================
+
+Sessions are signed cookies (HttpOnly, SameSite=Lax, ``Secure`` on https requests, 8 hours),
+signed with ``session_secret`` from ``DATA/portal.json``, which also holds the admin password's
+scrypt hash (:mod:`licensing.vendor.portal.settings`). ``licensing-portal serve --workers N``
+runs ``uvicorn licensing.vendor.portal.app:create_app_from_env --factory``; every worker reads
+the same folder, database URL and ``portal.json`` (environment variables :data:`DATA_ENV`,
+:data:`DATABASE_ENV`).
+
+Database calls from the pages run in worker threads through :func:`~licensing.vendor.portal.web.run_db`,
+at most one at a time per process on SQLite (its writers take turns anyway; a crowd of threads
+only adds sleep-and-retry latency) and 16 on PostgreSQL (``PortalSettings.db_concurrency``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ...errors import FileTooLargeError, LicenseError
+from ..workspace import DATA_ENV, VendorWorkspace
+from . import admin, public
+from .errors import status_for
+from .security import Portal
+from .settings import PortalSettings
+from .web import (
+    HERE,
+    MAX_DOWNLOAD_BODY,
+    MAX_FORM_SIZE,
+    MAX_UPLOAD_BODY,
+    LoginRequired,
+    PageError,
+    error_context,
+    render,
+)
+
+__all__ = ["create_app", "create_app_from_env", "PortalSettings", "DATA_ENV", "DATABASE_ENV", "body_limit"]
+
+DATABASE_ENV = "LICENSING_PORTAL_DATABASE"
+API_PREFIX = "/api/"
+MAX_API_BODY = 256 * 1024
+
+log = logging.getLogger("licensing.portal")
+
+_UPLOAD_PAGES = frozenset({"/activate", "/deactivate", "/refresh"})
+_FORM_TEMPLATES = {"/activate": "activate.html", "/deactivate": "deactivate.html", "/refresh": "refresh.html"}
+
+
+def body_limit(path: str) -> int:
+    """The largest request body accepted on ``path`` (see "Limits" above)."""
+    if path in _UPLOAD_PAGES:
+        return MAX_UPLOAD_BODY
+    if path == "/download":
+        return MAX_DOWNLOAD_BODY
+    if path.startswith(API_PREFIX):
+        return MAX_API_BODY
+    return MAX_FORM_SIZE
+
+
+def _is_api(request_or_path: Request | str) -> bool:
+    path = request_or_path if isinstance(request_or_path, str) else request_or_path.url.path
+    return path.startswith(API_PREFIX)
+
+
+# -- middleware ------------------------------------------------------------------------------------
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """413 for a body over :func:`body_limit`: before reading it if its length is declared, else while counting."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        limit = body_limit(scope["path"])
+        declared = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = limit + 1
+        if declared is not None and declared > limit:
+            # Answered without reading: uvicorn discards the rest of a moderate body and keeps the
+            # connection (so the client reads its 413); a huge one is not worth draining.
+            await _too_large(scope, receive, send, limit, close=declared > _DRAIN_AT_MOST)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge()
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await _too_large(scope, receive, send, limit, close=True)
+
+
+_DRAIN_AT_MOST = 64 * 1024 * 1024
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int, *, close: bool) -> None:
+    if scope["path"] in _UPLOAD_PAGES:
+        error = FileTooLargeError(f"The upload is larger than {limit // 1024} KiB, so it is not a licensing file.",
+                                  hint="Upload the request file the application created: it is a few kilobytes.")
+    else:
+        error = FileTooLargeError(f"The request is larger than the {limit // 1024} KiB this address accepts.",
+                                  hint="Send less: the portal's own forms and licensing files are far smaller.")
+    request = Request(scope, receive)
+    response = _error_response(request, error, 413)
+    if close:
+        response.headers["Connection"] = "close"
+    await response(scope, receive, send)
+
+
+class SecurityHeadersMiddleware:
+    """No framing, no sniffing, no third-party anything: the pages need no script at all."""
+
+    _HEADERS = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"same-origin"),
+    ]
+    _CSP = (b"content-security-policy",
+            b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+            b"frame-ancestors 'none'; base-uri 'none'")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = scope["path"].startswith(API_PREFIX)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [h for h in self._HEADERS if h[0] not in present]
+                if not api and self._CSP[0] not in present:
+                    headers.append(self._CSP)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class SchemeAwareSessionMiddleware:
+    """Starlette's signed-cookie sessions, with ``Secure`` on the cookie when the request came over https."""
+
+    def __init__(self, app: ASGIApp, /, *, always_secure: bool = False, **options: Any) -> None:
+        self.plain = SessionMiddleware(app, https_only=always_secure, **options)
+        self.secure = SessionMiddleware(app, https_only=True, **options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chosen = self.secure if scope.get("scheme") in ("https", "wss") else self.plain
+        await chosen(scope, receive, send)
+
+
+# -- error pages -----------------------------------------------------------------------------------
+
+
+def _error_response(request: Request, error: LicenseError | PageError, status: int) -> Response:
+    headers = dict(getattr(error, "headers", None) or {})
+    if _is_api(request):
+        return JSONResponse({"ok": False, **error.to_dict()}, status_code=status, headers=headers or None)
+    template = "error.html"
+    context: dict[str, Any] = {}
+    if isinstance(error, PageError):
+        template = error.template
+        context.update(error.context)
+    elif request.method == "POST" and request.url.path in _FORM_TEMPLATES:
+        template = _FORM_TEMPLATES[request.url.path]
+        if request.url.path == "/refresh":
+            context["available"] = public.refresh_supported(request.app.state.workspace)
+    context.update(error_context(error, status))
+    context.setdefault("back", getattr(request.state, "back", None))
+    if template == "error.html":
+        context.setdefault("heading", _HEADINGS.get(status, "The request could not be completed"))
+    headers.setdefault("Cache-Control", "no-store")
+    return render(request, template, context, status=status, headers=headers)
+
+
+_HEADINGS = {
+    400: "This file or form could not be used",
+    403: "Refused",
+    404: "Not found",
+    405: "Not allowed here",
+    409: "Already done",
+    413: "The upload is too large",
+    415: "Wrong kind of file",
+    429: "Too many attempts",
+    500: "Something went wrong on the portal's side",
+    501: "Not available on this portal",
+    503: "Busy: try again in a moment",
+}
+
+
+async def _license_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, LicenseError)
+    status = status_for(error)
+    if status >= 500:
+        log.warning("portal: %s failed: %s (%s)", request.url.path, error.message, error.code)
+    return _error_response(request, error, status)
+
+
+async def _page_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, PageError)
+    return _error_response(request, error, error.status)
+
+
+async def _login_required(request: Request, error: Exception) -> Response:
+    if request.method in ("GET", "HEAD"):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return RedirectResponse("/admin/login?next=" + quote(target, safe="/"), status_code=303,
+                                headers={"Cache-Control": "no-store"})
+    return _error_response(request, PageError(
+        403, "You are not signed in to the admin area (or your session has ended).",
+        "Sign in at /admin/login, then send the form again.", code="not_signed_in"), 403)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    if _is_api(request):
+        return await http_exception_handler(request, error)
+    messages = {
+        404: ("There is no page at this address.", "Check the address, or start again from the home page."),
+        405: ("This page does not take that kind of request.", "Use the links and forms on the portal's pages."),
+    }
+    message, hint = messages.get(error.status_code, (str(error.detail), "Go back and try again."))
+    response = _error_response(request, PageError(error.status_code, message, hint, code="http_error"),
+                               error.status_code)
+    for name, value in (error.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+async def _validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    if _is_api(request):
+        return await request_validation_exception_handler(request, error)
+    return _error_response(request, PageError(400, "The request had a value this page cannot take.",
+                                              "Use the links and forms on the portal's pages.",
+                                              code="invalid_request"), 400)
+
+
+async def _unexpected(request: Request, error: Exception) -> Response:
+    log.error("portal: unexpected error on %s %s", request.method, request.url.path, exc_info=error)
+    page = PageError(500, "Something went wrong on the portal's side; nothing was changed by this request.",
+                     "Try again in a moment. If it keeps happening, tell the vendor (the server log has the details).",
+                     code="internal_error")
+    return _error_response(request, page, 500)
+
+
+# -- the application -------------------------------------------------------------------------------
+
+
+def create_app(workspace: VendorWorkspace, *, settings: PortalSettings | None = None,
+               owns_workspace: bool = False) -> FastAPI:
+    """The portal for ``workspace``: pages, admin area and the JSON API under ``/api/v1``.
+
+    ``owns_workspace``: close the workspace when the application shuts down.
+    """
+    from ..api import router as api_router
+
+    settings = settings or PortalSettings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        app_.state.db_limiter = anyio.CapacityLimiter(app_.state.db_concurrency)
+        try:
+            yield
+        finally:
+            if owns_workspace:
+                workspace.close()
+
+    app = FastAPI(title=settings.title, docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
+                  lifespan=lifespan)
+    app.state.workspace = workspace
+    app.state.portal = Portal(settings)
+    app.state.settings = settings
+    #: database calls in flight per process (see web.run_db): SQLite has one writer at a time
+    app.state.db_concurrency = settings.db_concurrency or (1 if workspace.store.is_sqlite else 16)
+
+    app.include_router(api_router)
+    app.include_router(public.router)
+    app.include_router(admin.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    app.add_exception_handler(LicenseError, _license_error)
+    app.add_exception_handler(PageError, _page_error)
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+    # Added last = outermost: security headers, then the body limit, then sessions.
+    app.add_middleware(SchemeAwareSessionMiddleware, always_secure=settings.secure_cookies,
+                       secret_key=app.state.portal.secret, session_cookie="portal_session",
+                       max_age=settings.session_max_age, same_site="lax")
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """uvicorn's factory for workers: ``$LICENSING_VENDOR_DATA`` and ``$LICENSING_PORTAL_DATABASE``."""
+    folder_text = os.environ.get(DATA_ENV)
+    if not folder_text:
+        from ..workspace import default_vendor_dir
+
+        folder = default_vendor_dir()
+    else:
+        folder = Path(folder_text)
+    workspace = VendorWorkspace.open(folder, database_url=os.environ.get(DATABASE_ENV) or None)
+    settings = PortalSettings.from_folder(folder)
+    return create_app(workspace, settings=settings, owns_workspace=True)

@@ -1,0 +1,292 @@
+"""Shared pieces of the portal's pages: templates, page errors, CSRF, uploads and downloads."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+import jinja2
+from fastapi import Request
+from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ...errors import (
+    FileMalformedError,
+    FileMissingError,
+    FileTooLargeError,
+    LicenseError,
+    WrongFileTypeError,
+)
+from ...formats import (
+    ACTIVATION_REQUEST,
+    ACTIVATION_RESPONSE,
+    DEACTIVATION_REQUEST,
+    LICENSE_REFRESH,
+    MAX_FILE_SIZE,
+    REFRESH_REQUEST,
+    Envelope,
+)
+
+__all__ = [
+    "templates",
+    "render",
+    "PageError",
+    "LoginRequired",
+    "csrf_token",
+    "check_csrf",
+    "read_form",
+    "read_upload",
+    "check_request_type",
+    "attachment",
+    "wants_file",
+    "show_time",
+    "run_db",
+    "MAX_FORM_SIZE",
+    "MAX_UPLOAD_BODY",
+    "MAX_DOWNLOAD_BODY",
+]
+
+HERE = Path(__file__).parent
+T = TypeVar("T")
+
+#: the largest multipart body an upload page reads: one licensing file plus form overhead
+MAX_UPLOAD_BODY = MAX_FILE_SIZE + 8 * 1024
+#: ``/download`` echoes a signed file back from a form field (url-encoding can triple it)
+MAX_DOWNLOAD_BODY = 3 * MAX_FILE_SIZE + 1024
+#: every other form (admin, login)
+MAX_FORM_SIZE = 16 * 1024
+
+
+async def run_db(request: Request, function: Callable[..., T], *args: Any) -> T:
+    """Run blocking database work in a worker thread, at most ``app.state.db_concurrency`` at once.
+
+    SQLite lets one writer in at a time and makes the others sleep-and-retry, so a crowd of
+    threads in one process only adds waiting: the portal lets one thread per process at the
+    database on SQLite (the processes still take turns through SQLite's lock), and more on
+    PostgreSQL, whose row locks let unrelated licenses proceed in parallel.
+    """
+    limiter = getattr(request.app.state, "db_limiter", None)
+    if limiter is None:
+        limiter = anyio.CapacityLimiter(getattr(request.app.state, "db_concurrency", 8))
+        request.app.state.db_limiter = limiter
+    return await anyio.to_thread.run_sync(functools.partial(function, *args), limiter=limiter)
+
+
+def show_time(moment: datetime | None, empty: str = "—") -> str:
+    if moment is None:
+        return empty
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,  # every template, whatever its name
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = show_time
+    return env
+
+
+def _context(request: Request) -> dict[str, Any]:
+    portal = getattr(request.app.state, "portal", None)
+    return {
+        "csrf_token": lambda: csrf_token(request),
+        "title_suffix": portal.settings.title if portal is not None else "Offline Licensing Portal",
+        "signed_in": bool(portal is not None and portal.is_admin(request)),
+        "path": request.url.path,
+        "flashes": _pop_flashes(request),
+    }
+
+
+templates = Jinja2Templates(env=_environment(), context_processors=[_context])
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200,
+           headers: dict[str, str] | None = None) -> Response:
+    values = {"error": None, "back": None}
+    values.update(context or {})
+    return templates.TemplateResponse(request, name, values, status_code=status, headers=headers)
+
+
+# -- flashes (one-shot messages after a redirect) ------------------------------------------------
+
+
+def flash(request: Request, text: str) -> None:
+    if "session" not in request.scope:
+        return
+    messages = list(request.session.get("flash", []))
+    messages.append(text)
+    request.session["flash"] = messages[-5:]
+
+
+def _pop_flashes(request: Request) -> list[str]:
+    if "session" not in request.scope or "flash" not in request.session:
+        return []
+    messages = request.session.pop("flash")
+    return [str(m) for m in messages] if isinstance(messages, list) else []
+
+
+# -- errors that are not LicenseErrors ---------------------------------------------------------
+
+
+class PageError(Exception):
+    """A plain-words refusal of the portal itself (CSRF, rate limit, unknown page…)."""
+
+    def __init__(self, status: int, message: str, hint: str, *, code: str = "portal_error",
+                 template: str = "error.html", context: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.hint = hint
+        self.code = code
+        self.template = template
+        self.context = context or {}
+        self.headers = headers
+
+    def to_dict(self) -> dict[str, object]:
+        return {"code": self.code, "message": self.message, "hint": self.hint}
+
+
+class LoginRequired(Exception):
+    """Raised by admin pages for a visitor who is not signed in (GET: redirect; POST: 403)."""
+
+
+# -- CSRF ----------------------------------------------------------------------------------------
+
+
+def csrf_token(request: Request) -> str:
+    """This session's CSRF token (made on first use); goes into every form as a hidden field."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str) or len(token) < 32:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def check_csrf(request: Request, form: FormData) -> None:
+    sent = form.get("csrf_token")
+    expected = request.session.get("csrf")
+    if (not isinstance(sent, str) or not isinstance(expected, str) or not expected
+            or not secrets.compare_digest(sent.encode("utf-8"), expected.encode("utf-8"))):
+        raise PageError(403, "This form could not be accepted: its security token is missing or out of date.",
+                        "Go back, reload the page, and send the form again. (Forms only work from this portal's "
+                        "own pages, and only while your browser keeps its cookies.)", code="csrf_failed")
+
+
+# -- forms and uploads ---------------------------------------------------------------------------
+
+
+async def read_form(request: Request, *, max_files: int = 0, max_fields: int = 40) -> FormData:
+    """The form of a POST, with its parser's limits; a broken form is a plain 400."""
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if not content_type:
+        return FormData()  # nothing sent at all: the page's own checks say what is missing
+    if content_type not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        raise PageError(415, "This page only accepts a form sent by a web browser.",
+                        "Use the form on the page (or send multipart/form-data, as curl -F does).",
+                        code="unsupported_form")
+    try:
+        return await request.form(max_files=max_files, max_fields=max_fields, max_part_size=MAX_DOWNLOAD_BODY)
+    except StarletteHTTPException as exc:
+        raise FileMalformedError(f"The form could not be read ({exc.detail}).",
+                                 hint="Send the form again from the portal's page.") from None
+
+
+def _extension(filename: str) -> str:
+    # Only the last component matters, whatever separators the browser kept; nothing touches the disk.
+    name = PureWindowsPath(PurePosixPath(filename).name).name
+    return PurePosixPath(name).suffix.lower()
+
+
+async def read_upload(request: Request, form: FormData, *, what: str) -> tuple[bytes, str]:
+    """The bytes of the one uploaded file (field ``file``) and the extension of its name.
+
+    The file name a browser sends is used for nothing but that extension (never for a path).
+    """
+    upload = form.get("file")
+    if upload == "":  # a browser's form with no file chosen sends an empty, nameless part
+        raise FileMissingError("No file was chosen.",
+                               hint=f"Choose {what} with the file button, then press the button to upload it.")
+    if not isinstance(upload, UploadFile):
+        raise FileMissingError("No file was uploaded.",
+                               hint=f"Choose {what} with the file button, then press the button to upload it.")
+    data = await upload.read(MAX_FILE_SIZE + 1)
+    await upload.close()
+    extension = _extension(upload.filename or "")
+    if not data and not upload.filename:
+        raise FileMissingError("No file was chosen.",
+                               hint=f"Choose {what} with the file button, then press the button to upload it.")
+    if len(data) > MAX_FILE_SIZE:
+        raise FileTooLargeError(f"The uploaded file is larger than {MAX_FILE_SIZE // 1024} KiB, "
+                                "so it is not a licensing file.",
+                                hint=f"Upload {what}: it is a few kilobytes.")
+    if not data:
+        raise FileMalformedError("The uploaded file is empty.",
+                                 hint=f"The copy may have failed; copy {what} again from the device and upload it.")
+    return data, extension
+
+
+_OTHER_PAGE = {
+    ACTIVATION_REQUEST: ("an activation request (ls_activation.req)", "/activate", "Offline activation"),
+    DEACTIVATION_REQUEST: ("a deactivation request (ls_deactivation.req)", "/deactivate", "Offline deactivation"),
+    REFRESH_REQUEST: ("a refresh request (license_refresh.req)", "/refresh", "Refresh"),
+}
+
+
+def check_request_type(data: bytes, extension: str, expected: str, *, what: str) -> Envelope:
+    """Refuse, with a sentence that says which file is needed, anything but a request of ``expected`` type."""
+    try:
+        envelope = Envelope.parse(data)
+    except FileMalformedError as exc:
+        if extension != ".req":
+            raise WrongFileTypeError(
+                "The uploaded file is not a licensing request file (.req).",
+                hint=f"Upload {what}, the .req file the application created on the device.") from exc
+        raise FileMalformedError("The uploaded file is damaged or is not a licensing request "
+                                 "(it could not be read as one).",
+                                 hint="Copy the file again from the device; if it came by e-mail or USB, it may have "
+                                      "been cut short. Upload it unchanged.") from exc
+    if envelope.typ == expected:
+        return envelope
+    if envelope.typ in (ACTIVATION_RESPONSE, LICENSE_REFRESH):
+        raise WrongFileTypeError("This is a file the portal gives out (a .lic response), not a request.",
+                                 hint=f"Upload {what}, the .req file the application created on the device.")
+    if envelope.typ in _OTHER_PAGE:
+        kind, page, title = _OTHER_PAGE[envelope.typ]
+        raise WrongFileTypeError(f"This is {kind}, which this page does not take.",
+                                 hint=f"Upload it on the {title} page ({page}) instead.")
+    raise FileMalformedError("This is not a request file of a kind this portal knows.",
+                             hint=f"Upload {what}, the .req file the application created on the device.")
+
+
+def wants_file(request: Request, form: FormData) -> bool:
+    """A script asks for the bare file (``download=1`` or ``Accept: application/octet-stream``)."""
+    if str(form.get("download", "")).lower() in ("1", "true", "yes", "on"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/octet-stream" in accept and "text/html" not in accept
+
+
+def attachment(data: bytes, filename: str, media_type: str = "application/octet-stream") -> Response:
+    """The file as a download with a fixed, safe name (never one that came from a request)."""
+    return Response(data, media_type=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    })
+
+
+def error_context(error: LicenseError | PageError, status: int) -> dict[str, Any]:
+    return {"error": {"message": error.message, "hint": error.hint, "code": error.code, "status": status}}

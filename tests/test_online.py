@@ -1,0 +1,361 @@
+"""The online half and hybrid routing, against a real license server on 127.0.0.1.
+
+The server is the real portal application (uvicorn) over the lab's vendor folder; the SDK talks
+to it with its real HTTP client. The lab's clock is set to real time here, because the server
+signs with the system clock and the SDK refuses answers signed "in its future".
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+from portal_server import running_portal
+
+from conftest import FakeClock, Lab
+from licensing import (
+    DeviceDisabledError,
+    GracePeriodExpiredError,
+    LicenseError,
+    LicenseID,
+    LicenseManager,
+    MaxActivationsReachedError,
+    OfflineNotSupportedError,
+    ServerUnreachableError,
+)
+from licensing.vendor import catalog
+
+
+@pytest.fixture
+def online_lab(lab: Lab, clock: FakeClock) -> Lab:
+    clock.set(datetime.now(timezone.utc))
+    return lab
+
+
+@pytest.fixture
+def server(online_lab: Lab) -> Iterator[str]:
+    with running_portal(online_lab.vendor.folder) as url:
+        yield url
+
+
+def _device(lab: Lab, url: str | None, device: str = "device-A", **overrides: object) -> LicenseManager:
+    return lab.manager(device, server_url=url, **overrides)
+
+
+def _active_devices(lab: Lab, key: str) -> int:
+    with lab.vendor.store.session() as session:
+        return catalog.active_devices(session, catalog.get_license(session, key))
+
+
+# -- is_online ---------------------------------------------------------------------------------
+
+
+def test_is_online_is_false_at_once_without_a_server(online_lab: Lab) -> None:
+    manager = _device(online_lab, None)
+    started = time.perf_counter()
+    assert manager.is_online() is False
+    assert time.perf_counter() - started < 0.05
+
+
+def test_is_online_follows_the_server_and_never_hangs(online_lab: Lab) -> None:
+    with running_portal(online_lab.vendor.folder) as url:
+        manager = _device(online_lab, url)
+        assert manager.is_online() is True
+    fresh = _device(online_lab, url, "device-B")  # a new manager: no cached answer
+    started = time.perf_counter()
+    assert fresh.is_online() is False
+    assert time.perf_counter() - started < 1.5
+
+
+def test_a_server_that_accepts_but_never_answers_times_out(online_lab: Lab) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        manager = _device(online_lab, url, timeout=0.3)
+        started = time.perf_counter()
+        assert manager.is_online() is False
+        with pytest.raises(ServerUnreachableError) as caught:
+            manager.activate_license(LicenseID.from_key(online_lab.issue()))
+        assert time.perf_counter() - started < 2.0
+        assert "did not answer" in caught.value.message and caught.value.hint
+
+
+# -- online activation, check, deactivation ----------------------------------------------------
+
+
+def test_online_activation_then_local_checks_work_offline(online_lab: Lab, server: str) -> None:
+    key = online_lab.issue("perpetual", features=("jokes",))
+    manager = _device(online_lab, server)
+    license = manager.activate_license(LicenseID.from_key(key))
+    assert license.local_check().ok and license.has_feature("jokes")
+    assert _active_devices(online_lab, key) == 1
+    assert not (manager.config.product_dir / ".guard").exists()  # no guard needed online
+    # The local copy is a verified vendor file, usable with no server at all.
+    assert LicenseManager(manager.config.with_options(server_url=None)).reload_license().local_check().ok
+
+
+def test_subscriptions_activate_online_but_not_offline(online_lab: Lab, server: str) -> None:
+    key = online_lab.issue("subscription")
+    offline = _device(online_lab, None, "device-B")
+    with pytest.raises(OfflineNotSupportedError):
+        online_lab.respond(offline.create_offline_activation_file(LicenseID.from_key(key)))
+    license = _device(online_lab, server).activate_license(LicenseID.from_key(key))
+    assert license.license_type == "subscription" and license.local_check().ok
+
+
+def test_refusals_come_back_typed_from_the_server(online_lab: Lab, server: str) -> None:
+    key = online_lab.issue(max_activations=1)
+    _device(online_lab, server, "device-B").activate_license(LicenseID.from_key(key))
+    with pytest.raises(MaxActivationsReachedError) as caught:
+        _device(online_lab, server).activate_license(LicenseID.from_key(key))
+    assert caught.value.code == "max_activations_reached" and "1 of its 1" in caught.value.message
+
+
+def test_check_picks_up_the_vendors_changes(online_lab: Lab, server: str) -> None:
+    key = online_lab.issue("perpetual", features=("jokes",))
+    license = _device(online_lab, server).activate_license(LicenseID.from_key(key))
+    assert license.check() is license  # nothing changed: same revision is fine online
+    with online_lab.vendor.store.session() as session:
+        catalog.add_feature(session, online_lab.clock(), catalog.get_license(session, key), "dice")
+    license.check()
+    assert license.has_feature("dice") and license.revision == 2
+
+
+def test_check_reports_a_device_the_vendor_disabled(online_lab: Lab, server: str) -> None:
+    key = online_lab.issue()
+    license = _device(online_lab, server).activate_license(LicenseID.from_key(key))
+    with online_lab.vendor.store.session() as session:
+        catalog.set_device_enabled(session, online_lab.clock(), catalog.get_device(session, license.device_id), False)
+    with pytest.raises(DeviceDisabledError) as caught:
+        license.check()
+    assert caught.value.code == "device_disabled"
+
+
+def test_check_reports_a_device_the_vendor_reset(online_lab: Lab, server: str) -> None:
+    key = online_lab.issue()
+    license = _device(online_lab, server).activate_license(LicenseID.from_key(key))
+    with online_lab.vendor.store.session() as session:
+        catalog.reset_device(session, online_lab.clock(), catalog.get_device(session, license.device_id))
+    with pytest.raises(LicenseError) as caught:
+        license.check()
+    assert caught.value.code == "device_not_found"
+
+
+def test_online_deactivation_frees_the_seat_and_books_consumption(online_lab: Lab, server: str) -> None:
+    key = online_lab.issue("consumption", max_consumptions=10)
+    manager = _device(online_lab, server)
+    license = manager.activate_license(LicenseID.from_key(key))
+    license.add_local_consumption(4)
+    receipt = license.deactivate()
+    assert receipt["consumptions_booked"] == 4 and receipt["total_activations"] == 0
+    assert manager.get_current_license() is None and manager.reload_license() is None
+    assert _active_devices(online_lab, key) == 0
+    again = manager.activate_license(LicenseID.from_key(key))
+    assert again.total_consumptions == 4 and again.remaining_consumptions == 6
+
+
+# -- consumption reports -----------------------------------------------------------------------
+
+
+def test_consumption_report_books_uses_and_keeps_counting(online_lab: Lab, server: str) -> None:
+    key = online_lab.issue("consumption", max_consumptions=10)
+    license = _device(online_lab, server).activate_license(LicenseID.from_key(key))
+    assert license.sync_consumption() == 0  # nothing to report
+    license.add_local_consumption(3)
+    assert license.sync_consumption() == 0
+    assert license.total_consumptions == 3 and license.local_consumptions == 0
+    assert license.remaining_consumptions == 7
+    license.add_local_consumption(2)
+    license.sync_consumption()
+    assert license.total_consumptions == 5
+
+
+def test_a_report_whose_answer_was_lost_is_resent_and_booked_once(online_lab: Lab, server: str) -> None:
+    key = online_lab.issue("consumption", max_consumptions=10)
+    manager = _device(online_lab, server)
+    license = manager.activate_license(LicenseID.from_key(key))
+    license.add_local_consumption(3)
+    # The network drops: the report is stored before sending and stays pending.
+    dead = LicenseManager(manager.config.with_options(server_url="http://127.0.0.1:9"))
+    cut_off = dead.reload_license()
+    with pytest.raises(ServerUnreachableError):
+        cut_off.sync_consumption()  # type: ignore[union-attr]
+    pending = dead.store.read_state().pending_sync
+    assert pending is not None and pending.local_consumptions == 3
+    # Suppose the server had booked it and only its answer was lost.
+    online_lab.vendor.issuer.answer_consumption_report(pending.request)
+    assert LicenseManager(manager.config).reload_license().sync_consumption() == 0  # type: ignore[union-attr]
+    with online_lab.vendor.store.session() as session:
+        assert catalog.get_license(session, key).total_consumptions == 3  # booked once, not twice
+
+
+# -- hybrid routing and the grace period -------------------------------------------------------
+
+
+def test_hybrid_activation_goes_online_when_the_server_answers(online_lab: Lab, server: str) -> None:
+    result = _device(online_lab, server).activate_hybrid(LicenseID.from_key(online_lab.issue()))
+    assert result.route == "online" and result.license is not None and result.path is None
+
+
+def test_hybrid_activation_falls_back_to_the_request_file(online_lab: Lab) -> None:
+    key = online_lab.issue()
+    result = _device(online_lab, None).activate_hybrid(LicenseID.from_key(key))
+    assert result.route == "offline" and result.reason == "no license server is configured"
+    assert result.path is not None and result.path.name == "ls_activation.req"
+
+
+def test_hybrid_falls_back_when_the_server_stops_midway(online_lab: Lab) -> None:
+    key = online_lab.issue(max_activations=2)
+    with running_portal(online_lab.vendor.folder) as url:
+        manager = _device(online_lab, url)
+        license = manager.activate_license(LicenseID.from_key(key))
+        assert manager.is_online()  # cached "online" for a few seconds...
+    result = manager.activate_hybrid(LicenseID.from_key(key))  # ...but the server is gone now
+    assert result.route == "offline" and result.path is not None
+    checked = license.check_hybrid()
+    assert checked.route == "offline" and checked.check is not None and checked.check.ok
+    gone = license.deactivate_hybrid()
+    assert gone.route == "offline" and gone.path is not None and gone.path.name == "ls_deactivation.req"
+
+
+def test_grace_period_for_a_license_that_cannot_reach_its_server(online_lab: Lab, clock: FakeClock) -> None:
+    key = online_lab.issue()
+    with running_portal(online_lab.vendor.folder) as url:
+        manager = _device(online_lab, url)
+        license = manager.activate_license(LicenseID.from_key(key))
+    clock.advance(days=6)
+    assert license.check_hybrid().route == "offline"  # within the 7-day grace period
+    clock.advance(days=2)
+    with pytest.raises(GracePeriodExpiredError) as caught:
+        license.local_check()
+    assert "license server" in caught.value.message and "check online" in caught.value.hint
+    assert license.check_status().first_error.code == "grace_period_expired"  # type: ignore[union-attr]
+    with running_portal(online_lab.vendor.folder) as url:
+        back = LicenseManager(manager.config.with_options(server_url=url)).reload_license()
+        assert back is not None
+        clock.set(datetime.now(timezone.utc))  # the server signs with real time
+        clock.advance(days=8)
+        back.check()  # contact restores it
+        back.local_check()
+
+
+def test_offline_activated_licenses_never_need_the_network(online_lab: Lab, clock: FakeClock) -> None:
+    license = online_lab.activate(_device(online_lab, None), online_lab.issue())
+    clock.advance(days=400)
+    license.local_check()
+
+
+# -- the API itself ----------------------------------------------------------------------------
+
+
+def _request_bytes(lab: Lab, key: str, device: str = "device-Z") -> bytes:
+    return lab.manager(device).create_offline_activation_file(LicenseID.from_key(key)).read_bytes()
+
+
+def _api_key(lab: Lab) -> str:
+    return lab.config().api_key
+
+
+@pytest.mark.parametrize(("headers", "body", "status", "code"), [
+    ({}, "request", 403, "product_configuration"),
+    ({"X-Api-Key": "wrong"}, "request", 403, "product_configuration"),
+    ({"X-Api-Key": "KEY"}, b"", 400, "file_malformed"),
+    ({"X-Api-Key": "KEY"}, b"\x00\xff" * 100, 400, "file_malformed"),
+    ({"X-Api-Key": "KEY"}, b"{" * 100_000, 413, "file_too_large"),
+    ({"X-Api-Key": "KEY"}, b'{"format":"offline-licensing"}', 400, "file_malformed"),
+])
+def test_malformed_api_requests_get_a_clear_4xx(online_lab: Lab, server: str, headers: dict[str, str],
+                                                 body: bytes | str, status: int, code: str) -> None:
+    key = online_lab.issue()
+    content = _request_bytes(online_lab, key) if body == "request" else body
+    headers = {k: (_api_key(online_lab) if v == "KEY" else v) for k, v in headers.items()}
+    answer = httpx.post(f"{server}/api/v1/activate", content=content, headers=headers, timeout=5)
+    assert answer.status_code == status
+    data = answer.json()
+    assert data["ok"] is False and data["code"] == code and data["message"] and data["hint"]
+    assert _active_devices(online_lab, key) == 0
+    assert httpx.get(f"{server}/api/v1/ping", timeout=5).json()["ok"] is True  # still serving
+
+
+def test_a_response_posted_as_a_request_is_the_wrong_file_type(online_lab: Lab, server: str) -> None:
+    key = online_lab.issue(max_activations=2)
+    response = online_lab.respond(online_lab.manager("device-Y").create_offline_activation_file(LicenseID.from_key(key)))
+    answer = httpx.post(f"{server}/api/v1/activate", content=response.read_bytes(),
+                        headers={"X-Api-Key": _api_key(online_lab)}, timeout=5)
+    assert answer.status_code == 415 and answer.json()["code"] == "wrong_file_type"
+
+
+def test_openapi_schema_documents_the_api(server: str) -> None:
+    schema = httpx.get(f"{server}/api/v1/openapi.json", timeout=5).json()
+    for path in ("/api/v1/ping", "/api/v1/activate", "/api/v1/check", "/api/v1/deactivate",
+                 "/api/v1/consumption", "/api/v1/refresh"):
+        assert path in schema["paths"]
+    assert "requestBody" in schema["paths"]["/api/v1/activate"]["post"]
+
+
+# -- activation counting under concurrency (SQLite and PostgreSQL) -----------------------------
+
+
+def _race(lab: Lab, url: str, key: str, devices: int) -> tuple[list[LicenseManager], int]:
+    """Activate from many devices at once; return the winners and the number refused."""
+    managers = [_device(lab, url, f"racer-{n}") for n in range(devices)]
+    barrier = threading.Barrier(devices)
+
+    def attempt(manager: LicenseManager) -> bool:
+        barrier.wait()
+        try:
+            manager.activate_license(LicenseID.from_key(key))
+        except MaxActivationsReachedError:
+            return False
+        return True
+
+    with concurrent.futures.ThreadPoolExecutor(devices) as pool:
+        won = list(pool.map(attempt, managers))
+    return [m for m, ok in zip(managers, won) if ok], won.count(False)
+
+
+def test_simultaneous_activations_never_exceed_the_maximum_on_sqlite(online_lab: Lab) -> None:
+    key = online_lab.issue(max_activations=4)
+    with running_portal(online_lab.vendor.folder, workers=2) as url:
+        winners, refused = _race(online_lab, url, key, 12)
+    assert (len(winners), refused) == (4, 8)
+    assert _active_devices(online_lab, key) == 4
+
+
+def test_online_flow_and_activation_counting_on_postgresql(tmp_path: Path, clock: FakeClock,
+                                                          postgres_url: str) -> None:
+    clock.set(datetime.now(timezone.utc))
+    lab = Lab(tmp_path, clock, database_url=postgres_url)
+    try:
+        key = lab.issue("consumption", max_consumptions=50, max_activations=5)
+        with running_portal(lab.vendor.folder, database_url=postgres_url, workers=2) as url:
+            winners, refused = _race(lab, url, key, 16)
+            assert (len(winners), refused) == (5, 11)
+            assert _active_devices(lab, key) == 5
+            license = winners[0].get_current_license()
+            assert license is not None
+            license.add_local_consumption(2)
+            license.sync_consumption()
+            license.check()
+            assert license.total_consumptions == 2
+            license.deactivate()
+            assert _active_devices(lab, key) == 4
+    finally:
+        lab.vendor.close()
+
+
+def test_api_refusal_bodies_are_json_objects_for_every_endpoint(online_lab: Lab, server: str) -> None:
+    for endpoint in ("activate", "check", "refresh", "deactivate", "consumption"):
+        answer = httpx.post(f"{server}/api/v1/{endpoint}", content=b"not json",
+                            headers={"X-Api-Key": _api_key(online_lab)}, timeout=5)
+        assert answer.status_code == 400, endpoint
+        assert set(json.loads(answer.content)) == {"ok", "code", "message", "hint"}
