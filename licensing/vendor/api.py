@@ -20,13 +20,13 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from .._version import __version__
 from ..errors import FileMalformedError, FileTooLargeError, LicenseError, ProductConfigurationError, WrongFileTypeError
 from ..formats import DEVICE_SIGNED, MAX_FILE_SIZE, Envelope
 from .portal.errors import status_for
+from .portal.web import run_db
 
 __all__ = ["router"]
 
@@ -88,7 +88,7 @@ def _check_api_key(request: Request, body: bytes) -> None:
 async def _answer(request: Request, handler: Callable[[bytes], Any]) -> Any:
     body = await _read_body(request)
     _check_api_key(request, body)
-    return await run_in_threadpool(handler, body)
+    return await run_db(request, handler, body)
 
 
 def _envelope_response(data: bytes) -> Response:

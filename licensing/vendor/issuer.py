@@ -201,11 +201,12 @@ class Issuer:
 
     # -- requests about an existing activation ------------------------------------------------
 
-    def _device_for(self, session: Session, envelope: Envelope, request: DeviceRequest) -> tuple[License, Device]:
+    def _device_for(self, session: Session, envelope: Envelope, request: DeviceRequest, *,
+                    for_update: bool = True) -> tuple[License, Device]:
         """The license and device a device-signed request is about, once it proves it is that device."""
         product = self._product_for(session, request.product, request.api_key, envelope)
-        license = session.scalar(select(License).where(
-            License.id == request.license_id, License.product_id == product.id).with_for_update())
+        query = select(License).where(License.id == request.license_id, License.product_id == product.id)
+        license = session.scalar(query.with_for_update() if for_update else query)
         if license is None:
             raise LicenseNotFoundError("The license named in the request does not exist.")
         device = session.get(Device, request.device_id)
@@ -245,8 +246,9 @@ class Issuer:
         """``license_refresh.lic`` for a device that asks for it itself (portal page or online check)."""
         envelope, doc = open_device_signed(data, REFRESH_REQUEST)
         request = DeviceRequest.from_payload(doc)
-        with self.store.session() as session:
-            license, device = self._device_for(session, envelope, request)
+        # Read-only (and not audited): online checks are frequent and must not queue behind writers.
+        with self.store.session(readonly=True) as session:
+            license, device = self._device_for(session, envelope, request, for_update=False)
             return self._signed_refresh(session, license, device, reset_consumption=False)
 
     def answer_consumption_report(self, data: bytes) -> bytes:
@@ -276,7 +278,10 @@ class Issuer:
             license, device = catalog.license_of_device(session, license_key, device_id)
             if not device.enabled:
                 raise DeviceDisabledError("This device is disabled; enable it before sending it a refresh.")
-            return self._signed_refresh(session, license, device, reset_consumption=reset_consumption)
+            signed = self._signed_refresh(session, license, device, reset_consumption=reset_consumption)
+            catalog.audit(session, utc_now(self.clock), "device.refresh", license=license, device_id=device.id,
+                          revision=license.revision)
+            return signed
 
     def _signed_refresh(self, session: Session, license: License, device: Device, *, reset_consumption: bool) -> bytes:
         if not device.active:
@@ -284,7 +289,6 @@ class Issuer:
                                       hint="Only an active device can be refreshed; the device must activate again.")
         now = utc_now(self.clock)
         terms = catalog.license_terms(session, license)
-        catalog.audit(session, now, "device.refresh", license=license, device_id=device.id, revision=license.revision)
         body = {
             "product": license.product.code, "hardware_id": device.hardware_id, "device_id": device.id,
             "issued_at": format_time(now), "reset_consumption": reset_consumption, "license": terms.to_dict(),

@@ -50,7 +50,9 @@ def _make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (no lock upgrade half-way, no lost race);
+        # read-only sessions start deferred so they never wait for a writer.
+        connection.exec_driver_sql("BEGIN " + connection.get_execution_options().get("sqlite_begin", "IMMEDIATE"))
 
     return engine
 
@@ -69,6 +71,8 @@ class VendorStore:
         self.url = url
         self.engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.engine.execution_options(sqlite_begin="DEFERRED"),
+                                           expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -89,10 +93,13 @@ class VendorStore:
             raise _storage_error(exc) from None
 
     @contextlib.contextmanager
-    def session(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends normally, rolled back on any error."""
+    def session(self, *, readonly: bool = False) -> Iterator[Session]:
+        """One transaction: committed when the block ends normally, rolled back on any error.
+
+        ``readonly`` sessions must not write: on SQLite they do not take the write lock.
+        """
         try:
-            with self._sessions() as session, session.begin():
+            with (self._read_sessions if readonly else self._sessions)() as session, session.begin():
                 yield session
         except SQLAlchemyError as exc:
             raise _storage_error(exc) from None
