@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from . import crypto
 from .errors import (
@@ -312,12 +312,24 @@ class _Reader:
             raise self._fail(name)
         return value
 
+    @overload
+    def count(self, name: str) -> int: ...
+
+    @overload
+    def count(self, name: str, *, optional: bool) -> int | None: ...
+
     def count(self, name: str, *, optional: bool = False) -> int | None:
         """A non-negative integer that fits a 64-bit database column."""
         value = self.get(name, int, optional=optional)
         if value is not None and not 0 <= value <= MAX_COUNT:
             raise self._fail(name)
         return value
+
+    @overload
+    def time(self, name: str) -> datetime: ...
+
+    @overload
+    def time(self, name: str, *, optional: bool) -> datetime | None: ...
 
     def time(self, name: str, *, optional: bool = False) -> datetime | None:
         value = self.get(name, str, optional=optional)

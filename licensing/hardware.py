@@ -59,8 +59,10 @@ def _macos_machine_id() -> str | None:
 
 
 def _windows_machine_id() -> str | None:
+    if sys.platform != "win32":  # also tells type checkers on other systems to skip winreg
+        return None
     try:
-        import winreg  # type: ignore[import-not-found]
+        import winreg
 
         with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"SOFTWARE\Microsoft\Cryptography",
                             0, winreg.KEY_READ | winreg.KEY_WOW64_64KEY) as key:

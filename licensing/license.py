@@ -41,7 +41,6 @@ from .errors import (
 from .formats import (
     CONSUMPTION_SYNC,
     DEACTIVATION_REQUEST,
-    LICENSE_REFRESH,
     REFRESH_REQUEST,
     ActivationResponse,
     Feature,
@@ -49,7 +48,6 @@ from .formats import (
     LicenseTerms,
     encode_device_signed,
     format_time,
-    open_signed,
     read_artefact,
     write_artefact,
 )
@@ -482,14 +480,13 @@ class License:
         store = self._manager.store
         with store.locked():
             state = self._current_state()
-            if state.pending_sync is None:
+            pending = state.pending_sync
+            if pending is None:
                 if not state.local_consumptions and not any(state.feature_consumptions.values()):
                     return 0
                 pending = PendingSync(self._device_request(CONSUMPTION_SYNC, state), state.local_consumptions,
                                       dict(state.feature_consumptions))
-                state = replace(state, pending_sync=pending)
-                store.write_state(state)
-            pending = state.pending_sync
+                store.write_state(replace(state, pending_sync=pending))
             answer = self._manager.server.post("/consumption", pending.request)
 
             def booked(current: DeviceState) -> DeviceState:
@@ -509,15 +506,8 @@ class License:
         Offline refresh files must be newer than the license here; an online answer may carry
         the same revision (nothing changed), which still counts as contact with the server.
         """
-        manager = self._manager
-        config = manager.config
-        envelope, doc = open_signed(data, LICENSE_REFRESH, config.trusted_keys)
-        refresh = LicenseRefresh.from_payload(doc)
-        if refresh.product != config.product:
-            raise ProductMismatchError("This refresh file belongs to another product.")
-        if refresh.hardware_id != manager.hardware_id:
-            raise SignatureMismatchError("This refresh file was made for a different device than this one.",
-                                         hint="In the portal's Devices tab, download the refresh file of this device.")
+        config = self._manager.config
+        envelope, refresh = self._manager._open_for_this_device(data, LicenseRefresh)
         if refresh.device_id != self.device_id:
             raise SignatureMismatchError(
                 "This refresh file was made for an earlier activation of this device.",

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from . import crypto
 from .clock import utc_now
@@ -39,6 +40,7 @@ from .formats import (
     ACTIVATION_RESPONSE,
     LICENSE_REFRESH,
     ActivationResponse,
+    Envelope,
     LicenseRefresh,
     encode_device_signed,
     format_time,
@@ -56,6 +58,7 @@ __all__ = ["LicenseManager", "LicenseID", "ACTIVATION_REQUEST_FILE_NAME", "ACTIV
 
 ACTIVATION_REQUEST_FILE_NAME = "ls_activation.req"
 ACTIVATION_RESPONSE_FILE_NAME = "ls_activation.lic"
+SignedT = TypeVar("SignedT", ActivationResponse, LicenseRefresh)
 _KEY_PATTERN = re.compile(r"^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$")
 
 
@@ -159,12 +162,7 @@ class LicenseManager:
         the guard file says which request the response must answer.
         """
         config = self.config
-        envelope, doc = open_signed(data, ACTIVATION_RESPONSE, config.trusted_keys)
-        response = ActivationResponse.from_payload(doc)
-        if response.product != config.product:
-            raise ProductMismatchError("This response file belongs to another product.")
-        if response.hardware_id != self.hardware_id:
-            raise SignatureMismatchError()
+        envelope, response = self._open_for_this_device(data, ActivationResponse)
         if response.license.license_type == "subscription" and pending is None:
             raise OfflineNotSupportedError()
         now = utc_now(config.clock)
@@ -189,6 +187,21 @@ class LicenseManager:
                 self.store.remove_guard()
         self._current = License(self, response, state, tombstones)
         return self._current
+
+    def _open_for_this_device(self, data: bytes, kind: type[SignedT]) -> tuple[Envelope, SignedT]:
+        """Verify a vendor file (response or refresh) and that it was made for this product and device."""
+        typ = ACTIVATION_RESPONSE if kind is ActivationResponse else LICENSE_REFRESH
+        envelope, doc = open_signed(data, typ, self.config.trusted_keys)
+        signed = kind.from_payload(doc)
+        what = "response" if typ == ACTIVATION_RESPONSE else "refresh"
+        if signed.product != self.config.product:
+            raise ProductMismatchError(f"This {what} file belongs to another product.")
+        if signed.hardware_id != self.hardware_id:
+            if typ == ACTIVATION_RESPONSE:
+                raise SignatureMismatchError()
+            raise SignatureMismatchError("This refresh file was made for a different device than this one.",
+                                         hint="In the portal's Devices tab, download the refresh file of this device.")
+        return envelope, signed
 
     # -- online and hybrid -------------------------------------------------------------------
 

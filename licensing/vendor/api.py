@@ -49,7 +49,7 @@ _ENVELOPE_BODY: dict[str, Any] = {
         }}},
     },
 }
-_ERRORS = {status: {"description": "Refused: {ok: false, code, message, hint}"} for status in (400, 403, 404, 409, 413)}
+_ERRORS: dict[int | str, dict[str, Any]] = {status: {"description": "Refused: {ok: false, code, message, hint}"} for status in (400, 403, 404, 409, 413)}
 
 
 async def _read_body(request: Request) -> bytes:
