@@ -3,23 +3,27 @@
 The configuration is resolved in this order: an explicit path, else ``$CHATBOT_CONFIG``, else
 the demo vendor in the chatbot's data folder (``platformdirs`` user data dir
 ``offline-licensing-chatbot``, or ``$CHATBOT_DATA_DIR``, or the ``data_dir`` argument). The demo
-vendor is built on first start and reused afterwards (``build_demo`` is idempotent), so a
+vendor is built on first start and reused afterwards, so a
 newcomer can run the whole offline flow on one machine: the bot names the exact
 ``licensing-portal --data … respond …`` command that plays the portal.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import platformdirs
 
-from licensing import Configuration, LicenseManager
+from licensing import Configuration, ConfigurationError, LicenseManager
+from licensing.vendor.demo_plan import CONFIG_FILE, DEMO_LICENSES, LICENSES_FILE, read_remembered
 
 from .bot import Bot, DemoContext
 
-__all__ = ["create_bot", "default_data_dir", "DEFAULT_CONFIG_ENV", "DATA_DIR_ENV", "APP_NAME", "DEMO_FOLDER"]
+__all__ = ["create_bot", "demo_vendor", "default_data_dir", "DEFAULT_CONFIG_ENV", "DATA_DIR_ENV", "APP_NAME", "DEMO_FOLDER"]
 
 DEFAULT_CONFIG_ENV = "CHATBOT_CONFIG"
 #: overrides the chatbot's data folder (demo vendor, license storage): handy for tests and smoke runs
@@ -51,9 +55,28 @@ def create_bot(config_path: Path | None = None, *, data_dir: Path | None = None)
     config = config_path or os.environ.get(DEFAULT_CONFIG_ENV) or None
     demo = None
     if config is None:
-        from licensing.vendor.demo import build_demo  # the vendor side (SQLAlchemy) only for the demo
-
-        info = build_demo((chosen_dir or default_data_dir()) / DEMO_FOLDER)
-        demo = DemoContext(info.folder, tuple(info.licenses))
-        config = info.config_path
+        demo = demo_vendor((chosen_dir or default_data_dir()) / DEMO_FOLDER)
+        config = demo.vendor_dir / CONFIG_FILE
     return Bot(LicenseManager(Configuration.from_file(config, **overrides)), demo=demo)
+
+
+def demo_vendor(folder: Path) -> DemoContext:
+    """The demo vendor in ``folder``, built on first use by ``licensing-portal demo``.
+
+    The build runs in a child process, so the vendor's database layer never loads into the chat
+    app (it would cost a third of the app's memory); later starts only read two small files.
+    """
+    remembered = read_remembered(folder / LICENSES_FILE)
+    if not (folder / CONFIG_FILE).is_file() or any(plan.label not in remembered for plan in DEMO_LICENSES):
+        build = subprocess.run([sys.executable, "-m", "licensing.vendor.cli", "--data", str(folder), "--json", "demo"],
+                               capture_output=True, text=True, check=False)
+        if build.returncode != 0:
+            try:
+                problem = json.loads(build.stdout)
+                message, hint = problem["message"], problem["hint"]
+            except (ValueError, KeyError, TypeError):
+                message, hint = build.stderr.strip() or "The demo vendor could not be built.", None
+            raise ConfigurationError(f"The built-in demo vendor could not be set up: {message}", hint=hint)
+        remembered = read_remembered(folder / LICENSES_FILE)
+    return DemoContext(folder, tuple((plan.label, remembered[plan.label], plan.description)
+                                     for plan in DEMO_LICENSES if plan.label in remembered))

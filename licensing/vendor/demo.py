@@ -34,6 +34,20 @@ from ..clock import Clock, system_clock, utc_now
 from ..errors import ConfigurationError, LicenseNotFoundError, ProductNotFoundError
 from ..storage import atomic_write
 from . import catalog
+from .demo_plan import (
+    CONFIG_FILE,
+    DEMO_FEATURES,
+    DEMO_LICENSES,
+    DEMO_PASSWORD,
+    DEMO_PRODUCT,
+    DEMO_PRODUCT_NAME,
+    DEMO_USER,
+    LICENSES_FILE,
+    LICENSES_FORMAT,
+    PLAN_BY_LABEL,
+    DemoLicense,
+    read_remembered,
+)
 from .keys import VendorKeys
 from .models import Device
 from .workspace import VendorWorkspace
@@ -52,40 +66,6 @@ __all__ = [
     "build_demo",
 ]
 
-DEMO_PRODUCT = "chatbot"
-DEMO_PRODUCT_NAME = "Chatbot"
-#: the chatbot's skills, one feature each
-DEMO_FEATURES = ("jokes", "wordcount", "convert", "dice", "time")
-DEMO_USER = "demo@example.com"
-DEMO_PASSWORD = "demo-password"
-LICENSES_FILE = "demo-licenses.json"
-CONFIG_FILE = "chatbot-config.json"
-_LICENSES_FORMAT = "offline-licensing-demo-licenses"
-
-
-@dataclass(frozen=True)
-class DemoLicense:
-    """One demo license as planned: its label, type, and the sentence that says what it shows."""
-
-    label: str
-    license_type: str
-    description: str
-
-
-DEMO_LICENSES: tuple[DemoLicense, ...] = (
-    DemoLicense("perpetual", "perpetual", "all skills, up to 3 devices: activates"),
-    DemoLicense("time-based", "time-based", "jokes, time, dice; expires 30 days after the demo was built: activates"),
-    DemoLicense("consumption", "consumption", "wordcount, convert; 20 uses in all, up to 2 devices: activates"),
-    DemoLicense("subscription", "subscription", "all skills; online only: refused offline (offline_not_supported)"),
-    DemoLicense("expired", "time-based", "all skills; expired yesterday: refused (license_expired)"),
-    DemoLicense("disabled", "perpetual", "all skills; disabled by the vendor: refused (license_disabled)"),
-    DemoLicense("at-max", "perpetual", "all skills; its 1 activation is taken: refused (max_activations_reached)"),
-    DemoLicense("user-based", "perpetual",
-                f"all skills; user {DEMO_USER}, password {DEMO_PASSWORD}: activates with those credentials"),
-)
-_PLAN = {entry.label: entry for entry in DEMO_LICENSES}
-
-
 @dataclass(frozen=True)
 class DemoInfo:
     """What :func:`build_demo` made: the vendor folder, the client configuration, the licenses.
@@ -99,7 +79,7 @@ class DemoInfo:
     licenses: list[tuple[str, str, str]]
 
     def license_type(self, label: str) -> str:
-        return _PLAN[label].license_type
+        return PLAN_BY_LABEL[label].license_type
 
     def key_of(self, label: str) -> str:
         for entry_label, key_or_user, _ in self.licenses:
@@ -133,17 +113,6 @@ def _spec(label: str, now: Any) -> catalog.LicenseSpec:
     raise KeyError(label)
 
 
-def _read_remembered(path: Path) -> dict[str, str]:
-    """The labels → keys of an earlier run; an unreadable file just means "issue them again"."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("format") != _LICENSES_FORMAT or not isinstance(data.get("licenses"), dict):
-        return {}
-    return {str(k): v for k, v in data["licenses"].items() if isinstance(v, str)}
-
-
 def _open_or_create(folder: Path, database_url: str | None, clock: Clock) -> VendorWorkspace:
     if VendorKeys.exists(folder / "keys"):
         return VendorWorkspace.open(folder, database_url=database_url, clock=clock)
@@ -164,7 +133,7 @@ def build_demo(folder: Path, config_out: Path | None = None, clock: Clock = syst
     try:
         now = utc_now(clock)
         remembered_path = folder / LICENSES_FILE
-        remembered = _read_remembered(remembered_path)
+        remembered = read_remembered(remembered_path)
         keys: dict[str, str] = {}
         with workspace.store.session() as session:
             try:
@@ -192,7 +161,7 @@ def build_demo(folder: Path, config_out: Path | None = None, clock: Clock = syst
                     session.flush()
                 keys[entry.label] = license.key or license.user or ""
         if keys != remembered:
-            atomic_write(remembered_path, (json.dumps({"format": _LICENSES_FORMAT, "version": 1, "licenses": keys},
+            atomic_write(remembered_path, (json.dumps({"format": LICENSES_FORMAT, "version": 1, "licenses": keys},
                                                       indent=2) + "\n").encode("utf-8"), mode=0o644)
         target = Path(config_out).expanduser() if config_out is not None else folder / CONFIG_FILE
         if target.is_dir():
