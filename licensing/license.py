@@ -151,6 +151,11 @@ class License:
         return self.terms.revision
 
     @property
+    def last_server_contact(self) -> datetime | None:
+        """When the license server last confirmed this license; None for a license kept offline."""
+        return self._state.last_online_check
+
+    @property
     def max_activations(self) -> int:
         return self.terms.max_activations
 
@@ -264,7 +269,8 @@ class License:
             if allowance is not None and total > allowance:
                 left = max(0, allowance - self.total_consumptions - state.local_consumptions)
                 raise ConsumptionLimitError(
-                    f"Recording {count} more use(s) would pass the license's limit of {allowance}; {left} left.")
+                    f"Recording {_plural(count, 'more use')} would pass the license's limit of {allowance}; "
+                    f"{left} left.")
             return replace(state, local_consumptions=state.local_consumptions + count)
 
         self._update_state(add)
@@ -292,20 +298,27 @@ class License:
         """Run every local check and report each outcome; never raises a license error."""
         now = utc_now(self._manager.config.clock)
         items = tuple(CheckItem(name, error is None, error) for name, error in self._checks(now, fast=False))
+        if items[CHECK_ORDER.index("clock")].ok:
+            self._state = self._state.seen(now)  # in memory only: a status display never writes
         expired = tuple(f.code for f in self.terms.features if f.expires is not None and now >= f.expires)
         return LocalCheckResult(checked_at=now, items=items, expired_features=expired)
 
     def local_check(self) -> LocalCheckResult:
         """Check the license on this device without a network; raise the first failure.
 
-        On success the clock high-water mark advances (written to disk at most once per
-        ``Configuration.high_water_persist_interval``, not on every call).
+        Every honest clock reading advances the high-water mark, whether or not the license
+        passes — otherwise a license found expired could be revived by setting the clock back
+        to before that check. The mark is written to disk at most once per
+        ``Configuration.high_water_persist_interval``, not on every call.
         """
         now = utc_now(self._manager.config.clock)
+        clock_error = _clock_error(now, self._state.high_water, self._signed.issued_at,
+                                   self._manager.config.clock_tolerance)
+        if clock_error is None and not self._deactivated:
+            self._advance_clock(now)
         for _name, error in self._checks(now, fast=True):
             if error is not None:
                 raise error
-        self._advance_clock(now)
         expired = tuple(f.code for f in self.terms.features if f.expires is not None and now >= f.expires)
         return LocalCheckResult(checked_at=now, items=tuple(CheckItem(n, True) for n in CHECK_ORDER),
                                 expired_features=expired)
@@ -333,6 +346,7 @@ class License:
                 f"{self.consumption_allowance()} allowed consumptions.") if self._over_limit() else None)
         yield "tombstone", (LicenseDeactivatedError() if self._deactivated or self.device_id in self._tombstones
                             else None)
+        # The mark may already include ``now`` (local_check records it first): compare to the past only.
         yield "clock", _clock_error(now, self._state.high_water, self._signed.issued_at, config.clock_tolerance)
         yield "server_contact", self._grace_error(now)
 
@@ -344,7 +358,7 @@ class License:
             return None
         return GracePeriodExpiredError(
             f"This license last heard from the license server on {last:%Y-%m-%d}, more than "
-            f"{grace.days} day(s) ago.")
+            f"{_plural(grace.days, 'day')} ago.")
 
     def _over_limit(self) -> bool:
         allowance = self.consumption_allowance()
@@ -513,7 +527,11 @@ class License:
                 "This refresh file was made for an earlier activation of this device.",
                 hint="In the portal's Devices tab, download the refresh file of the current activation.")
         newer = refresh.license.revision > self.revision
-        if not newer and not online:
+        last_contact = self._state.last_online_check
+        # A refresh file that changes nothing still proves contact with the vendor for a license
+        # held to the grace period (its only way back when the device stays offline).
+        renews_contact = last_contact is not None and refresh.issued_at > last_contact
+        if not newer and not online and not renews_contact:
             raise RefreshOutdatedError(
                 f"This refresh file holds revision {refresh.license.revision}, but the license here is "
                 f"already at revision {self.revision}.")
@@ -528,9 +546,10 @@ class License:
                 updated = replace(updated, license=envelope.raw)
                 if refresh.reset_consumption:
                     updated = replace(updated, local_consumptions=0, feature_consumptions={})
-            if online or state.last_online_check is not None:
-                # Fresh terms from the vendor count as contact with the server.
-                updated = replace(updated, last_online_check=now if online else refresh.issued_at)
+            if online:
+                updated = replace(updated, last_online_check=now)
+            elif state.last_online_check is not None:  # fresh terms from the vendor count as contact
+                updated = replace(updated, last_online_check=max(state.last_online_check, refresh.issued_at))
             return updated.seen(now)
 
         self._update_state(apply)
@@ -556,6 +575,10 @@ class License:
     def __repr__(self) -> str:
         who = self.key or self.user or f"#{self.terms.license_id}"
         return f"<License {who} {self.license_type} {self.status}>"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _require_positive(count: int) -> None:

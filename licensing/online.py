@@ -63,6 +63,10 @@ class LicenseServer:
         self._online = (time.monotonic(), online)
         return online
 
+    def forget_online_state(self) -> None:
+        """Drop the cached is_online() answer (e.g. when the user says the network is back)."""
+        self._online = None
+
     def post(self, endpoint: str, envelope: bytes) -> bytes:
         """Send a signed request; return the raw answer body, or raise the server's typed refusal."""
         if not self.configured:

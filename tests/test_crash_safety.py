@@ -204,13 +204,14 @@ def test_killed_while_refreshing_keeps_a_whole_license(real_lab: Lab, rng: rando
     folder.mkdir()
     plant_stray_temp_files(lab, "device-A")
     revision = license.revision
-    made = _make_refreshes(lab, key, device_id, folder, revision + 150)
+    made = _make_refreshes(lab, key, device_id, folder, revision + 300)
+    ran_out = 0
     for round_ in range(KILLS):
-        if made - revision < 100:
-            made = _make_refreshes(lab, key, device_id, folder, made + 150)
+        if made - revision < 250:
+            made = _make_refreshes(lab, key, device_id, folder, made + 300)
         lines = run_and_kill(lab, rng, "device-A", "refresh", "--refresh-dir", str(folder))
         acked = [int(line) for line in lines if line != "done"]
-        assert "done" not in lines, "the worker ran out of refresh files: make more per round"
+        ran_out += "done" in lines  # a fast worker may apply every file before the kill: a round with no crash
         assert acked == list(range(revision + 1, revision + 1 + len(acked))), f"round {round_} {seed_note()}"
         last = acked[-1] if acked else revision
         loaded = fresh(lab, "device-A").reload_license()
@@ -221,6 +222,7 @@ def test_killed_while_refreshing_keeps_a_whole_license(real_lab: Lab, rng: rando
         loaded.local_check()
         revision = loaded.revision
     assert revision > 1, "no refresh was ever applied: the test proved nothing"
+    assert ran_out <= KILLS // 2, f"the worker outran the kill in {ran_out} of {KILLS} rounds: make more files"
     # A newer refresh still applies; an older one is still refused.
     made = _make_refreshes(lab, key, device_id, folder, revision + 1)
     loaded = fresh(lab, "device-A").reload_license()

@@ -283,7 +283,7 @@ def test_deactivation_page_refusals(lab: Lab, client: httpx.Client) -> None:
     license = lab.activate(lab.manager("device-A"), key)
     request = license.deactivate_offline()
     assert upload(client, "/deactivate", request).status_code == 200
-    assert_refusal(upload(client, "/deactivate", request), 409, "request_replayed", "already answered")
+    assert_refusal(upload(client, "/deactivate", request), 409, "request_replayed", "already deactivated")
     # an activation request on the deactivation page says where it belongs
     activation = make_request(lab, "device-B", key)
     assert_refusal(upload(client, "/deactivate", activation), 415, "wrong_file_type", "Offline activation page")

@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from ..clock import utc_now
+from ..clock import Clock, system_clock, utc_now
 from ..errors import LicenseError, StorageError, UsageError
 from ..formats import ACTIVATION_REQUEST, LICENSE_TYPES, Envelope, format_time, read_artefact, write_artefact
 from ..license import REFRESH_FILE_NAME
@@ -142,8 +142,9 @@ def _fields(pairs: Sequence[tuple[str, object]], indent: str = "") -> str:
 class _Context:
     """The parsed arguments and, opened on first use, the vendor workspace."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, clock: Clock) -> None:
         self.args = args
+        self.clock = clock
         self._workspace: Any = None
 
     @property
@@ -167,11 +168,11 @@ class _Context:
         if self._workspace is None:
             from .workspace import VendorWorkspace
 
-            self._workspace = VendorWorkspace.open(self.data_dir, database_url=self.args.database)
+            self._workspace = VendorWorkspace.open(self.data_dir, database_url=self.args.database, clock=self.clock)
         return self._workspace
 
     def now(self) -> datetime:
-        return utc_now(self.workspace.clock)
+        return utc_now(self.clock)
 
     def close(self) -> None:
         if self._workspace is not None:
@@ -299,7 +300,7 @@ def cmd_init(ctx: _Context, args: argparse.Namespace) -> Output:
     from .workspace import VendorWorkspace
 
     folder = ctx.data_dir
-    workspace = VendorWorkspace.create(folder, database_url=args.database)
+    workspace = VendorWorkspace.create(folder, database_url=args.database, clock=ctx.clock)
     try:
         kid = workspace.keys.active_kid
     finally:
@@ -564,7 +565,7 @@ def cmd_demo(ctx: _Context, args: argparse.Namespace) -> Output:
     from .demo import build_demo
 
     config_out = Path(args.config_out).expanduser() if args.config_out else None
-    info = build_demo(ctx.data_dir, config_out, database_url=args.database)
+    info = build_demo(ctx.data_dir, config_out, ctx.clock, database_url=args.database)
     licenses = []
     for label, key_or_user, description in info.licenses:
         user_based = label == "user-based"
@@ -832,7 +833,7 @@ def _report(error: LicenseError, json_mode: bool) -> int:
     return 1
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock = system_clock) -> int:
     """Run one ``licensing-portal`` command and return its exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     json_mode = _wants_json(arguments)
@@ -843,7 +844,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help
         return exit_.code if isinstance(exit_.code, int) else 0
     json_mode = bool(args.json)
-    context = _Context(args)
+    context = _Context(args, clock)
     try:
         try:
             output = args.handler(context, args)

@@ -145,7 +145,8 @@ class Issuer:
                 in_use -= 1
             if in_use >= license.max_activations:
                 raise MaxActivationsReachedError(
-                    f"This license is already active on {in_use} of its {license.max_activations} allowed device(s).")
+                    f"This license is already active on {in_use} of its {license.max_activations} allowed "
+                    f"{'device' if license.max_activations == 1 else 'devices'}.")
             device = Device(id="dev_" + secrets.token_hex(8), license_id=license.id, hardware_id=request.hardware_id,
                             device_key=request.device_key, request_id=request.request_id, active=True,
                             enabled=True, activated_at=now, booked_consumptions=0)
@@ -224,11 +225,11 @@ class Issuer:
         request = DeviceRequest.from_payload(doc)
         now = utc_now(self.clock)
         with self.store.session() as session:
-            _refuse_replay(session, request.request_id)
             license, device = self._device_for(session, envelope, request)
-            if not device.active:
+            if not device.active:  # checked before replay: "already done" is the useful answer
                 raise RequestReplayedError("This device is already deactivated.",
                                            hint="Nothing to do: the activation is already free.")
+            _refuse_replay(session, request.request_id)
             device.active = False
             device.deactivated_at = now
             booked = _book_consumption(license, device, request)
