@@ -44,6 +44,7 @@ class Lab:
     def __init__(self, root: Path, clock: FakeClock, *, database_url: str | None = None) -> None:
         self.root = root
         self.clock = clock
+        self.database_url = database_url  # None: the SQLite file in the vendor folder
         self.vendor = VendorWorkspace.create(root / "vendor", clock=clock, database_url=database_url)
         with self.vendor.store.session() as session:
             catalog.add_product(session, clock(), PRODUCT, "Chatbot")

@@ -8,6 +8,7 @@ signs with the system clock and the SDK refuses answers signed "in its future".
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import socket
 import threading
@@ -34,15 +35,23 @@ from licensing import (
 from licensing.vendor import catalog
 
 
-@pytest.fixture
-def online_lab(lab: Lab, clock: FakeClock) -> Lab:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def online_lab(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Lab]:
+    """The lab on real time, once with the SQLite store and once with PostgreSQL."""
     clock.set(datetime.now(timezone.utc))
-    return lab
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    lab = Lab(tmp_path, clock, database_url=url)
+    yield lab
+    lab.vendor.close()
+
+
+def _portal(lab: Lab, **options: object) -> contextlib.AbstractContextManager[str]:
+    return running_portal(lab.vendor.folder, database_url=lab.database_url, **options)
 
 
 @pytest.fixture
 def server(online_lab: Lab) -> Iterator[str]:
-    with running_portal(online_lab.vendor.folder) as url:
+    with _portal(online_lab) as url:
         yield url
 
 
@@ -66,7 +75,7 @@ def test_is_online_is_false_at_once_without_a_server(online_lab: Lab) -> None:
 
 
 def test_is_online_follows_the_server_and_never_hangs(online_lab: Lab) -> None:
-    with running_portal(online_lab.vendor.folder) as url:
+    with _portal(online_lab) as url:
         manager = _device(online_lab, url)
         assert manager.is_online() is True
     fresh = _device(online_lab, url, "device-B")  # a new manager: no cached answer
@@ -215,7 +224,7 @@ def test_hybrid_activation_falls_back_to_the_request_file(online_lab: Lab) -> No
 
 def test_hybrid_falls_back_when_the_server_stops_midway(online_lab: Lab) -> None:
     key = online_lab.issue(max_activations=2)
-    with running_portal(online_lab.vendor.folder) as url:
+    with _portal(online_lab) as url:
         manager = _device(online_lab, url)
         license = manager.activate_license(LicenseID.from_key(key))
         assert manager.is_online()  # cached "online" for a few seconds...
@@ -229,7 +238,7 @@ def test_hybrid_falls_back_when_the_server_stops_midway(online_lab: Lab) -> None
 
 def test_grace_period_for_a_license_that_cannot_reach_its_server(online_lab: Lab, clock: FakeClock) -> None:
     key = online_lab.issue()
-    with running_portal(online_lab.vendor.folder) as url:
+    with _portal(online_lab) as url:
         manager = _device(online_lab, url)
         license = manager.activate_license(LicenseID.from_key(key))
     clock.advance(days=6)
@@ -239,7 +248,7 @@ def test_grace_period_for_a_license_that_cannot_reach_its_server(online_lab: Lab
         license.local_check()
     assert "license server" in caught.value.message and "check online" in caught.value.hint
     assert license.check_status().first_error.code == "grace_period_expired"  # type: ignore[union-attr]
-    with running_portal(online_lab.vendor.folder) as url:
+    with _portal(online_lab) as url:
         back = LicenseManager(manager.config.with_options(server_url=url)).reload_license()
         assert back is not None
         clock.set(datetime.now(timezone.utc))  # the server signs with real time
@@ -323,34 +332,12 @@ def _race(lab: Lab, url: str, key: str, devices: int) -> tuple[list[LicenseManag
     return [m for m, ok in zip(managers, won) if ok], won.count(False)
 
 
-def test_simultaneous_activations_never_exceed_the_maximum_on_sqlite(online_lab: Lab) -> None:
+def test_simultaneous_activations_never_exceed_the_maximum(online_lab: Lab) -> None:
     key = online_lab.issue(max_activations=4)
-    with running_portal(online_lab.vendor.folder, workers=2) as url:
+    with _portal(online_lab, workers=2) as url:
         winners, refused = _race(online_lab, url, key, 12)
     assert (len(winners), refused) == (4, 8)
     assert _active_devices(online_lab, key) == 4
-
-
-def test_online_flow_and_activation_counting_on_postgresql(tmp_path: Path, clock: FakeClock,
-                                                          postgres_url: str) -> None:
-    clock.set(datetime.now(timezone.utc))
-    lab = Lab(tmp_path, clock, database_url=postgres_url)
-    try:
-        key = lab.issue("consumption", max_consumptions=50, max_activations=5)
-        with running_portal(lab.vendor.folder, database_url=postgres_url, workers=2) as url:
-            winners, refused = _race(lab, url, key, 16)
-            assert (len(winners), refused) == (5, 11)
-            assert _active_devices(lab, key) == 5
-            license = winners[0].get_current_license()
-            assert license is not None
-            license.add_local_consumption(2)
-            license.sync_consumption()
-            license.check()
-            assert license.total_consumptions == 2
-            license.deactivate()
-            assert _active_devices(lab, key) == 4
-    finally:
-        lab.vendor.close()
 
 
 def test_api_refusal_bodies_are_json_objects_for_every_endpoint(online_lab: Lab, server: str) -> None:
