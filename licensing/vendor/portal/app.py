@@ -273,8 +273,6 @@ def _error_response(request: Request, error: LicenseError | PageError, status: i
         context.update(error.context)
     elif request.method == "POST" and request.url.path in _FORM_TEMPLATES:
         template = _FORM_TEMPLATES[request.url.path]
-        if request.url.path == "/refresh":
-            context["available"] = public.refresh_supported(request.app.state.workspace)
     context.update(error_context(error, status))
     context.setdefault("back", getattr(request.state, "back", None))
     if template == "error.html":

@@ -28,7 +28,7 @@ from ...formats import (
 from ..issuer import ActivationAnswer, DeactivationReceipt
 from .web import attachment, check_request_type, read_form, read_upload, render, run_db, wants_file
 
-__all__ = ["router", "REFRESH_REQUEST", "refresh_supported"]
+__all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,14 +46,9 @@ def _workspace(request: Request) -> Any:
     return request.app.state.workspace
 
 
-def refresh_supported(workspace: Any) -> bool:
-    """Whether the engine can answer device-signed refresh requests (``Issuer.answer_refresh_request``)."""
-    return callable(getattr(workspace.issuer, "answer_refresh_request", None))
-
-
 @router.get("/", name="home")
 def home(request: Request) -> Response:
-    return render(request, "index.html", {"refresh_available": refresh_supported(_workspace(request))})
+    return render(request, "index.html")
 
 
 # -- activation ---------------------------------------------------------------------------------
@@ -118,19 +113,16 @@ def _receipt_bytes(document: dict[str, Any]) -> bytes:
 
 @router.get("/refresh", name="refresh")
 def refresh_page(request: Request) -> Response:
-    return render(request, "refresh.html", {"available": refresh_supported(_workspace(request))})
+    return render(request, "refresh.html")
 
 
 @router.post("/refresh")
 async def refresh(request: Request) -> Response:
     workspace = _workspace(request)
-    if not refresh_supported(workspace):
-        return render(request, "refresh.html", {"available": False}, status=501)
     form = await read_form(request, max_files=1, max_fields=4)
     data, extension = await read_upload(request, form, what=_REFRESH_WHAT)
     check_request_type(data, extension, REFRESH_REQUEST, what=_REFRESH_WHAT)
-    answered = await run_db(request, workspace.issuer.answer_refresh_request, data)
-    signed: bytes = answered if isinstance(answered, bytes) else answered.data
+    signed: bytes = await run_db(request, workspace.issuer.answer_refresh_request, data)
     if wants_file(request, form):
         return attachment(signed, REFRESH_FILE)
     _envelope, doc = open_signed(signed, LICENSE_REFRESH, workspace.keys.trusted_public_keys())
