@@ -23,7 +23,6 @@ from .tui.common import (
     HistoryStore,
     expects_secret,
     format_status,
-    reply_field,
     suggestion_list,
 )
 
@@ -34,7 +33,7 @@ PASSWORD_PROMPT = "password (hidden, not saved)> "
 
 
 def _write_reply(out: TextIO, reply: Any) -> None:
-    text = str(reply_field(reply, "text", "")).rstrip("\n")
+    text = reply.text.rstrip("\n")
     out.write(text + "\n")
     out.flush()
 
@@ -66,9 +65,9 @@ def run_pipe(bot: Any, lines: Iterable[str], out: TextIO | None = None) -> int:
             failed = True
             continue
         _write_reply(out, reply)
-        if not reply_field(reply, "ok", True):
+        if not reply.ok:
             failed = True
-        if reply_field(reply, "quit", False):
+        if reply.quit:
             break
     return 1 if failed else 0
 
@@ -156,7 +155,7 @@ def run_repl(
     _write_reply(out, greeting)
     show_status(bot.status())
     secret = expects_secret(greeting)
-    suggestions = tuple(reply_field(greeting, "suggestions", ()) or ())
+    suggestions = greeting.suggestions
     while True:
         history.secret = secret
         try:
@@ -175,10 +174,10 @@ def run_repl(
             secret = False
             continue
         _write_reply(out, reply)
-        show_status(reply_field(reply, "status"))
+        show_status(reply.status)
         out.write("\n")
         out.flush()
-        if reply_field(reply, "quit", False):
+        if reply.quit:
             return 0
         secret = expects_secret(reply)
-        suggestions = tuple(reply_field(reply, "suggestions", ()) or ())
+        suggestions = reply.suggestions

@@ -31,7 +31,7 @@ from textual.binding import Binding
 from textual.widgets import Footer, Header, Input
 
 from .commands import ChatCommands
-from .common import HistoryStore, expects_secret, quote_path, reply_field
+from .common import HistoryStore, expects_secret, quote_path
 from .widgets import ChatInput, StatusBar, Transcript, UserMessage
 
 __all__ = ["ChatApp", "LIGHT_THEME", "DARK_THEME"]
@@ -223,7 +223,7 @@ class ChatApp(App[object]):
             self._add(BotMessage(f"Something went wrong inside the bot: `{type(reply).__name__}`.", ok=False))
         else:
             self._show_reply(reply)
-            if reply_field(reply, "quit", False):
+            if reply.quit:
                 self.exit(return_code=0)
                 return
         self._pump()
@@ -236,13 +236,13 @@ class ChatApp(App[object]):
     def _show_reply(self, reply: Any) -> None:
         from .reply import BotMessage
 
-        text = str(reply_field(reply, "text", ""))
+        text = reply.text
         self.last_reply = text
-        self._add(BotMessage(text, ok=bool(reply_field(reply, "ok", True))))
-        status = reply_field(reply, "status")
+        self._add(BotMessage(text, ok=reply.ok))
+        status = reply.status
         if status is not None:
             self.status_bar.show(status)
-        self.chat_input.set_suggestions(tuple(reply_field(reply, "suggestions", ()) or ()))
+        self.chat_input.set_suggestions(reply.suggestions)
         self._expect_secret = expects_secret(reply)
         self.chat_input.password = self._expect_secret
         self.chat_input.placeholder = PASSWORD_PLACEHOLDER if self._expect_secret else INPUT_PLACEHOLDER

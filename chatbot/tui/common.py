@@ -35,7 +35,6 @@ __all__ = [
     "HistoryStore",
     "read_history",
     "quote_path",
-    "reply_field",
     "suggestion_list",
     "unique",
 ]
@@ -102,11 +101,6 @@ COMMAND_PHRASES: tuple[str, ...] = (
 # -- status line -------------------------------------------------------------------------------
 
 
-def reply_field(obj: Any, name: str, default: Any = None) -> Any:
-    """``getattr`` that tolerates a missing attribute (the UI must not die on an older bot)."""
-    return getattr(obj, name, default)
-
-
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -142,13 +136,13 @@ def format_status(status: Any) -> str:
     """
     if status is None:
         return "… starting"
-    licensed = bool(reply_field(status, "licensed", False))
-    license_type = reply_field(status, "license_type")
-    consumption_left = reply_field(status, "consumption_left")
-    days_left = reply_field(status, "days_left")
-    expires = reply_field(status, "expires")
-    online = reply_field(status, "online")
-    problem = reply_field(status, "problem_code")
+    licensed = status.licensed
+    license_type = status.license_type
+    consumption_left = status.consumption_left
+    days_left = status.days_left
+    expires = status.expires
+    online = status.online
+    problem = status.problem_code
     parts: list[str] = []
     if licensed:
         parts.append("● Licensed")
@@ -175,7 +169,7 @@ def expects_secret(reply: Any) -> bool:
     """Did this reply ask for a password? Then the next line is masked and never recorded."""
     if reply is None:
         return False
-    data = reply_field(reply, "data") or {}
+    data = reply.data
     if not isinstance(data, Mapping):
         return False
     return data.get("expects") == "password"

@@ -21,7 +21,7 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from .common import format_status, reply_field, suggestion_list
+from .common import format_status, suggestion_list
 
 __all__ = ["Transcript", "UserMessage", "ChatInput", "StatusBar"]
 
@@ -151,7 +151,7 @@ class StatusBar(Horizontal):
 
     def show(self, status: Any) -> None:
         self.query_one("#status-text", Static).update(format_status(status))
-        licensed = bool(reply_field(status, "licensed", False))
+        licensed = status.licensed
         self.set_class(licensed, "licensed")
         self.set_class(status is not None and not licensed, "unlicensed")
 
