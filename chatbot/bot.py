@@ -8,8 +8,8 @@ Every line goes through three stages:
    the user can never get stuck in a prompt.
 2. **Understanding.** :func:`chatbot.intents.parse` names the intent; a few things the parser
    deliberately leaves alone are recognised here because only a conversation gives them a
-   meaning: user-name/password credentials, an error code pasted from the portal, and "which
-   keys can I use?" in demo mode.
+   meaning: user-name/password credentials, an error code pasted from the portal, "which
+   keys can I use?" in demo mode, and "why?" about the last refusal (explained again, in full).
 3. **Handling.** A table maps each intent to one handler that runs it against the licensing
    engine. A :class:`~licensing.errors.LicenseError` from the engine becomes an explained
    reply (:mod:`chatbot.explain`); nothing a user types makes :meth:`Bot.handle` raise.
@@ -19,6 +19,9 @@ disk on every line — the tutorial's "memory first" — which keeps local repli
 millisecond and is why **reload** exists. Where both an online and an offline path exist the
 engine's hybrid calls decide (``activate_hybrid``, ``deactivate_hybrid``, ``check_hybrid``:
 online when the server answers) and the reply says which route was taken and why.
+
+How facts are worded (expiry dates, counts, what a refresh changed) lives in
+:mod:`chatbot.wording`, the help pages in :mod:`chatbot.help_topics`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ import os
 import random
 import re
 import shlex
+import shutil
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
@@ -40,29 +45,29 @@ from licensing import (
     LicenseError,
     LicenseID,
     LicenseManager,
-    LicenseTerms,
     NoLicenseError,
 )
 from licensing.clock import utc_now
-from licensing.errors import ConsumptionLimitError
+from licensing.errors import ConsumptionLimitError, VendorRefusal
 from licensing.license import REFRESH_FILE_NAME
 from licensing.manager import ACTIVATION_RESPONSE_FILE_NAME
 
 from . import intents as I
+from . import wording as W
 from .explain import (
     EXPLAINED_CODES,
     MEMORY_VS_DISK,
     REQUEST_REFUSAL_CODES,
-    VENDOR_CHANGES_OFFLINE,
+    Explanation,
     explain,
     explain_code,
     md_code,
-    md_escape,
     skill_refusal,
 )
-from .skills import SKILLS, Skill, SkillContext, SkillInputError, unit_help
+from .help_topics import HELP_TOPICS, help_topic
+from .skills import SKILLS, Skill, SkillContext, SkillInputError
 
-__all__ = ["Bot", "Reply", "LicenseStatus", "DemoContext", "CONFIRM", "CANCEL"]
+__all__ = ["Bot", "Reply", "LicenseStatus", "DemoContext", "CONFIRM", "CANCEL", "detect_portal_program"]
 
 _log = logging.getLogger(__name__)
 
@@ -103,17 +108,42 @@ class Reply:
     quit: bool = False
 
 
+PORTAL_SCRIPT = "licensing-portal"
+
+
+def detect_portal_program() -> str:
+    """How to start ``licensing-portal`` from a shell here, as the demo commands the bot prints say it.
+
+    Just ``licensing-portal`` when the shell finds the script installed beside this Python (an
+    activated virtual environment); otherwise that script's absolute path (the chatbot started as
+    ``.venv/bin/chatbot`` without activating it). With no script beside this Python: the name if
+    the shell finds one, else ``python -m licensing.vendor.cli`` with this Python.
+    """
+    script = Path(sys.executable).with_name(PORTAL_SCRIPT)
+    found = shutil.which(PORTAL_SCRIPT)
+    if not script.is_file():
+        return PORTAL_SCRIPT if found else f"{shlex.quote(sys.executable)} -m licensing.vendor.cli"
+    try:
+        same = found is not None and os.path.samefile(found, script)
+    except OSError:
+        same = False
+    return PORTAL_SCRIPT if same else shlex.quote(str(script))
+
+
 @dataclass(frozen=True)
 class DemoContext:
     """The built-in demo vendor on this machine: it can answer this device's requests right away."""
 
     vendor_dir: Path
     licenses: tuple[tuple[str, str, str], ...]  # (label, key or user name, what it shows)
+    #: how the printed commands start ``licensing-portal``; pass ``"licensing-portal"`` for output that
+    #: does not depend on this machine (the transcripts)
+    portal_program: str = field(default_factory=detect_portal_program)
 
     def portal_command(self, request: Path | None = None) -> str:
         """The shell command that answers ``request`` (a placeholder when None) as the portal would."""
         target = "<path to ls_activation.req>" if request is None else shlex.quote(str(request))
-        return f"licensing-portal --data {shlex.quote(str(self.vendor_dir))} respond {target}"
+        return f"{self.portal_program} --data {shlex.quote(str(self.vendor_dir))} respond {target}"
 
 
 # -- the dialogue state --------------------------------------------------------------------------
@@ -137,6 +167,14 @@ class _Pending:
     turn: _Turn
 
 
+@dataclass(frozen=True)
+class _Problem:
+    """The last thing that went wrong, for "why?": the line that failed and its explanation."""
+
+    line: str
+    explanation: Explanation
+
+
 _YES = frozenset("yes y yeah yep yup sure ok okay confirm confirmed proceed go ahead do it please".split())
 _NO = frozenset("no n nope nah cancel stop abort never mind nevermind keep dont don't not".split())
 _WORDS = re.compile(r"[a-z0-9']+")
@@ -149,6 +187,12 @@ _KEYS_QUESTION = re.compile(r"\b(?:keys|demo\s+keys?|(?:which|what)\s+(?:license
                             re.IGNORECASE)
 _SINGLE_USE = re.compile(r"\b(?:a|an|one|single)\s+(?:credit|use|consumption|unit)\b", re.IGNORECASE)
 _CODE_MENTION = re.compile(r"\b(" + "|".join(sorted(EXPLAINED_CODES, key=len, reverse=True)) + r")\b")
+#: "why?" after a refusal: the whole line asks about the last answer
+_WHY = re.compile(r"(?:(?:but|so|and|ok|okay|hm+|huh)\W+)*(?:why(?: not| so| is that| was that| did (?:that|it) "
+                  r"(?:fail|happen)| (?:was|is) (?:that|it) refused)?|how come|what happened|what went wrong|"
+                  r"explain(?: that| it)?(?: please)?|what does that mean|tell me more)[\s?!.]*", re.IGNORECASE)
+#: replies after which "why?" still means the problem before them (talk, not an action)
+_KEEPS_PROBLEM = frozenset({I.HELP, I.UNKNOWN, I.CLARIFY, I.QUIT, CANCEL})
 
 #: what to type for each intent (suggestions, "did you mean…?"); each parses back to its intent
 _COMMANDS: Mapping[str, str] = {
@@ -160,10 +204,6 @@ _COMMANDS: Mapping[str, str] = {
     I.RELOAD_LICENSE: "reload", I.HELP: "help", I.QUIT: "quit",
     **{name: skill.example for name, skill in SKILLS.items()},
 }
-
-_CHECK_WORDS = {"signature": "vendor signature", "product": "product", "hardware_id": "device",
-                "enabled": "enabled", "validity": "dates", "consumption": "consumption",
-                "tombstone": "not deactivated", "clock": "clock", "server_contact": "server contact"}
 
 
 class Bot:
@@ -182,6 +222,8 @@ class Bot:
         self._request: Path | None = None  # the activation request written in this conversation
         self._online: bool | None = False if not manager.config.server_url else None
         self._seen: License | None = None  # the license last taken from the manager
+        self._line = ""  # the line being answered
+        self._problem: _Problem | None = None  # what "why?" explains
 
     # -- public API --------------------------------------------------------------------------
 
@@ -191,33 +233,37 @@ class Bot:
         lines = [("Hi! I'm the licensing chatbot. I answer questions about this app's license in plain words, and "
                   "run a few skills it unlocks: jokes, word count, unit conversion, dice and the time."),
                  f"**License:** {status.summary}."]
-        if status.licensed:
+        used_up = status.licensed and status.consumption_left == 0
+        if used_up:
+            lines.append("Say **status** to see what to do, or **help** for everything I can do.")
+        elif status.licensed:
             lines.append("Try **tell me a joke**, or say **help** for everything I can do.")
+        elif status.license_type is not None:
+            lines.append("Say **status** to see what is wrong and how to fix it; **help** lists everything.")
         else:
             lines.append("To start, say **activate offline** (two steps with a request file) or "
                          "`activate ABCD-1234-EFGH-5678` with your key; **help** lists everything.")
         if self.demo is not None:
             command = md_code(self.demo.portal_command(), limit=4096)
-            lines.append(f"You are on the built-in **demo vendor** ({_path_md(self.demo.vendor_dir)}): say "
+            lines.append(f"You are on the built-in **demo vendor** ({W.path_md(self.demo.vendor_dir)}): say "
                          f"**which keys can I use?** to see its license keys. It answers requests on this machine: "
                          f"{command}.")
-        suggestions = ("tell me a joke", "status", "help") if status.licensed else \
-            ("activate offline", "which keys can I use?" if self.demo else "help offline", "help")
+        if used_up or (not status.licensed and status.license_type is not None):
+            suggestions: tuple[str, ...] = ("status", "refresh", "help")
+        elif status.licensed:
+            suggestions = ("tell me a joke", "status", "help")
+        else:
+            suggestions = ("activate offline", "which keys can I use?" if self.demo else "help offline", "help")
         return Reply("\n\n".join(lines), I.HELP, True, suggestions, status)
 
     def handle(self, text: str) -> Reply:
         """Answer one line. Never raises: engine errors are explained, anything else is apologised for."""
         try:
-            line = _clean(text)
-            pending, self._pending = self._pending, None
-            if pending is not None:
-                answered = self._resume(pending, line)
-                if answered is not None:
-                    return answered
-            turn = self._understand(line)
-            reply = self._run(turn)
-            if pending is not None and turn.name == I.HELP and self._pending is None:
-                self._pending = pending  # "which keys can I use?" while asked for a key: still waiting for it
+            line = self._line = _clean(text)
+            problem = self._problem
+            reply = self._answer(line)
+            if self._problem is problem and reply.intent not in _KEEPS_PROBLEM and "awaiting" not in reply.data:
+                self._problem = None  # something else happened since: "why?" has nothing left to explain
             return reply
         except Exception:
             if self._debug:
@@ -226,6 +272,14 @@ class Bot:
             return Reply("Sorry — something went wrong on my side and I could not answer that. Nothing about your "
                          "license was changed by it; please try again, or say **help**.", I.UNKNOWN, False,
                          ("help",), data={"code": "internal_error"})
+
+    def held_license(self) -> License | None:
+        """The license held in memory (memory first, as ``get_current_license()``); None when there is none
+        or it cannot be read."""
+        try:
+            return self._current()
+        except LicenseError:
+            return None
 
     def status(self) -> LicenseStatus:
         """The license state right now, from the license held in memory (no network)."""
@@ -239,6 +293,18 @@ class Bot:
 
     # -- understanding -----------------------------------------------------------------------
 
+    def _answer(self, line: str) -> Reply:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            answered = self._resume(pending, line)
+            if answered is not None:
+                return answered
+        turn = self._understand(line)
+        reply = self._run(turn)
+        if pending is not None and turn.name == I.HELP and self._pending is None:
+            self._pending = pending  # "which keys can I use?" while asked for a key: still waiting for it
+        return reply
+
     def _understand(self, line: str) -> _Turn:
         head = line[:_PARSE_LIMIT]
         parsed = I.parse(head)
@@ -249,6 +315,8 @@ class Bot:
             return _Turn(I.HELP, {}, line)  # "help convert", "help refresh": the topic, not the command
         if isinstance(slots.get("path"), str):
             slots["path"] = _expand(slots["path"])
+        if _WHY.fullmatch(head) and (self._problem is not None or parsed.name != I.HELP):
+            return _Turn(I.HELP, {"why": True}, line)  # "why?" about the last answer ("explain" alone: help)
         if parsed.name in SKILLS:
             return _Turn(parsed.name, slots, line)
         code = _CODE_MENTION.search(line)
@@ -293,7 +361,13 @@ class Bot:
             reply = self._run(self._understand(line))
             return replace(reply, text=f"_(I cancelled the {_COMMANDS[turn.name]}.)_\n\n{reply.text}")
         if pending.kind == "clarify":
+            if words[:1] == ["help"]:
+                return None  # "help offline" asks about the topic; it does not pick "deactivate offline"
             choice = _choose(turn.candidates, line, words)
+            if choice is None and words and set(words) <= _YES:  # "yes" to "did you mean A or B?"
+                return self._clarify(turn, again=True)
+            if choice is None and words and set(words) <= _NO:
+                return Reply("OK, never mind.", CANCEL, True)
             if choice is None:
                 return None
             return self._run(_Turn(choice, {**turn.slots, **self._understand(line).slots}, line))
@@ -350,10 +424,10 @@ class Bot:
         demo = (f"\n   On this machine the demo vendor can answer it right away: "
                 f"{md_code(self.demo.portal_command(request), limit=4096)} (it writes `ls_activation.lic` next to "
                 "the request).") if self.demo is not None else ""
-        text = (f"{lead}\n\nThe request file is here: {_path_md(request)}\n\n"
+        text = (f"{lead}\n\nThe request file is here: {W.path_md(request)}\n\n"
                 "1. Carry this file to a computer with internet and upload it at the Offline Licensing Portal "
                 f"(page \"Offline activation\").{demo}\n"
-                f"2. Then bring back `ls_activation.lic`, put it in {_path_md(request.parent)}, and say "
+                f"2. Then bring back `ls_activation.lic`, put it in {W.path_md(request.parent)}, and say "
                 "**activate offline** (or give its path: `activate offline <path to ls_activation.lic>`).")
         return Reply(text, turn.name, True, ("activate offline", "help offline"),
                      data={"path": str(request), "route": "offline", "step": 1})
@@ -367,7 +441,7 @@ class Bot:
                 raise
             # A response left over from an earlier activation: offer to start a new one.
             reply = self._failure(turn.name, error, f"I tried the {md_code(response.name)} I found in "
-                                                    f"{_path_md(response.parent)}.")
+                                                    f"{W.path_md(response.parent)}.")
             self._pending = _Pending("license_id", replace(turn, slots={}))
             return replace(reply, text=reply.text + "\n\nTo start a new activation, tell me the license key "
                                                     "(or `user NAME password PASSWORD`).")
@@ -392,13 +466,13 @@ class Bot:
 
     def _response_missing(self, turn: _Turn) -> Reply:
         places = self._response_places(turn.slots.get("path"))
-        looked = " and ".join(_path_md(p.parent) for p in places)
-        request = _path_md(self._request) if self._request is not None else "`ls_activation.req`"
+        looked = " and ".join(W.path_md(p.parent) for p in places)
+        request = W.path_md(self._request) if self._request is not None else "`ls_activation.req`"
         demo = (f" (the demo vendor here: {md_code(self.demo.portal_command(self._request), limit=4096)})"
                 if self.demo is not None and self._request is not None else "")
         text = (f"**`ls_activation.lic` is not there yet.** I looked in {looked}.\n\n"
                 f"Upload the request {request} at the Offline Licensing Portal on a computer with internet{demo}, "
-                f"put the `ls_activation.lic` it gives you in {_path_md(places[-1].parent)}, and say "
+                f"put the `ls_activation.lic` it gives you in {W.path_md(places[-1].parent)}, and say "
                 "**activate offline** again — or tell me where it is: `activate offline <path>`. "
                 "To start over with another license, give me its key.")
         self._pending = _Pending("license_id", replace(turn, slots={}))
@@ -407,7 +481,7 @@ class Bot:
 
     def _ask_license_id(self, turn: _Turn) -> Reply:
         current = self._current()
-        note = (f"You already have a license here ({_who(current)}); activating another one replaces it.\n\n"
+        note = (f"You already have a license here ({W.who(current)}); activating another one replaces it.\n\n"
                 if current is not None and current.status == "active" else "")
         demo = " Say **which keys can I use?** to see the demo keys." if self.demo is not None else ""
         return self._ask("license_id", turn,
@@ -423,7 +497,7 @@ class Bot:
                "at the portal then frees the activation" if turn.name == I.DEACTIVATE_OFFLINE else
                "I will deactivate online if the license server answers (that frees the activation at once), "
                "otherwise write `ls_deactivation.req` for you to upload at the portal")
-        return self._ask("confirm", turn, f"Deactivate {_who(license_)} on this device? {how}. The skills stop "
+        return self._ask("confirm", turn, f"Deactivate {W.who(license_)} on this device? {how}. The skills stop "
                                           "working here.\n\nSay **yes** to deactivate, or **no** to keep it.",
                          ("yes", "no"))
 
@@ -443,7 +517,7 @@ class Bot:
         self._request = None
         demo = (f" On this machine the demo vendor can take it right away: "
                 f"{md_code(self.demo.portal_command(request), limit=4096)}.") if self.demo is not None else ""
-        return Reply(f"{lead} The license is removed here, and the deactivation request is at {_path_md(request)}."
+        return Reply(f"{lead} The license is removed here, and the deactivation request is at {W.path_md(request)}."
                      "\n\nCarry this file to a computer with internet and upload it at the Offline Licensing Portal "
                      f"(page \"Offline deactivation\"): that frees the activation at the vendor.{demo}",
                      turn.name, True, ("status",), data={"path": str(request), "route": "offline"})
@@ -469,17 +543,27 @@ class Bot:
         path = turn.slots.get("path")
         default = self.manager.config.requests_dir / REFRESH_FILE_NAME
         if path is None and not os.path.isfile(default):
-            return Reply(f"**`{REFRESH_FILE_NAME}` is not there.** I looked in {_path_md(default.parent)}.\n\n"
-                         "Ask your vendor for a refresh file (they download it from the portal's Devices tab after "
-                         f"changing your license), put it there and say **refresh** again — or tell me its path: "
-                         "`refresh <path>`.", turn.name, False, ("help refresh",),
-                         data={"code": "file_not_found", "looked_in": [str(default)]})
-        before, used_before = license_.terms, license_.local_consumptions
+            missing = Explanation(
+                "file_not_found", f"`{REFRESH_FILE_NAME}` is not there", f"I looked in {W.path_md(default.parent)}.",
+                "Ask your vendor for a refresh file (they download it from the portal's Devices tab after changing "
+                f"your license, for this device's activation id: {W.device_id_md(license_)}), put it there and say "
+                "**refresh** again — or tell me its path: `refresh <path>`.", ("help refresh",))
+            self._note_problem(missing)
+            return Reply(f"**{missing.title}.** {missing.what_happened}\n\n{missing.how_to_fix}", turn.name, False,
+                         missing.suggestions, data={"code": "file_not_found", "looked_in": [str(default)]})
+        before, used_before, contact = license_.terms, license_.local_consumptions, license_.last_server_contact
         license_.update_offline(path)
-        changes = _changes(before, license_.terms, used_before, license_.local_consumptions)
+        changes = W.changes(before, license_.terms, used_before, license_.local_consumptions)
+        grace = self.manager.config.grace_period
+        renewed = license_.last_server_contact
+        if renewed is not None and renewed != contact and grace is not None:
+            changes.append("it counts as contact with the license server, so the grace period starts again: without "
+                           f"the server, the license is now {W.until(renewed + grace)}")
         listed = "\n".join(f"- {change}" for change in changes) or "- nothing you would notice (a new revision only)"
-        return Reply(f"**License refreshed** (revision {before.revision} → {license_.revision}). What changed:\n"
-                     f"{listed}", turn.name, True, ("features", "status"),
+        revision = (f"revision {before.revision} → {license_.revision}" if license_.revision != before.revision
+                    else f"still revision {license_.revision}: no new terms")
+        return Reply(f"**License refreshed** ({revision}). What changed:\n{listed}", turn.name, True,
+                     ("features", "status"),
                      data={"path": str(path or default), "revision": license_.revision, "route": "offline"})
 
     def _check_online(self, turn: _Turn) -> Reply:
@@ -502,8 +586,10 @@ class Bot:
     def _local_check(self, turn: _Turn) -> Reply:
         license_ = self._require_license()
         result = license_.local_check()
-        checked = ", ".join(_CHECK_WORDS.get(item.name, item.name) for item in result.items)
-        expired = _expired_features_note(result.expired_features)
+        # A license that never went online never needs the server: its "server contact" check is moot.
+        checked = ", ".join(W.CHECK_WORDS.get(item.name, item.name) for item in result.items
+                            if item.name != "server_contact" or license_.last_server_contact is not None)
+        expired = W.expired_features_note(result.expired_features)
         return Reply(f"**Local check passed** — no network needed. Checked: {checked}.{expired}", turn.name, True,
                      ("features", "status"))
 
@@ -546,17 +632,25 @@ class Bot:
             return Reply(f"**You are not licensed: no license is activated on this device.**\n\n{fix}", turn.name,
                          True, ("activate offline", "help offline"), data={"licensed": False, "code": "no_license"})
         result = license_.check_status()
+        if result.ok and W.counts_uses(license_) and license_.remaining_consumptions == 0:
+            used_up = self._explain(ConsumptionLimitError())
+            self._note_problem(used_up)
+            return Reply("**You are licensed, but no uses are left.** The license is valid, and every use it allows "
+                         "has been recorded, so each skill is refused until the count is reset or the limit raised."
+                         f"\n\n{self._report(license_)}\n\n**What to do:** {used_up.how_to_fix}", turn.name, True,
+                         ("refresh", "features"), data={"licensed": True, "uses_left": 0})
         if result.ok:
-            expired = _expired_features_note(result.expired_features)
+            expired = W.expired_features_note(result.expired_features)
             return Reply(f"**You are licensed.**\n\n{self._report(license_)}{expired}", turn.name, True,
                          ("features", "tell me a joke"), data={"licensed": True})
         failed = [item for item in result.items if not item.ok]
         first = failed[0]
         assert first.error is not None
-        explanation = explain(first.error)
-        others = (f"\n\nAlso failing: {', '.join(_CHECK_WORDS.get(i.name, i.name) for i in failed[1:])}."
+        explanation = self._explain(first.error)
+        self._note_problem(explanation)
+        others = (f"\n\nAlso failing: {', '.join(W.CHECK_WORDS.get(i.name, i.name) for i in failed[1:])}."
                   if len(failed) > 1 else "")
-        return Reply(f"**You are not licensed right now** — the {_CHECK_WORDS.get(first.name, first.name)} check "
+        return Reply(f"**You are not licensed right now** — the {W.CHECK_WORDS.get(first.name, first.name)} check "
                      f"failed.\n\n{explanation.markdown()}{others}", turn.name, True, explanation.suggestions,
                      data={"licensed": False, "code": first.error.code, "check": first.name})
 
@@ -571,8 +665,7 @@ class Bot:
             if skill is not None:
                 notes.append(f"unlocks *{skill.title}*")
             if feature.expires is not None:
-                notes.append(f"expired {feature.expires:%Y-%m-%d}" if now >= feature.expires
-                             else f"until {feature.expires:%Y-%m-%d}")
+                notes.append(W.feature_expiry(feature.expires, now))
             if feature.max_consumptions is not None:
                 used = feature.total_consumptions + license_.feature_consumptions(feature.code)
                 notes.append(f"{used} of {feature.max_consumptions} uses")
@@ -581,12 +674,14 @@ class Bot:
         missing = [f"{md_code(code)} ({skill.title})" for code, skill in skills_by_feature.items() if code not in codes]
         text = "**Features on your license:**\n" + ("\n".join(lines) or "- none")
         if missing:
-            text += f"\n\nNot on your license: {', '.join(missing)}. A refresh file from your vendor can add them."
+            text += (f"\n\nNot on your license: {', '.join(missing)}. A refresh file from your vendor can add "
+                     f"{'it' if len(missing) == 1 else 'them'}.")
+        text += f"\n\nThis device's activation id: {W.device_id_md(license_)} (your vendor needs it for a refresh file)."
         return Reply(text, turn.name, True, ("status",), data={"features": sorted(codes)})
 
     def _consume(self, turn: _Turn) -> Reply:
         license_ = self._require_license()
-        if not _counts_uses(license_):
+        if not W.counts_uses(license_):
             return Reply(f"Your license is **{license_.license_type}**: it does not count uses, so there is nothing "
                          "to record.", turn.name, False, ("status",))
         count = turn.slots.get("count")
@@ -595,7 +690,7 @@ class Bot:
         if count is None:
             return self._ask("count", turn, "How many uses should I record? (for example **1**)", ("1",))
         license_.add_local_consumption(count)
-        return Reply(f"Recorded {count} {'use' if count == 1 else 'uses'}. {_uses(license_)}", turn.name, True,
+        return Reply(f"Recorded {count} {'use' if count == 1 else 'uses'}. {W.uses(license_)}", turn.name, True,
                      ("status",), data={"remaining": license_.remaining_consumptions})
 
     # -- skills ----------------------------------------------------------------------------------
@@ -622,33 +717,59 @@ class Bot:
             return self._refusal(turn, skill, error)
         if not recorded:
             return Reply(text, turn.name, True)
-        note = _uses(license_) if _counts_uses(license_) else "One use of this feature recorded."
+        note = W.uses(license_) if W.counts_uses(license_) else "One use of this feature recorded."
         return Reply(f"{text}\n\n_({note})_", turn.name, True, status=self.status(),
                      data={"remaining": license_.remaining_consumptions})
 
     def _refusal(self, turn: _Turn, skill: Skill, error: LicenseError) -> Reply:
-        explanation = skill_refusal(skill.title, skill.feature, error)
+        license_, message = self._seen, self._specific_message(error)
+        if error.code == "feature_expired" and license_ is not None:
+            feature = next((f for f in license_.features() if f.code == skill.feature), None)
+            if feature is not None and feature.expires is not None:
+                message = W.feature_expiry_sentence(feature.code, feature.expires)
+        explanation = self._with_device_id(skill_refusal(skill.title, skill.feature, error, message=message))
+        self._note_problem(explanation)
         return Reply(explanation.markdown(), turn.name, False, explanation.suggestions, self.status(),
                      {"code": error.code, "feature": skill.feature})
 
     # -- talk --------------------------------------------------------------------------------------
 
-    def _clarify(self, turn: _Turn) -> Reply:
+    def _clarify(self, turn: _Turn, again: bool = False) -> Reply:
+        """ "Did you mean A or B?"; ``again`` after an answer that picked none ("yes"): the options, numbered."""
         options = [c for c in turn.candidates if c in _COMMANDS]
         if not options:
             return self._unknown(turn)
-        listed = " or ".join(f"**{_COMMANDS[c]}**" for c in options)
-        return self._ask("clarify", turn, f"Did you mean {listed}?", tuple(_COMMANDS[c] for c in options),
+        if again:
+            listed = "\n".join(f"{number}. **{_COMMANDS[c]}**" for number, c in enumerate(options, 1))
+            text = f"Which one? Say one of these (or its number):\n{listed}"
+        else:
+            text = "Did you mean " + " or ".join(f"**{_COMMANDS[c]}**" for c in options) + "?"
+        return self._ask("clarify", turn, text, tuple(_COMMANDS[c] for c in options),
                          {"candidates": options})
 
     def _help(self, turn: _Turn) -> Reply:
+        if turn.slots.get("why"):
+            return self._why()
         if "code" in turn.slots:
             code = str(turn.slots["code"])
             explanation = explain_code(code, at_vendor=code in REQUEST_REFUSAL_CODES)
             return Reply(explanation.markdown(), I.HELP, True, explanation.suggestions, data={"code": code})
-        topic = turn.slots.get("topic") or _help_topic(turn.line)
-        text, suggestions = _HELP_TOPICS[topic](self)
+        topic = turn.slots.get("topic") or help_topic(turn.line)
+        text, suggestions = HELP_TOPICS[topic](self)
         return Reply(text, I.HELP, True, suggestions, data={"topic": topic})
+
+    def _why(self) -> Reply:
+        """ "why?": the last problem again, in full — what was asked, what happened, how to fix it."""
+        if self._problem is None:
+            return Reply("There is nothing to explain: my last answer was not a refusal or an error. Say **status** "
+                         "to run every check on this device's license.", I.HELP, True, ("status", "help"),
+                         data={"topic": "why"})
+        line, explanation = self._problem.line, self._problem.explanation
+        asked = f"You said {md_code(line)}" if line else "Your last request"
+        text = (f"{asked}, and it did not work: **{explanation.title}** (error code `{explanation.code}`).\n\n"
+                f"**What happened:** {explanation.what_happened}\n\n"
+                f"**How to fix it:** {explanation.how_to_fix}")
+        return Reply(text, I.HELP, True, explanation.suggestions, data={"topic": "why", "code": explanation.code})
 
     def _quit(self, turn: _Turn) -> Reply:
         return Reply("Goodbye! Your license stays on this device for next time.", I.QUIT, True, quit=True)
@@ -680,39 +801,65 @@ class Bot:
         return license_
 
     def _failure(self, intent: str, error: LicenseError, preface: str = "") -> Reply:
-        explanation = explain(error)
+        explanation = self._explain(error)
+        self._note_problem(explanation)
         text = f"{preface}\n\n{explanation.markdown()}" if preface else explanation.markdown()
         return Reply(text, intent, False, explanation.suggestions, self.status(), {"code": error.code})
 
+    def _explain(self, error: LicenseError) -> Explanation:
+        """:func:`explain`, with the license held here: its expiry dated, this device's id where a refresh helps."""
+        return self._with_device_id(explain(error, message=self._specific_message(error)))
+
+    def _specific_message(self, error: LicenseError) -> str | None:
+        """The license's expiry in the vendor's words ("valid through …"), instead of the engine's date."""
+        license_ = self._seen
+        if error.code == "license_expired" and not isinstance(error, VendorRefusal) and license_ is not None \
+                and license_.expires is not None:
+            return W.expiry_sentence(license_.expires)
+        return None
+
+    def _with_device_id(self, explanation: Explanation) -> Explanation:
+        """A fix that needs a refresh file names this device's activation id: the vendor makes the file for it."""
+        license_ = self._seen
+        if license_ is None or "refresh file" not in explanation.how_to_fix:
+            return explanation
+        return replace(explanation, how_to_fix=f"{explanation.how_to_fix} The vendor makes the refresh file for "
+                                               f"this device's activation id: {W.device_id_md(license_)}.")
+
+    def _note_problem(self, explanation: Explanation) -> None:
+        self._problem = _Problem(self._line, explanation)
+
     def _report(self, license_: License) -> str:
-        """The license in a few lines: who, type, expiry, features, activations, uses."""
-        days = license_.days_remaining()
-        expiry = "never expires" if license_.expires is None else \
-            f"expires {license_.expires:%Y-%m-%d} ({_days(days)})"
+        """The license in a few lines: who, type, expiry, features, activations, uses, this device's id."""
+        expiry = W.license_expiry(license_.expires, license_.days_remaining())
         features = ", ".join(md_code(f.code) for f in license_.features()) or "none"
-        lines = [f"- License: {_who(license_)}, **{license_.license_type}**, {expiry}",
+        lines = [f"- License: {W.who(license_)}, **{license_.license_type}**, {expiry}",
                  f"- Features: {features}",
-                 (f"- Activations: {license_.total_activations} of {license_.max_activations} "
-                  f"{'device' if license_.max_activations == 1 else 'devices'}")]
-        if _counts_uses(license_):
-            lines.append(f"- Uses: {_uses(license_)}")
+                 f"- Activations: {license_.total_activations} of {W.plural(license_.max_activations, 'device')}"]
+        if W.counts_uses(license_):
+            lines.append(f"- Uses: {W.uses(license_)}")
+        lines.append(f"- This device's activation id: {W.device_id_md(license_)}")
         return "\n".join(lines)
 
     def _status_line(self, license_: License | None, error: LicenseError | None) -> LicenseStatus:
-        counts = license_ is not None and _counts_uses(license_)
+        counts = license_ is not None and W.counts_uses(license_)
         left = license_.remaining_consumptions if license_ is not None and counts else None
         days = license_.days_remaining() if license_ is not None else None
-        parts = ["Licensed" if error is None else "Not licensed"]
-        if license_ is not None:
-            parts.append(license_.license_type)
-        if error is not None:
-            parts.append(error.code.replace("_", " "))
-        elif days is not None:
-            parts.append(_days(days))
-        if left is not None and error is None:
-            parts.append(f"{left} {'use' if left == 1 else 'uses'} left")
-        if self._online is not None:
-            parts.append("online" if self._online else "offline")
+        problem = None if error is None else error.code.replace("_", " ")
+        if license_ is None:
+            parts = ["none yet" if error is None or error.code == "no_license" else f"none usable here ({problem})"]
+        elif error is not None:
+            parts = [f"{license_.license_type}, not usable right now ({problem})"]
+        else:
+            parts = ["licensed, but no uses left" if left == 0 else "licensed", license_.license_type]
+            if days is not None:
+                parts.append(W.days_left(days))
+            if left:
+                parts.append(f"{W.plural(left, 'use')} left")
+        if not self.manager.config.server_url:
+            parts.append("no license server configured (offline mode)")
+        elif self._online is not None:
+            parts.append("license server online" if self._online else "license server not reachable")
         return LicenseStatus(
             licensed=error is None, license_type=None if license_ is None else license_.license_type,
             expires=None if license_ is None else license_.expires, days_left=days, consumption_left=left,
@@ -753,93 +900,6 @@ assert set(_HANDLERS) == set(I.INTENT_NAMES), "every intent needs a handler"
 
 #: intents after which the status bar may be stale
 _CHANGES_STATE = frozenset(I.INTENT_NAMES) - {I.HELP, I.QUIT, I.UNKNOWN, I.CLARIFY, *SKILLS}
-
-
-# -- help topics -------------------------------------------------------------------------------------
-
-
-def _help_general(bot: Bot) -> tuple[str, tuple[str, ...]]:
-    skills = "\n".join(f"- `{skill.example}` — needs the `{skill.feature}` feature" for skill in SKILLS.values())
-    text = ("I'm the licensing chatbot. Things to say:\n\n"
-            "**Licensing**\n"
-            "- `activate ABCD-1234-EFGH-5678` — activate (online when the license server answers, else offline)\n"
-            "- `activate offline` — offline activation in two steps: a request file, the portal, `ls_activation.lic`\n"
-            "- `status` or `why am I not licensed?` — run the checks and explain the first problem\n"
-            "- `features`, `local check`, `check online`, `am I online?`\n"
-            "- `refresh` — apply `license_refresh.lic` from your vendor\n"
-            "- `use a credit` or `consume 3` — record uses of a consumption license\n"
-            "- `deactivate offline` — free this device's activation; `clear storage` — wipe the local data\n"
-            "- `reload` — read the license from disk again\n\n"
-            f"**Skills** (each needs its feature on the license)\n{skills}\n\n"
-            "More: `help offline`, `help keys`, `help problems`, `help convert`; `quit` to leave.")
-    return text, ("help offline", "status", "which keys can I use?" if bot.demo else "help problems")
-
-
-def _help_offline(bot: Bot) -> tuple[str, tuple[str, ...]]:
-    folder = _path_md(bot.manager.config.requests_dir)
-    portal = (f"\n   Here, the demo vendor plays the portal: {md_code(bot.demo.portal_command(), limit=4096)}."
-              if bot.demo else "")
-    text = ("**Offline activation, step by step** (for computers without internet):\n\n"
-            f"1. Say **activate offline** and give your key: I write `ls_activation.req` in {folder}.\n"
-            "2. Carry it (a USB stick works) to a computer with internet and upload it at the Offline Licensing "
-            f"Portal, page \"Offline activation\". It gives back `ls_activation.lic`.{portal}\n"
-            f"3. Bring that file back into {folder} and say **activate offline** (or give its path).\n\n"
-            "Later: **refresh** applies `license_refresh.lic` when the vendor changed your license (from the "
-            "portal's Devices tab), and **deactivate offline** writes `ls_deactivation.req` — upload it to free the "
-            "activation. **check online** and **am I online?** use the license server when there is one.")
-    return text, ("activate offline", "help problems")
-
-
-def _help_keys(bot: Bot) -> tuple[str, tuple[str, ...]]:
-    if bot.demo is None:
-        return (("Your vendor gives you a license key (like `ABCD-1234-EFGH-5678`) or, for a user-based license, "
-                 "a user name and password. Say **activate offline** and I will ask for it."), ("activate offline",))
-    rows = "\n".join(f"| {md_escape(label)} | {md_code(key)} | {md_escape(description)} |"
-                     for label, key, description in bot.demo.licenses)
-    first = next((key for label, key, _ in bot.demo.licenses if label == "perpetual"), "KEY")
-    text = ("The demo vendor issued one license of every kind; each shows a different behaviour:\n\n"
-            f"| license | key | what happens |\n|---|---|---|\n{rows}\n\n"
-            "For the user-based one type `user demo@example.com password demo-password`. Start with "
-            f"`activate offline {first}`.")
-    return text, (f"activate offline {first}",)
-
-
-def _help_problems(bot: Bot) -> tuple[str, tuple[str, ...]]:
-    reasons = "\n".join(f"- **{explain_code(code, at_vendor=True).title}** (`{code}`)"
-                        for code in REQUEST_REFUSAL_CODES)
-    mismatch = explain_code("device_mismatch")
-    text = ("**Why the portal may not give a license file for a request:**\n"
-            f"{reasons}\n\n"
-            "**Common problems:**\n"
-            f"- *Still licensed after the license file was deleted?* {MEMORY_VS_DISK}\n"
-            f"- *{mismatch.title}* — {mismatch.what_happened} {mismatch.how_to_fix}\n"
-            f"- *Vendor changes not showing?* {VENDOR_CHANGES_OFFLINE}\n\n"
-            "Paste an error code (like `max_activations_reached`) and I explain it; **status** diagnoses this device.")
-    return text, ("status",)
-
-
-def _help_convert(bot: Bot) -> tuple[str, tuple[str, ...]]:
-    text = f"I convert between these units (say e.g. `convert 5 km to miles`, `convert 100 F to C`):\n\n{unit_help()}"
-    return text, ("convert 5 km to miles",)
-
-
-_HELP_TOPICS: Mapping[str, Callable[[Bot], tuple[str, tuple[str, ...]]]] = {
-    "general": _help_general, "offline": _help_offline, "keys": _help_keys, "problems": _help_problems,
-    "convert": _help_convert,
-}
-_HELP_KEYWORDS: tuple[tuple[str, frozenset[str]], ...] = (
-    ("keys", frozenset({"key", "keys", "demo"})),
-    ("problems", frozenset({"problem", "problems", "refused", "refuse", "fail", "fails", "failed", "error", "errors",
-                            "wrong", "why"})),
-    ("convert", frozenset({"convert", "conversion", "unit", "units"})),
-    ("offline", frozenset({"offline", "activate", "activation", "request", "portal", "refresh", "deactivate",
-                           "deactivation", "file", "files"})),
-)
-
-
-def _help_topic(line: str) -> str:
-    words = set(_WORDS.findall(line.lower()))
-    return next((topic for topic, keywords in _HELP_KEYWORDS if words & keywords), "general")
 
 
 # -- small helpers -----------------------------------------------------------------------------------
@@ -893,7 +953,7 @@ def _record_use(license_: License, feature: Feature) -> bool:
 
     A feature's own limit is checked first, so a use it refuses never costs a license-wide one.
     """
-    counts, limited = _counts_uses(license_), feature.max_consumptions is not None
+    counts, limited = W.counts_uses(license_), feature.max_consumptions is not None
     used = feature.total_consumptions + license_.feature_consumptions(feature.code)
     if feature.max_consumptions is not None and used >= feature.max_consumptions:
         raise ConsumptionLimitError(f"The feature '{feature.code}' has used all its {feature.max_consumptions} uses.")
@@ -902,66 +962,3 @@ def _record_use(license_: License, feature: Feature) -> bool:
     if limited:
         license_.add_local_feature_consumption(feature.code, 1)
     return counts or limited
-
-
-def _counts_uses(license_: License) -> bool:
-    return license_.license_type == "consumption" and license_.max_consumptions is not None
-
-
-def _uses(license_: License) -> str:
-    used = license_.total_consumptions + license_.local_consumptions
-    return f"{used} of {license_.consumption_allowance()} uses used, {license_.remaining_consumptions} left."
-
-
-def _who(license_: License) -> str:
-    if license_.key:
-        return f"license {md_code(license_.key)}"
-    return f"the license of user {md_code(license_.user or '?')}"
-
-
-def _days(days: int | None) -> str:
-    if days is None:
-        return "never expires"
-    if days < 0:
-        return "expired"
-    return "last day" if days == 0 else f"{days} {'day' if days == 1 else 'days'} left"
-
-
-def _path_md(path: Path | str) -> str:
-    return md_code(str(path), limit=4096)
-
-
-def _expired_features_note(codes: Sequence[str]) -> str:
-    if not codes:
-        return ""
-    return (f"\n\nNote: {', '.join(md_code(c) for c in codes)} expired — the skills that need "
-            f"{'it' if len(codes) == 1 else 'them'} are locked until a refresh file extends them.")
-
-
-def _changes(before: LicenseTerms, after: LicenseTerms, used_before: int, used_after: int) -> list[str]:
-    """What a refresh changed, in words."""
-    changes = []
-    old = {f.code: f for f in before.features}
-    new = {f.code: f for f in after.features}
-    if added := [c for c in new if c not in old]:
-        changes.append("new " + ("feature" if len(added) == 1 else "features") + ": "
-                       + ", ".join(md_code(c) for c in added))
-    if removed := [c for c in old if c not in new]:
-        changes.append("removed: " + ", ".join(md_code(c) for c in removed))
-    for code in (c for c in new if c in old and old[c].expires != new[c].expires):
-        changes.append(f"{md_code(code)} now {_until(new[code].expires)}")
-    if before.expires != after.expires:
-        changes.append(f"the license now {_until(after.expires)}")
-    if before.enabled != after.enabled:
-        changes.append("the license is " + ("enabled again" if after.enabled else "**disabled** by the vendor"))
-    if before.max_activations != after.max_activations:
-        changes.append(f"activations allowed: {before.max_activations} → {after.max_activations}")
-    if before.max_consumptions != after.max_consumptions:
-        changes.append(f"uses allowed: {before.max_consumptions} → {after.max_consumptions}")
-    if used_after < used_before or after.total_consumptions < before.total_consumptions:
-        changes.append("the use count was reset")
-    return changes
-
-
-def _until(moment: datetime | None) -> str:
-    return "never expires" if moment is None else f"runs until {moment:%Y-%m-%d}"

@@ -61,6 +61,8 @@ class _Entry:
     why: str
     fix: str
     suggestions: tuple[str, ...] = ()
+    #: the "why" to use after a message the raise site wrote, when ``why`` would repeat what it says
+    why_after_message: str | None = None
 
 
 _REFRESH_FIX = "send a refresh file (`license_refresh.lic`), then say **refresh**."
@@ -143,11 +145,13 @@ _DEVICE: Mapping[str, _Entry] = MappingProxyType({
     "device_mismatch": _Entry(
         "Made for another device",
         "Response and refresh files are bound to the hardware id of the device that made the request, and this "
-        "one names a different device (the tutorial's `SignatureMismatchException`, the most common reason why "
-        "activating or refreshing offline fails).",
+        "one names a different device. This is the most common reason why activating or refreshing offline "
+        "fails.",
         "Use the response to a request made *on this device*: say **activate offline** here, upload that "
         "request, and bring its `ls_activation.lic` back. For a refresh, download the refresh file of this "
-        "device from the portal's Devices tab.", ("activate offline",)),
+        "device from the portal's Devices tab.", ("activate offline",),
+        why_after_message="Response and refresh files work only on the device they were made for (they name its "
+        "hardware id). This is the most common reason why activating or refreshing offline fails."),
     "product_mismatch": _Entry(
         "The file belongs to another product",
         "It was made for a different program than this chatbot.",
@@ -220,14 +224,18 @@ _DEVICE: Mapping[str, _Entry] = MappingProxyType({
         "This license was confirmed online and has to hear from the license server again within its grace "
         "period; that period is over.",
         "Connect to the internet and say **check online**; if this computer stays offline, ask your vendor for "
-        "a refresh file and say **refresh**.", ("check online", "refresh")),
+        "a refresh file and say **refresh**.", ("check online", "refresh"),
+        why_after_message="It was confirmed online, so it has to hear from the license server again within its "
+        "grace period; that period is over."),
     "clock_tampered": _Entry(
         "It's this computer's clock",
         "The clock reads earlier than a time the license has already seen, so the clock was set back (licenses "
         "refuse to run then, or an expiring license could be stretched forever). Time zones do not matter: only "
         "the real time, in UTC, is compared. Nothing is wrong with the license itself.",
         "Set the system date and time correctly (turn on automatic time), then say **status** again.",
-        ("status",)),
+        ("status",),
+        why_after_message="Licenses refuse to run then, or an expiring license could be stretched forever. Time "
+        "zones do not matter: only the real time, in UTC, is compared. Nothing is wrong with the license itself."),
     "refresh_outdated": _Entry(
         "That refresh file is not newer than your license",
         "It was applied before, or it is an older download.",
@@ -292,7 +300,9 @@ _DEVICE: Mapping[str, _Entry] = MappingProxyType({
     "request_replayed": _Entry(
         "That request was already answered",
         "Each request file can be answered once, and this one was uploaded before.",
-        "Create a new request on the device and upload that one.", ("activate offline",)),
+        "If you still have the `ls_activation.lic` the portal gave you the first time, use that: put it in the "
+        "folder of the request and say **activate offline**. Otherwise create a new request on the device (say "
+        "**activate offline** with your key) and upload that one.", ("activate offline",)),
     "device_disabled": _Entry(
         "This device was disabled by the vendor",
         "A disabled device cannot activate or deactivate until the vendor enables it again. "
@@ -334,10 +344,11 @@ _VENDOR: Mapping[str, _Entry] = MappingProxyType({
 #: every code with its own wording (tests check each ERROR_CODES entry is here)
 EXPLAINED_CODES: frozenset[str] = frozenset(_DEVICE)
 
-#: the tutorial's "Reasons why the request file may not generate a license file", as vendor codes
+#: the tutorial's "Reasons why the request file may not generate a license file", as vendor codes, with
+#: the reasons DESIGN §2 adds (a subscription offline, a replayed request, a disabled device)
 REQUEST_REFUSAL_CODES: tuple[str, ...] = (
     "max_activations_reached", "license_expired", "license_disabled", "invalid_credentials",
-    "product_configuration", "free_tier", "offline_not_supported",
+    "product_configuration", "free_tier", "offline_not_supported", "request_replayed", "device_disabled",
 )
 
 
@@ -345,18 +356,21 @@ def has_specific_explanation(code: str) -> bool:
     return code in _DEVICE
 
 
-def explain(error: LicenseError) -> Explanation:
+def explain(error: LicenseError, *, message: str | None = None) -> Explanation:
     """The explanation of ``error``: what happened and why, and the fix.
 
     A message or hint the raise site wrote for this case (not the class default) names the
     specifics — a path, a date, a count — so it is kept: the message before the table's "why",
     the hint instead of the table's fix. An unknown code still gets the error's own words.
+    ``message`` (Markdown) replaces the error's own message, for a caller that words the
+    specifics better (the bot dates an expiry the way the vendor does).
     """
-    message = md_escape(error.message)
+    specific = message is not None or error.message != type(error).default_message
+    text = message if message is not None else md_escape(error.message)
     entry = (_VENDOR.get(error.code) if isinstance(error, VendorRefusal) else None) or _DEVICE.get(error.code)
     if entry is None:
-        return Explanation(error.code, f"Licensing problem ({error.code})", message, md_escape(error.hint))
-    what = f"{message} {entry.why}" if error.message != type(error).default_message else entry.why
+        return Explanation(error.code, f"Licensing problem ({error.code})", text, md_escape(error.hint))
+    what = f"{text} {entry.why_after_message or entry.why}" if specific else entry.why
     fix = md_escape(error.hint) if error.hint != type(error).default_hint else entry.fix
     return Explanation(error.code, entry.title, what, fix, entry.suggestions)
 
@@ -390,8 +404,11 @@ def _class_for(code: str, *, at_vendor: bool) -> type[LicenseError] | None:
     return candidates[0] if candidates else None
 
 
-def skill_refusal(skill_title: str, feature: str, error: LicenseError) -> Explanation:
-    """Why a skill will not run, with the feature named (the user asked for the skill, not a check)."""
+def skill_refusal(skill_title: str, feature: str, error: LicenseError, *, message: str | None = None) -> Explanation:
+    """Why a skill will not run, with the feature named (the user asked for the skill, not a check).
+
+    ``message`` (Markdown) replaces the error's own message, as in :func:`explain`.
+    """
     feature_md = md_code(feature)
     if error.code == "feature_not_found":
         return Explanation(error.code, f"Your license has no {feature_md} feature",
@@ -400,9 +417,10 @@ def skill_refusal(skill_title: str, feature: str, error: LicenseError) -> Explan
                            "Ask your vendor for a refresh file that adds it, then say **refresh**.",
                            ("refresh", "features"))
     if error.code == "feature_expired":
-        return Explanation(error.code, f"Your license's {feature_md} feature has expired", md_escape(error.message),
+        return Explanation(error.code, f"Your license's {feature_md} feature has expired",
+                           message if message is not None else md_escape(error.message),
                            "Ask your vendor to extend it and " + _REFRESH_FIX, ("refresh", "features"))
-    base = explain(error)
+    base = explain(error, message=message)
     return Explanation(base.code, f"I can't {skill_title} right now: {base.title[0].lower()}{base.title[1:]}",
                        base.what_happened, base.how_to_fix, base.suggestions)
 

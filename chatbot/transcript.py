@@ -600,7 +600,8 @@ class _Replay:
             overrides["server_url"] = self.server.url
         manager = LicenseManager(Configuration.from_file(computer.config_path, **overrides))
         computer.managers.append(manager)
-        demo = DemoContext(self.vendor_dir, tuple(self.demo_info.licenses))
+        # The pages show the command as a reader with the project's tools on PATH would type it.
+        demo = DemoContext(self.vendor_dir, tuple(self.demo_info.licenses), portal_program="licensing-portal")
         computer.bot = Bot(manager, demo=demo, rng=self.rng, local_tz=LOCAL_TZ, debug=True)
         return computer.bot
 

@@ -3,17 +3,19 @@ the guided offline activation, confirmations, refusals and their explanations, o
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import shlex
+import sys
 import time
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from conftest import Lab
 
-from chatbot.bot import CANCEL, CONFIRM, Bot, DemoContext, Reply
+from chatbot.bot import CANCEL, CONFIRM, Bot, DemoContext, Reply, detect_portal_program
 from chatbot.explain import MEMORY_VS_DISK, REQUEST_REFUSAL_CODES, explain_code
 from chatbot.intents import parse
 from chatbot.setup import DATA_DIR_ENV, DEFAULT_CONFIG_ENV, create_bot
@@ -67,7 +69,8 @@ def test_greeting_without_a_license_says_what_the_bot_is_and_how_to_start(lab: L
     greeting = make_bot(lab).greeting()
     assert "licensing chatbot" in greeting.text and "activate offline" in greeting.text
     assert greeting.status is not None and not greeting.status.licensed
-    assert greeting.status.summary == "Not licensed · no license · offline"
+    assert greeting.status.summary == "none yet · no license server configured (offline mode)"
+    assert "**License:** none yet · no license server configured (offline mode)." in greeting.text
     assert greeting.status.problem_code == "no_license" and greeting.status.online is False
     assert "activate offline" in greeting.suggestions
 
@@ -78,7 +81,8 @@ def test_status_of_a_time_based_license(lab: Lab) -> None:
     status = bot.status()
     assert status.licensed and status.license_type == "time-based" and status.days_left == 30
     assert status.expires == lab.clock() + timedelta(days=30) and status.consumption_left is None
-    assert status.summary == "Licensed · time-based · 30 days left · offline" and status.problem_code is None
+    assert status.summary == "licensed · time-based · 30 days left · no license server configured (offline mode)"
+    assert status.problem_code is None
 
 
 # -- the guided offline activation -------------------------------------------------------------------
@@ -283,7 +287,7 @@ def test_refresh_reports_a_new_expiry_and_a_missing_file(lab: Lab) -> None:
     assert not missing.ok and missing.data["code"] == "file_not_found" and "Devices tab" in missing.text
     vendor_license(lab, key, catalog.extend_license, lab.clock() + timedelta(days=90))
     lab.refresh_file(key, held(bot).device_id, bot.manager)
-    assert "the license now runs until 2026-08-30" in bot.handle("refresh").text
+    assert "the license now expires 2026-08-30 12:00 UTC" in bot.handle("refresh").text
     outdated = bot.handle("refresh")  # the same file again
     assert not outdated.ok and outdated.data["code"] == "refresh_outdated"
 
@@ -374,7 +378,8 @@ def test_clock_turned_back_is_named_as_the_clock_with_the_fix(lab: Lab) -> None:
     status = bot.handle("am I licensed?")
     assert status.data == {"licensed": False, "code": "clock_tampered", "check": "clock"}
     assert "It's this computer's clock" in status.text and "Set the system date and time" in status.text
-    assert bot.status().summary == "Not licensed · perpetual · clock tampered · offline"
+    assert bot.status().summary == \
+        "perpetual, not usable right now (clock tampered) · no license server configured (offline mode)"
     joke = bot.handle("tell me a joke")
     assert not joke.ok and "clock" in joke.text
     lab.clock.advance(days=1)
@@ -399,7 +404,8 @@ def test_a_response_for_another_device_is_refused_with_the_tutorials_explanation
     bot_b.handle(f"activate offline {key}")
     reply = bot_b.handle(f"activate offline {response}")
     assert not reply.ok and reply.data["code"] == "device_mismatch"
-    assert "Made for another device" in reply.text and "SignatureMismatch" in reply.text
+    assert "Made for another device" in reply.text and "most common reason" in reply.text
+    assert "SignatureMismatch" not in reply.text  # the tutorial's SDK name is for developers, not users
 
 
 def test_a_typed_response_path_that_does_not_exist(lab: Lab, tmp_path: Path) -> None:
@@ -651,3 +657,224 @@ def test_an_activated_license_survives_a_restart(lab: Lab) -> None:
     again = make_bot(lab)
     assert again.status().licensed and again.greeting().suggestions[0] == "tell me a joke"
     assert held(again).key == held(bot).key
+
+
+# -- what a newcomer reads (the transcript review) ------------------------------------------------------------
+
+MIDNIGHT_2027 = datetime(2027, 1, 1, tzinfo=timezone.utc)  # `license extend KEY --expires 2026-12-31`
+
+
+def test_an_expiry_at_midnight_utc_is_shown_as_the_last_valid_day(lab: Lab) -> None:
+    key = lab.issue("time-based", features=("jokes",), expires=MIDNIGHT_2027)
+    vendor_license(lab, key, catalog.add_feature, "time", expires=datetime(2026, 7, 1, tzinfo=timezone.utc))
+    bot = make_bot(lab)
+    done = activate(lab, bot, key)
+    assert "**time-based**, valid through 2026-12-31 (213 days left)" in done.text
+    status = bot.handle("status").text
+    assert "valid through 2026-12-31" in status and "2027-01-01" not in status
+    assert "`time` — unlocks *tell the time*, valid through 2026-06-30" in bot.handle("features").text
+
+    vendor_license(lab, key, catalog.extend_license, datetime(2027, 7, 1, tzinfo=timezone.utc))
+    lab.refresh_file(key, held(bot).device_id, bot.manager)
+    refreshed = bot.handle("refresh").text
+    assert "the license is now valid through 2027-06-30" in refreshed and "2027-07-01" not in refreshed
+
+    lab.clock.set(datetime(2026, 7, 2, tzinfo=timezone.utc))
+    feature = bot.handle("what time is it?")
+    assert feature.data["code"] == "feature_expired"
+    assert "The feature `time` was valid through 2026-06-30." in feature.text and "2026-07-01" not in feature.text
+    assert "`time` — unlocks *tell the time*, expired (it was valid through 2026-06-30)" in bot.handle("features").text
+
+    lab.clock.set(datetime(2027, 7, 2, tzinfo=timezone.utc))
+    expired = bot.handle("status")
+    assert expired.data["code"] == "license_expired"
+    assert "The license was valid through 2027-06-30." in expired.text and "2027-07-01" not in expired.text
+    joke = bot.handle("tell me a joke")
+    assert "The license was valid through 2027-06-30." in joke.text and "2027-07-01" not in joke.text
+
+
+def test_an_expiry_at_another_time_is_shown_with_its_time_in_utc(lab: Lab) -> None:
+    bot = make_bot(lab)
+    done = activate(lab, bot, lab.issue("time-based", features=("jokes",)))  # 30 days from 12:00 UTC
+    assert "**time-based**, expires 2026-07-01 12:00 UTC (30 days left)" in done.text
+    lab.clock.advance(days=31)
+    assert "The license expired on 2026-07-01 12:00 UTC." in bot.handle("tell me a joke").text
+
+
+def test_no_uses_left_is_not_just_you_are_licensed(lab: Lab) -> None:
+    bot = make_bot(lab)
+    activate(lab, bot, lab.issue("consumption", features=("wordcount",), max_consumptions=1))
+    assert bot.handle("count words in one").ok
+    status = bot.handle("am I licensed?")
+    assert status.text.startswith("**You are licensed, but no uses are left.**")
+    assert "**You are licensed.**" not in status.text
+    assert "**What to do:** Ask your vendor to raise the limit or reset the consumption" in status.text
+    assert status.suggestions[0] == "refresh" and status.data == {"licensed": True, "uses_left": 0}
+    assert bot.status().summary.startswith("licensed, but no uses left · consumption")
+    greeting = make_bot(lab).greeting()
+    assert "tell me a joke" not in greeting.suggestions and "Try **tell me a joke**" not in greeting.text
+
+
+def test_the_device_id_is_shown_where_the_vendor_needs_it(lab: Lab) -> None:
+    key = lab.issue("perpetual", features=("jokes",))
+    bot = make_bot(lab)
+    activate(lab, bot, key)
+    device = f"`{held(bot).device_id}`"
+    assert f"- This device's activation id: {device}" in bot.handle("status").text
+    assert f"This device's activation id: {device}" in bot.handle("features").text
+    missing = bot.handle("refresh")  # no refresh file yet: say what the vendor needs to make one
+    assert not missing.ok and device in missing.text
+    refused = bot.handle("roll a die")  # "ask your vendor for a refresh file that adds it"
+    assert refused.data["code"] == "feature_not_found" and device in refused.text
+    assert device in bot.handle("help offline").text
+
+
+def test_a_refresh_file_for_another_device_says_so_once(lab: Lab) -> None:
+    key = lab.issue("perpetual", features=("jokes",), max_activations=2)
+    bot_a, bot_b = make_bot(lab, "device-A"), make_bot(lab, "device-B")
+    activate(lab, bot_a, key)
+    activate(lab, bot_b, key)
+    lab.refresh_file(key, held(bot_a).device_id, bot_b.manager)  # made for A, put on B's desktop
+    reply = bot_b.handle("refresh")
+    assert reply.data["code"] == "device_mismatch"
+    assert reply.text.count("different device") == 1 and "made for" in reply.text
+    assert "SignatureMismatch" not in reply.text and f"`{held(bot_b).device_id}`" in reply.text
+
+
+@pytest.mark.parametrize(("features", "ending"), [
+    (("jokes", "dice", "time", "convert"), "A refresh file from your vendor can add it."),
+    (("jokes", "dice", "time"), "A refresh file from your vendor can add them."),
+])
+def test_missing_features_are_it_or_them(lab: Lab, features: tuple[str, ...], ending: str) -> None:
+    bot = make_bot(lab)
+    activate(lab, bot, lab.issue("perpetual", features=features))
+    assert ending in bot.handle("features").text
+
+
+def test_help_problems_lists_every_reason_a_request_is_refused(lab: Lab) -> None:
+    text = make_bot(lab).handle("help problems").text
+    for code in ("max_activations_reached", "free_tier", "offline_not_supported", "request_replayed",
+                 "device_disabled"):
+        assert f"(`{code}`)" in text, code
+    assert "**That request was already answered** (`request_replayed`)" in text
+    assert "**This device was disabled by the vendor** (`device_disabled`)" in text
+
+
+def test_request_replayed_points_to_the_first_response(lab: Lab) -> None:
+    text = make_bot(lab).handle("request_replayed").text
+    assert "If you still have the `ls_activation.lic` the portal gave you the first time, use that" in text
+
+
+def test_the_local_check_lists_server_contact_only_for_a_license_that_went_online(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    bot = make_bot(lab)
+    activate(lab, bot, lab.issue("perpetual"))
+    offline = bot.handle("local check").text
+    assert "Checked: vendor signature" in offline and "clock." in offline and "server contact" not in offline
+    monkeypatch.setattr(License, "last_server_contact", property(lambda self: lab.clock()))
+    assert "clock, server contact." in bot.handle("local check").text
+
+
+def test_yes_to_did_you_mean_asks_again_with_the_options(lab: Lab) -> None:
+    bot = make_bot(lab)
+    activate(lab, bot, lab.issue("perpetual"))
+    assert bot.handle("deactivate").data["awaiting"] == "clarify"
+    again = bot.handle("yes")
+    assert "didn't understand" not in again.text and again.data["awaiting"] == "clarify"
+    assert "Which one?" in again.text and "1. **deactivate online**" in again.text
+    assert "2. **deactivate offline**" in again.text
+    assert again.suggestions == ("deactivate online", "deactivate offline")
+    chosen = bot.handle("2")
+    assert chosen.intent == "deactivate_offline" and chosen.data["awaiting"] == "confirm"
+    assert bot.handle("no").intent == CANCEL and bot.status().licensed
+    bot.handle("activate")
+    assert bot.handle("no").text == "OK, never mind."
+
+
+def test_why_after_a_refusal_explains_it_again(lab: Lab) -> None:
+    bot = make_bot(lab)
+    nothing = bot.handle("why?")
+    assert nothing.ok and "nothing to explain" in nothing.text and "didn't understand" not in nothing.text
+    refused = bot.handle("tell me a joke")
+    assert not refused.ok and refused.data["code"] == "no_license"
+    why = bot.handle("why?")
+    assert why.ok and why.intent == "help" and why.data == {"topic": "why", "code": "no_license"}
+    assert why.text.startswith("You said `tell me a joke`, and it did not work:")
+    assert "**What happened:**" in why.text and "**How to fix it:**" in why.text and "activate offline" in why.text
+    assert bot.handle("but why?").data["code"] == "no_license"  # asking again still explains it
+    assert bot.handle("help").ok
+    assert bot.handle("how come?").data["code"] == "no_license"  # help in between changes nothing
+    bot.handle("what time is it?")  # refused too: now that one is the last problem
+    assert "You said `what time is it?`" in bot.handle("why").text
+    activate(lab, bot, lab.issue("perpetual", features=("jokes",)))
+    assert bot.handle("tell me a joke").ok
+    assert "nothing to explain" in bot.handle("why?").text  # the joke worked: nothing failed since
+
+
+def test_why_explains_a_failed_status_and_a_failed_command(lab: Lab) -> None:
+    bot = make_bot(lab)
+    activate(lab, bot, lab.issue("perpetual", features=("jokes",)))
+    lab.clock.advance(days=2)
+    bot.handle("local check")
+    lab.clock.advance(days=-1)
+    assert bot.handle("status").data["code"] == "clock_tampered"
+    why = bot.handle("why?")
+    assert why.data["code"] == "clock_tampered" and "Set the system date and time" in why.text
+    lab.clock.advance(days=1)
+    assert not bot.handle("refresh").ok  # no refresh file: a problem of its own
+    assert bot.handle("why?").data["code"] == "file_not_found"
+
+
+# -- the demo command is runnable as printed ---------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_venv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").write_text("")
+    script = bin_dir / "licensing-portal"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(bin_dir / "python"))
+    return script
+
+
+def test_the_portal_command_is_the_bare_name_when_the_shell_finds_this_script(
+        fake_venv: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", f"{fake_venv.parent}{os.pathsep}/usr/bin")
+    assert detect_portal_program() == "licensing-portal"
+
+
+def test_the_portal_command_is_the_scripts_path_when_the_venv_is_not_activated(
+        fake_venv: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert detect_portal_program() == str(fake_venv)
+    other = tmp_path / "elsewhere"  # another licensing-portal first on PATH: not this one
+    other.mkdir()
+    (other / "licensing-portal").write_text("#!/bin/sh\n")
+    (other / "licensing-portal").chmod(0o755)
+    monkeypatch.setenv("PATH", str(other))
+    assert detect_portal_program() == str(fake_venv)
+    demo = DemoContext(tmp_path / "vendor dir", ())
+    assert demo.portal_command() == f"{fake_venv} --data '{tmp_path / 'vendor dir'}' respond <path to ls_activation.req>"
+
+
+def test_without_the_script_the_portal_command_runs_the_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert detect_portal_program() == f"{tmp_path / 'python'} -m licensing.vendor.cli"
+
+
+def test_the_portal_program_can_be_given(lab: Lab, tmp_path: Path) -> None:
+    demo = DemoContext(tmp_path, (), portal_program="licensing-portal")
+    bot = Bot(lab.manager(), demo=demo, debug=True)
+    assert f"`licensing-portal --data {tmp_path} respond <path to ls_activation.req>`" in bot.greeting().text
+
+
+def test_help_while_asked_which_one_is_help_not_an_answer(lab: Lab) -> None:
+    bot = make_bot(lab)
+    activate(lab, bot, lab.issue("perpetual"))
+    bot.handle("deactivate")
+    reply = bot.handle("help offline")
+    assert reply.intent == "help" and "Offline activation, step by step" in reply.text

@@ -17,6 +17,8 @@ from chatbot.explain import (
 )
 from licensing.errors import (
     ERROR_CODES,
+    ClockTamperedError,
+    FeatureExpiredError,
     FeatureNotFoundError,
     FileMissingError,
     LicenseError,
@@ -80,12 +82,54 @@ def test_the_same_code_reads_differently_at_the_vendor_and_on_the_device() -> No
 
 def test_common_problems_of_the_tutorial() -> None:
     mismatch = explain(SignatureMismatchError()).markdown()
-    assert "different device" in mismatch and "SignatureMismatch" in mismatch and "on this device" in mismatch
+    assert "different device" in mismatch and "on this device" in mismatch
+    assert "SignatureMismatch" not in mismatch  # SDK jargon stays out of what users read
     assert "memory" in MEMORY_VS_DISK and "reload" in MEMORY_VS_DISK and "get_current_license" in MEMORY_VS_DISK
     vendor_side = explain_code("device_disabled", at_vendor=True).what_happened
     assert "not seen by an offline device" in vendor_side and "resetting" in vendor_side
     clock = explain_code("clock_tampered")
     assert "clock" in clock.title.lower() and "Set the system date and time" in clock.how_to_fix
+
+
+def test_the_clock_explanation_says_the_clock_was_set_back_once() -> None:
+    error = ClockTamperedError("This computer's clock reads 2026-05-31 12:00 UTC, but the license was already used "
+                               "at 2026-06-03 12:00 (UTC). The clock has been set back.")
+    what = explain(error).what_happened
+    assert what.startswith("This computer's clock reads 2026-05-31 12:00 UTC")
+    assert what.count("set back") == 1 and what.count("clock reads") == 1
+    assert "Time zones do not matter" in what and "Nothing is wrong with the license itself" in what
+    # with no specific message, the table's own words say it (once, too)
+    assert explain(ClockTamperedError()).what_happened.count("set back") == 1
+
+
+@pytest.mark.parametrize("message", [None, "This refresh file was made for a different device than this one."])
+def test_the_device_mismatch_explanation_has_no_sdk_jargon_and_no_repetition(message: str | None) -> None:
+    error = SignatureMismatchError() if message is None else SignatureMismatchError(
+        message, hint="In the portal's Devices tab, download the refresh file of this device.")
+    text = explain(error).markdown()
+    assert "SignatureMismatch" not in text and "tutorial" not in text
+    assert text.count("different device") == 1 and "most common reason" in text
+
+
+def test_request_replayed_says_the_first_response_is_still_good() -> None:
+    fix = explain_code("request_replayed", at_vendor=True).how_to_fix
+    assert fix.startswith("If you still have the `ls_activation.lic` the portal gave you the first time, use that")
+    assert "Otherwise create a new request" in fix
+
+
+def test_every_reason_a_request_is_refused_is_listed_including_replays_and_disabled_devices() -> None:
+    """DESIGN §2 adds a replayed request and a disabled device to the tutorial's list."""
+    assert {"request_replayed", "device_disabled", "offline_not_supported"} <= set(REQUEST_REFUSAL_CODES)
+
+
+def test_a_callers_message_replaces_the_errors_own() -> None:
+    explanation = explain(LicenseExpiredError("The license expired on 2027-01-01 00:00 UTC."),
+                          message="The license was valid through 2026-12-31.")
+    assert explanation.what_happened.startswith("The license was valid through 2026-12-31. Its expiry date has passed")
+    assert "2027" not in explanation.what_happened
+    refusal = skill_refusal("tell the time", "time", FeatureExpiredError("The feature 'time' expired on 2026-07-01."),
+                            message="The feature `time` was valid through 2026-06-30.")
+    assert refusal.what_happened == "The feature `time` was valid through 2026-06-30."
 
 
 def test_a_specific_hint_from_the_raise_site_wins_over_the_table() -> None:
