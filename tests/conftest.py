@@ -6,6 +6,7 @@ fixed hardware ids so that several simulated devices can live on one test machin
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -19,6 +20,29 @@ from licensing.vendor.workspace import VendorWorkspace
 
 PRODUCT = "chatbot"
 START = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def isolated_home(root: Path, hardware_id: str) -> dict[str, str]:
+    """Environment for a child process whose HOME, XDG folders and chatbot state live under ``root``.
+
+    Starts from the current environment without the chatbot's configuration variables, so a
+    test never reads or writes the real user's folders.
+    """
+    home = root / "home"
+    for sub in (".config", ".local/share", ".local/state", ".cache", "Desktop"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("CHATBOT_CONFIG", "CHATBOT_DATA_DIR")}
+    env.update({
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local/share"),
+        "XDG_STATE_HOME": str(home / ".local/state"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_DESKTOP_DIR": str(home / "Desktop"),
+        "CHATBOT_STATE_DIR": str(root / "state"),
+        "LICENSING_HARDWARE_ID": hardware_id,
+    })
+    return env
 
 
 class FakeClock:

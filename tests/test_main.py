@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import isolated_home
 
 from chatbot.__main__ import main
 
@@ -23,21 +23,7 @@ def run_chatbot(*args: str, stdin: str = "", env: dict[str, str] | None = None,
 
 @pytest.fixture
 def isolated_env(tmp_path: Path) -> dict[str, str]:
-    """HOME, XDG folders and the chatbot's state folder inside the test's folder."""
-    home = tmp_path / "home"
-    home.mkdir()
-    env = dict(os.environ)
-    env.pop("CHATBOT_CONFIG", None)
-    env.update({
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / ".local/share"),
-        "XDG_STATE_HOME": str(home / ".local/state"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "CHATBOT_STATE_DIR": str(tmp_path / "state"),
-        "LICENSING_HARDWARE_ID": "main-test-device",
-    })
-    return env
+    return isolated_home(tmp_path, "main-test-device")
 
 
 def test_help_lists_the_options_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:

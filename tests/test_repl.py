@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import random
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from datetime import timezone
 from pathlib import Path
 
 import pytest
+from conftest import isolated_home
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from prompt_toolkit.input import create_pipe_input
@@ -165,22 +165,7 @@ def test_run_pipe_stops_at_a_quit_reply(lab: Lab) -> None:
 
 @pytest.fixture
 def process_env(tmp_path: Path) -> dict[str, str]:
-    home = tmp_path / "home"
-    (home / "Desktop").mkdir(parents=True)
-    env = dict(os.environ)
-    for name in ("CHATBOT_CONFIG", "CHATBOT_DATA_DIR"):
-        env.pop(name, None)
-    env.update({
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / ".local/share"),
-        "XDG_STATE_HOME": str(home / ".local/state"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "XDG_DESKTOP_DIR": str(home / "Desktop"),
-        "CHATBOT_STATE_DIR": str(tmp_path / "state"),
-        "LICENSING_HARDWARE_ID": "pipe-device",
-    })
-    return env
+    return isolated_home(tmp_path, "pipe-device")
 
 
 def chatbot(stdin: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import isolated_home
 
 from conftest import PRODUCT
 
@@ -50,22 +51,11 @@ class Tmux:
 
 def test_chatbot_in_a_real_terminal(lab, tmp_path: Path) -> None:
     config = lab.vendor.client_configuration(PRODUCT).write_file(tmp_path / "chatbot-config.json")
-    home = tmp_path / "home"
-    for sub in (".config", ".local/share", ".local/state", ".cache", "Desktop"):
-        (home / sub).mkdir(parents=True, exist_ok=True)
-    env = {
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / ".local/share"),
-        "XDG_STATE_HOME": str(home / ".local/state"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "CHATBOT_STATE_DIR": str(tmp_path / "state"),
-        "CHATBOT_CONFIG": str(config),
-        "LICENSING_HARDWARE_ID": "tmux-device",
-        "TERM": "xterm-256color",
-        "LANG": "C.UTF-8",
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-    }
+    isolated = isolated_home(tmp_path, "tmux-device")
+    env = {name: isolated[name] for name in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
+                                             "XDG_CACHE_HOME", "CHATBOT_STATE_DIR", "LICENSING_HARDWARE_ID")}
+    env.update({"CHATBOT_CONFIG": str(config), "TERM": "xterm-256color", "LANG": "C.UTF-8",
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin")})
     command = " ".join(shlex.quote(part) for part in [
         "env", *(f"{key}={value}" for key, value in env.items()), sys.executable, "-m", "chatbot"])
     tmux = Tmux(tmp_path / "tmux.sock")
