@@ -45,8 +45,7 @@ from pathlib import Path
 
 import cryptography
 
-from licensing import Configuration, License, LicenseID, LicenseManager
-from licensing import hardware
+from licensing import Configuration, License, LicenseID, LicenseManager, hardware
 from licensing.vendor import catalog
 from licensing.vendor.workspace import VendorWorkspace
 

@@ -42,8 +42,11 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from licensing import LicenseID, LicenseManager  # noqa: E402
-from licensing import crypto  # noqa: E402
+from licensing import (  # noqa: E402
+    LicenseID,
+    LicenseManager,
+    crypto,  # noqa: E402
+)
 from licensing.formats import ACTIVATION_REQUEST, Envelope, encode_device_signed, format_time  # noqa: E402
 from licensing.vendor import catalog  # noqa: E402
 from licensing.vendor.workspace import VendorWorkspace  # noqa: E402

@@ -22,7 +22,6 @@ from .hybrid import HybridResult
 from .license import CheckItem, License, LocalCheckResult
 from .manager import LicenseID, LicenseManager
 
-
 __all__ = [
     "Configuration",
     "LicenseManager",

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import Lab
 
 from chatbot.bot import CANCEL, CONFIRM, Bot, DemoContext, Reply, detect_portal_program
 from chatbot.explain import MEMORY_VS_DISK, REQUEST_REFUSAL_CODES, explain_code
@@ -22,6 +21,8 @@ from chatbot.setup import DATA_DIR_ENV, DEFAULT_CONFIG_ENV, create_bot
 from chatbot.skills import JOKES
 from licensing import InvalidCredentialsError, License, LicenseManager, OfflineNotSupportedError
 from licensing.vendor import catalog
+
+from conftest import Lab
 
 KEY_HINT = "ABCD-1234-EFGH-5678"
 

@@ -27,12 +27,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from conftest import Lab
 from licensing import LicenseError, LicenseID, LicenseManager, MaxActivationsReachedError
 from licensing.clock import system_clock
 from licensing.vendor import catalog
 from licensing.vendor.issuer import ActivationAnswer
 from licensing.vendor.models import AnsweredRequest, Device
+
+from conftest import Lab
 
 WORKERS = Path(__file__).parent / "workers"
 

@@ -30,13 +30,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from conftest import Lab
 from licensing import LicenseID, LicenseManager
 from licensing.clock import system_clock
 from licensing.formats import Envelope
 from licensing.storage import GUARD_FILE, LICENSE_FILE
 from licensing.vendor import catalog
 from licensing.vendor.models import Device
+
+from conftest import Lab
 
 WORKER = Path(__file__).parent / "workers" / "store_worker.py"
 KILLS = 30

@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import isolated_home
 
 from chatbot.__main__ import main
+
+from conftest import isolated_home
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,9 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from portal_server import running_portal
 
-from conftest import FakeClock, Lab
 from licensing import (
     DeviceDisabledError,
     GracePeriodExpiredError,
@@ -33,6 +31,9 @@ from licensing import (
     ServerUnreachableError,
 )
 from licensing.vendor import catalog
+
+from conftest import FakeClock, Lab
+from portal_server import running_portal
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

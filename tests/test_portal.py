@@ -15,17 +15,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from portal_server import csrf_token, hidden_value, running_portal, sign_in
 from sqlalchemy import func, select
 
-from conftest import PRODUCT, Lab
 from licensing import LicenseID, LicenseManager
+from licensing import errors as E
 from licensing.formats import LICENSE_REFRESH, open_signed
 from licensing.vendor import catalog
 from licensing.vendor.models import AuditEvent, Device
 from licensing.vendor.portal.errors import status_for
 from licensing.vendor.portal.settings import set_admin_password
-from licensing import errors as E
+
+from conftest import PRODUCT, Lab
+from portal_server import csrf_token, hidden_value, running_portal, sign_in
 
 PASSWORD = "portal admin password"
 

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from portal_server import running_portal
 
-from conftest import Lab
 from licensing import LicenseID
 from licensing.vendor.portal.settings import set_admin_password
+
+from conftest import Lab
+from portal_server import running_portal
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

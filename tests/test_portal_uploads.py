@@ -13,15 +13,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from portal_server import running_portal
 from sqlalchemy import func, select
 
-from conftest import PRODUCT, Lab
 from licensing import LicenseID, LicenseManager
 from licensing.formats import ACTIVATION_RESPONSE, MAX_FILE_SIZE, Envelope, open_signed
 from licensing.vendor import catalog
 from licensing.vendor.models import AnsweredRequest, AuditEvent, Device, License
 from licensing.vendor.workspace import VendorWorkspace
+
+from conftest import PRODUCT, Lab
+from portal_server import running_portal
 
 
 @pytest.fixture

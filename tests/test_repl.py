@@ -18,7 +18,6 @@ from datetime import timezone
 from pathlib import Path
 
 import pytest
-from conftest import isolated_home
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from prompt_toolkit.input import create_pipe_input
@@ -27,7 +26,8 @@ from prompt_toolkit.output import DummyOutput
 from chatbot.bot import Bot
 from chatbot.repl import phrase_completer, run_pipe, run_repl
 from chatbot.tui.common import HistoryStore, read_history
-from conftest import PRODUCT, Lab
+
+from conftest import PRODUCT, Lab, isolated_home
 
 ROOT = Path(__file__).resolve().parent.parent
 

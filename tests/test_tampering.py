@@ -33,7 +33,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from conftest import PRODUCT, Lab
 from licensing import (
     LicenseError,
     LicenseFileError,
@@ -51,13 +50,15 @@ from licensing.formats import (
     encode_device_signed,
     encode_signed,
 )
-from licensing.storage import GUARD_FILE, LICENSE_FILE, TOMBSTONE_FILE, LOCK_FILE, derive_store_key
 from licensing.hardware import device_identity
+from licensing.storage import GUARD_FILE, LICENSE_FILE, LOCK_FILE, TOMBSTONE_FILE, derive_store_key
 from licensing.vendor import catalog
 from licensing.vendor.issuer import ActivationAnswer, DeactivationReceipt
 from licensing.vendor.models import AnsweredRequest, AuditEvent, Device
 from licensing.vendor.models import License as VendorLicense
 from licensing.vendor.workspace import VendorWorkspace
+
+from conftest import PRODUCT, Lab
 
 #: every code a file that is not the genuine one may be refused with, as a file problem
 FILE_CODES = frozenset(code for code, cls in ERROR_CODES.items() if issubclass(cls, LicenseFileError))

@@ -16,9 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import isolated_home
 
-from conftest import PRODUCT
+from conftest import PRODUCT, isolated_home
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (CI installs it)")
 

@@ -81,7 +81,7 @@ def test_a_wrong_vendor_output_is_named_too(tmp_path: Path) -> None:
     path = _regenerated(tmp_path)
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("activations  1 / 3", "activations  2 / 3"), encoding="utf-8")
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if "activations  1 / 3" in l)
+    line = next(number for number, row in enumerate(text.splitlines(), 1) if "activations  1 / 3" in row)
     assert f"line {line}: the output of 'licensing-portal --data <VENDOR> respond" in check(path)
 
 

@@ -20,17 +20,17 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-
 from textual.command import CommandPalette
 
 from chatbot.bot import Bot
 from chatbot.tui.app import DARK_THEME, LIGHT_THEME, ChatApp
 from chatbot.tui.common import HistoryStore, format_status
-from chatbot.tui.screens import FilePickerScreen, HelpScreen, LicenseFileTree
 from chatbot.tui.reply import BotMessage
+from chatbot.tui.screens import FilePickerScreen, HelpScreen, LicenseFileTree
 from chatbot.tui.widgets import UserMessage
-from conftest import Lab
 from licensing import ConfigurationError
+
+from conftest import Lab
 
 SIZE = (80, 24)
 ROOT = Path(__file__).resolve().parent.parent
