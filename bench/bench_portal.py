@@ -174,7 +174,8 @@ def run_wrk(name: str, script: str, port: int, args: argparse.Namespace, env: di
     command = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{int(duration or args.duration)}s",
                "--timeout", "10s", "-s", str(WRK_DIR / script), f"http://{HOST}:{port}/"]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=(duration or args.duration) + 60,
-                               env={**os.environ, "BENCH_THREADS": str(args.threads), **env})
+                               env={**os.environ, "BENCH_THREADS": str(args.threads), "BENCH_WRK_DIR": str(WRK_DIR),
+                                    **env})
     line = next((ln for ln in completed.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)
     if completed.returncode != 0 or line is None:
         raise SystemExit(f"wrk failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")

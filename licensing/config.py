@@ -90,7 +90,11 @@ class Configuration:
         for name in ("data_dir", "request_dir"):
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, Path(value).expanduser())
+                try:
+                    object.__setattr__(self, name, Path(value).expanduser())
+                except RuntimeError:  # "~someone" naming no user on this machine
+                    raise ConfigurationError(f"The folder {value!s} names a user this machine does not have.",
+                                             hint="Give the folder's full path.") from None
 
     @property
     def product_dir(self) -> Path:

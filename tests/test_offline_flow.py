@@ -625,3 +625,9 @@ def test_products_never_share_storage(lab: Lab) -> None:
     other = LicenseManager(replace(manager.config, product="editor"))
     assert other.config.product_dir != manager.config.product_dir
     assert other.reload_license() is None
+
+
+def test_a_folder_under_an_unknown_users_home_is_a_configuration_error(lab: Lab) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        lab.config(data_dir="~no-such-user-here/licenses")
+    assert "full path" in caught.value.hint

@@ -357,6 +357,14 @@ def _deactivation_request(lab: Lab) -> Target:
                   envelope=genuine)
 
 
+def _load_and_check(manager: LicenseManager) -> object:
+    """What a new process does with the store: load the license from disk and check it."""
+    found = LicenseManager(manager.config).reload_license()
+    if found is not None:
+        found.local_check()
+    return found
+
+
 def _store_file(lab: Lab, manager: LicenseManager, name: str) -> tuple[Path, bytes]:
     path = manager.config.product_dir / name
     return path, path.read_bytes()
@@ -373,10 +381,7 @@ def _license_dat(lab: Lab) -> Target:
     def feed(data: bytes) -> object:
         path.write_bytes(data)
         try:
-            found = LicenseManager(manager.config).reload_license()
-            if found is not None:
-                found.local_check()
-            return found
+            return _load_and_check(manager)
         finally:
             path.write_bytes(genuine)
 
@@ -412,10 +417,7 @@ def _tombstones_dat(lab: Lab) -> Target:
     def feed(data: bytes) -> object:
         path.write_bytes(data)
         try:
-            found = LicenseManager(manager.config).reload_license()
-            if found is not None:
-                found.local_check()
-            return found
+            return _load_and_check(manager)
         finally:
             path.write_bytes(genuine)
 
@@ -1025,13 +1027,7 @@ def test_forged_local_state_is_refused(sealed_world: tuple[LicenseManager, dict[
     _seal_into(manager, name, role, build(state))
     before = store_bytes(manager)
 
-    def load() -> object:
-        found = LicenseManager(manager.config).reload_license()
-        if found is not None:
-            found.local_check()
-        return found
-
-    refusal(load, {code}, case)
+    refusal(lambda: _load_and_check(manager), {code}, case)
     assert store_bytes(manager) == before, f"{case}: refusing the forged state rewrote the store"
 
 

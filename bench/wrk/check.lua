@@ -25,11 +25,4 @@ function request()
   return wrk.format("POST", "/api/v1/check", headers, bodies[((index - 1) % #bodies) + 1])
 end
 
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH_RESULT {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,' ..
-    '"timeout":%d,"p50_us":%d,"p99_us":%d,"mean_us":%.1f,"max_us":%d}\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(99), latency.mean, latency.max))
-end
+dofile(os.getenv("BENCH_WRK_DIR") .. "/summary.lua")  -- defines done(): the JSON summary line

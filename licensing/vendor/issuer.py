@@ -125,10 +125,14 @@ class Issuer:
         envelope, doc = open_device_signed(data, ACTIVATION_REQUEST)
         request = ActivationRequest.from_payload(doc)
         now = utc_now(self.clock)
-        with self.store.session() as session:
+        # Who is asking is settled before taking the write lock: checking a password (scrypt)
+        # takes tens of milliseconds, and every other writer would wait for it.
+        with self.store.session(readonly=True) as session:
             product = self._product_for(session, request.product, request.api_key, envelope)
+            license_id = self._license_for(session, product, request).id
+        with self.store.session() as session:
             _refuse_replay(session, request.request_id)
-            license = self._license_for(session, product, request)
+            license = session.scalars(select(License).where(License.id == license_id).with_for_update()).one()
             _refuse_unusable(license, now)
             if license.license_type == "subscription" and not online:
                 raise OfflineNotSupportedError()
@@ -178,7 +182,7 @@ class Issuer:
         return product
 
     def _license_for(self, session: Session, product: Product, request: ActivationRequest) -> License:
-        query = select(License).where(License.product_id == product.id).with_for_update()
+        query = select(License).where(License.product_id == product.id)
         if request.key is not None:
             license = session.scalar(query.where(License.key == request.key.upper()))
         elif request.user is not None and request.sealed_password is not None:
