@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from chatbot.bot import Bot, DemoContext  # noqa: E402
 from licensing import Configuration, LicenseManager  # noqa: E402
-from licensing.vendor.demo import build_demo  # noqa: E402
-from licensing.vendor.workspace import VendorWorkspace  # noqa: E402
+from licensing.issuing.demo import build_demo  # noqa: E402
+from licensing.issuing.workspace import VendorWorkspace  # noqa: E402
 
 TARGET_P99_MS = 5.0
 LINES = (

@@ -46,8 +46,8 @@ from pathlib import Path
 import cryptography
 
 from licensing import Configuration, License, LicenseID, LicenseManager, hardware
-from licensing.vendor import catalog
-from licensing.vendor.workspace import VendorWorkspace
+from licensing.issuing import catalog
+from licensing.issuing.workspace import VendorWorkspace
 
 PRODUCT = "benchprod"
 PEER_LINE = re.compile(r"^(licensespring-[\w.]+): local_check_p50_us=([\d.]+) warm_load_p50_us=([\d.]+) "

@@ -48,8 +48,8 @@ from licensing import (  # noqa: E402
     crypto,  # noqa: E402
 )
 from licensing.formats import ACTIVATION_REQUEST, Envelope, encode_device_signed, format_time  # noqa: E402
-from licensing.vendor import catalog  # noqa: E402
-from licensing.vendor.workspace import VendorWorkspace  # noqa: E402
+from licensing.issuing import catalog  # noqa: E402
+from licensing.issuing.workspace import VendorWorkspace  # noqa: E402
 
 HOST = "127.0.0.1"
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
@@ -227,7 +227,7 @@ def main() -> int:
 
         # 2 and 3. the portal
         port = free_port()
-        portal = start([sys.executable, "-m", "licensing.vendor.cli", "--data", str(folder / "vendor"), "serve",
+        portal = start([sys.executable, "-m", "licensing.issuing.cli", "--data", str(folder / "vendor"), "serve",
                         "--host", HOST, "--port", str(port), "--workers", str(args.workers), "--no-access-log",
                         "--log-level", "warning"], port, folder / "portal.log", "/api/v1/ping")
         try:

@@ -161,7 +161,7 @@ def verdict(value: float, target: float) -> str:
 
 def make_config(root: Path) -> Path:
     """A product configuration as a vendor ships it (made here with the demo builder, in this process)."""
-    from licensing.vendor.demo import build_demo
+    from licensing.issuing.demo import build_demo
 
     return build_demo(root / "vendor", root / "chatbot-config.json").config_path
 

@@ -117,12 +117,12 @@ def detect_portal_program() -> str:
     Just ``licensing-portal`` when the shell finds the script installed beside this Python (an
     activated virtual environment); otherwise that script's absolute path (the chatbot started as
     ``.venv/bin/chatbot`` without activating it). With no script beside this Python: the name if
-    the shell finds one, else ``python -m licensing.vendor.cli`` with this Python.
+    the shell finds one, else ``python -m licensing.issuing.cli`` with this Python.
     """
     script = Path(sys.executable).with_name(PORTAL_SCRIPT)
     found = shutil.which(PORTAL_SCRIPT)
     if not script.is_file():
-        return PORTAL_SCRIPT if found else f"{shlex.quote(sys.executable)} -m licensing.vendor.cli"
+        return PORTAL_SCRIPT if found else f"{shlex.quote(sys.executable)} -m licensing.issuing.cli"
     try:
         same = found is not None and os.path.samefile(found, script)
     except OSError:

@@ -19,7 +19,7 @@ from pathlib import Path
 import platformdirs
 
 from licensing import Configuration, ConfigurationError, LicenseManager
-from licensing.vendor.demo_plan import CONFIG_FILE, DEMO_LICENSES, LICENSES_FILE, read_remembered
+from licensing.issuing.demo_plan import CONFIG_FILE, DEMO_LICENSES, LICENSES_FILE, read_remembered
 
 from .bot import Bot, DemoContext
 
@@ -68,7 +68,7 @@ def demo_vendor(folder: Path) -> DemoContext:
     """
     remembered = read_remembered(folder / LICENSES_FILE)
     if not (folder / CONFIG_FILE).is_file() or any(plan.label not in remembered for plan in DEMO_LICENSES):
-        build = subprocess.run([sys.executable, "-m", "licensing.vendor.cli", "--data", str(folder), "--json", "demo"],
+        build = subprocess.run([sys.executable, "-m", "licensing.issuing.cli", "--data", str(folder), "--json", "demo"],
                                capture_output=True, text=True, check=False)
         if build.returncode != 0:
             try:

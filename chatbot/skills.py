@@ -312,7 +312,7 @@ def _plural(count: int, word: str) -> str:
     return word if count == 1 else word + "s"
 
 
-#: intent name → skill; the feature codes match the demo product (licensing.vendor.demo).
+#: intent name → skill; the feature codes match the demo product (licensing.issuing.demo).
 SKILLS: Mapping[str, Skill] = MappingProxyType({skill.intent: skill for skill in (
     Skill(SKILL_JOKE, "jokes", "tell a joke", "tell me a joke", tell_joke),
     Skill(SKILL_WORDCOUNT, "wordcount", "count words", "count words in hello brave new world", count_words),

@@ -17,7 +17,7 @@ replayer (so prose must not start a line with ``**Word:**``; write ``*Note:*`` i
     follows: a line ``**Bot:**``, then the exact reply as a Markdown blockquote (``> `` lines).
 ``**Vendor:**``
     Followed by a fenced ``sh`` block with one ``licensing-portal …`` command, run in-process
-    through :func:`licensing.vendor.cli.main`, then a fenced ``text`` block with what it printed
+    through :func:`licensing.issuing.cli.main`, then a fenced ``text`` block with what it printed
     (standard output, then standard error, then ``(exit status N)`` when N is not 0).
 ``**Portal:** upload PATH at /activate`` (or ``/deactivate``)
     PATH is uploaded on that page of the Offline Licensing Portal (the real web application,
@@ -60,7 +60,7 @@ keys the vendor really issued are hidden: a made-up key typed by the user stays 
 Everything else is fixed: the clock starts at 2026-06-01 12:00 UTC (:data:`START`), this
 computer's hardware id is ``transcript-device`` (the other's ``other-computer``), the jokes and
 dice use a seeded random generator, and the "local" time zone is UTC+02:00. A transcript runs
-against a fresh demo vendor (:func:`licensing.vendor.demo.build_demo`) in a temporary folder,
+against a fresh demo vendor (:func:`licensing.issuing.demo.build_demo`) in a temporary folder,
 on that clock; ``licensing-portal`` itself always reads the system clock, so for the length of
 a ``**Vendor:**`` step the replayer hands it the transcript's clock instead.
 
@@ -455,8 +455,8 @@ class _WebServer:
     def start(self) -> None:
         import uvicorn
 
-        from licensing.vendor.portal.app import create_app
-        from licensing.vendor.portal.settings import PortalSettings
+        from licensing.issuing.portal.app import create_app
+        from licensing.issuing.portal.settings import PortalSettings
 
         if self._thread is not None:
             return
@@ -487,8 +487,8 @@ class _Replay:
     """Runs the steps of one transcript in ``workdir``: a fresh demo vendor and two computers."""
 
     def __init__(self, transcript: Transcript, workdir: Path) -> None:
-        from licensing.vendor.demo import build_demo
-        from licensing.vendor.workspace import VendorWorkspace
+        from licensing.issuing.demo import build_demo
+        from licensing.issuing.workspace import VendorWorkspace
 
         self.transcript = transcript
         self.clock = _Clock(START)
@@ -533,7 +533,7 @@ class _Replay:
     def _real_keys(self) -> frozenset[str]:
         from sqlalchemy import select
 
-        from licensing.vendor.models import License
+        from licensing.issuing.models import License
 
         with self.workspace.store.session(readonly=True) as session:
             return frozenset(key for key in session.scalars(select(License.key)) if key)
@@ -623,7 +623,7 @@ class _Replay:
                 manager.server.forget_online_state()
 
     def _vendor(self, step: Step) -> str:
-        from licensing.vendor import cli
+        from licensing.issuing import cli
 
         argv = shlex.split(self._reveal(step, step.text))[1:]
         out, err = io.StringIO(), io.StringIO()

@@ -40,7 +40,7 @@ async def chat_svg(work: Path) -> tuple[str, Path]:
     """The chat app after the offline activation's two steps; returns the SVG and the demo vendor."""
     from chatbot.setup import create_bot
     from chatbot.tui.app import ChatApp
-    from licensing.vendor.workspace import VendorWorkspace
+    from licensing.issuing.workspace import VendorWorkspace
 
     bot = create_bot(data_dir=work / "chatbot")
     demo = bot.demo

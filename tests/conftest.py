@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from licensing import Configuration, License, LicenseID, LicenseManager
-from licensing.vendor import catalog
-from licensing.vendor.workspace import VendorWorkspace
+from licensing.issuing import catalog
+from licensing.issuing.workspace import VendorWorkspace
 
 PRODUCT = "chatbot"
 START = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)

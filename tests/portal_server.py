@@ -62,7 +62,7 @@ def running_portal(folder: Path, *, database_url: str | None = None, workers: in
                    clock: Any = None, settings: Any = None) -> Iterator[str]:
     """A portal for the vendor in ``folder``, serving on 127.0.0.1 at a free port; yields its base URL.
 
-    ``workspace``/``clock``/``settings`` (a :class:`~licensing.vendor.portal.settings.PortalSettings`;
+    ``workspace``/``clock``/``settings`` (a :class:`~licensing.issuing.portal.settings.PortalSettings`;
     default: from ``folder/portal.json``) apply to the in-thread server only (``workers=1``).
     """
     if workers == 1:
@@ -80,9 +80,9 @@ def _thread_server(folder: Path, database_url: str | None, workspace: Any, clock
                    settings: Any) -> Iterator[str]:
     import uvicorn
 
-    from licensing.vendor.portal.app import create_app
-    from licensing.vendor.portal.settings import PortalSettings
-    from licensing.vendor.workspace import VendorWorkspace
+    from licensing.issuing.portal.app import create_app
+    from licensing.issuing.portal.settings import PortalSettings
+    from licensing.issuing.workspace import VendorWorkspace
 
     owned = workspace is None
     if owned:
@@ -122,7 +122,7 @@ def _thread_server(folder: Path, database_url: str | None, workspace: Any, clock
 @contextlib.contextmanager
 def _process_server(folder: Path, database_url: str | None, workers: int) -> Iterator[str]:
     port = free_port()
-    command = [sys.executable, "-m", "licensing.vendor.cli", "--data", str(folder)]
+    command = [sys.executable, "-m", "licensing.issuing.cli", "--data", str(folder)]
     if database_url:
         command += ["--database", database_url]
     command += ["serve", "--host", HOST, "--port", str(port), "--workers", str(workers),

@@ -20,7 +20,7 @@ from chatbot.intents import parse
 from chatbot.setup import DATA_DIR_ENV, DEFAULT_CONFIG_ENV, create_bot
 from chatbot.skills import JOKES
 from licensing import InvalidCredentialsError, License, LicenseManager, OfflineNotSupportedError
-from licensing.vendor import catalog
+from licensing.issuing import catalog
 
 from conftest import Lab
 
@@ -634,7 +634,7 @@ def test_demo_mode_builds_the_demo_once_and_guides_with_the_portal_command(
 
 
 def test_demo_flow_end_to_end_with_the_vendor_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from licensing.vendor.cli import main as portal
+    from licensing.issuing.cli import main as portal
 
     monkeypatch.delenv(DEFAULT_CONFIG_ENV, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no desktop there: requests go to the home folder
@@ -864,7 +864,7 @@ def test_the_portal_command_is_the_scripts_path_when_the_venv_is_not_activated(
 def test_without_the_script_the_portal_command_runs_the_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
     monkeypatch.setenv("PATH", "/nonexistent")
-    assert detect_portal_program() == f"{tmp_path / 'python'} -m licensing.vendor.cli"
+    assert detect_portal_program() == f"{tmp_path / 'python'} -m licensing.issuing.cli"
 
 
 def test_the_portal_program_can_be_given(lab: Lab, tmp_path: Path) -> None:

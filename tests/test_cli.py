@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from licensing import Configuration, LicenseID, LicenseManager
-from licensing.vendor import catalog
-from licensing.vendor.cli import main, parse_date, parse_start_date
-from licensing.vendor.demo import DEMO_FEATURES, DEMO_PASSWORD, DEMO_USER, build_demo
-from licensing.vendor.workspace import DATA_ENV, VendorWorkspace
+from licensing.issuing import catalog
+from licensing.issuing.cli import main, parse_date, parse_start_date
+from licensing.issuing.demo import DEMO_FEATURES, DEMO_PASSWORD, DEMO_USER, build_demo
+from licensing.issuing.workspace import DATA_ENV, VendorWorkspace
 
 # -- helpers -----------------------------------------------------------------------------------
 
@@ -607,7 +607,7 @@ def test_build_demo_library_call(tmp_path: Path) -> None:
 
 def _script() -> list[str]:
     script = Path(sys.executable).parent / "licensing-portal"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "licensing.vendor.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "licensing.issuing.cli"]
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -628,7 +628,7 @@ def test_console_script_init_and_json(tmp_path: Path) -> None:
 
 
 def test_module_entry_point_errors_without_traceback(tmp_path: Path) -> None:
-    module = [sys.executable, "-m", "licensing.vendor.cli"]
+    module = [sys.executable, "-m", "licensing.issuing.cli"]
     env = _env(tmp_path)
     done = subprocess.run([*module, "license", "list"], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 1 and "error:" in done.stderr and "init" in done.stderr

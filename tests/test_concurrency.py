@@ -29,9 +29,9 @@ from sqlalchemy import func, select, text
 
 from licensing import LicenseError, LicenseID, LicenseManager, MaxActivationsReachedError
 from licensing.clock import system_clock
-from licensing.vendor import catalog
-from licensing.vendor.issuer import ActivationAnswer
-from licensing.vendor.models import AnsweredRequest, Device
+from licensing.issuing import catalog
+from licensing.issuing.issuer import ActivationAnswer
+from licensing.issuing.models import AnsweredRequest, Device
 
 from conftest import Lab
 

@@ -34,8 +34,8 @@ from licensing import LicenseID, LicenseManager
 from licensing.clock import system_clock
 from licensing.formats import Envelope
 from licensing.storage import GUARD_FILE, LICENSE_FILE
-from licensing.vendor import catalog
-from licensing.vendor.models import Device
+from licensing.issuing import catalog
+from licensing.issuing.models import Device
 
 from conftest import Lab
 

@@ -42,7 +42,7 @@ def test_help_does_not_import_the_ui_or_the_vendor_side() -> None:
         "import sys\n"
         "from chatbot.__main__ import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('textual', 'prompt_toolkit', 'licensing.vendor', 'sqlalchemy', 'licensing')"
+        "heavy = [m for m in ('textual', 'prompt_toolkit', 'licensing.issuing', 'sqlalchemy', 'licensing')"
         " if m in sys.modules]\n"
         "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
     )

@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from licensing.vendor.models import Base
-from licensing.vendor.store import VendorStore, sqlite_url
+from licensing.issuing.models import Base
+from licensing.issuing.store import VendorStore, sqlite_url
 
 
 def _schema_drift(url: str) -> list[object]:

@@ -33,8 +33,8 @@ from licensing import (
     SignatureMismatchError,
     UsageError,
 )
-from licensing.vendor import catalog
-from licensing.vendor.models import Device
+from licensing.issuing import catalog
+from licensing.issuing.models import Device
 
 from conftest import Lab
 

@@ -30,7 +30,7 @@ from licensing import (
     OfflineNotSupportedError,
     ServerUnreachableError,
 )
-from licensing.vendor import catalog
+from licensing.issuing import catalog
 
 from conftest import FakeClock, Lab
 from portal_server import running_portal

@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 from licensing import LicenseID, LicenseManager
 from licensing import errors as E
 from licensing.formats import LICENSE_REFRESH, open_signed
-from licensing.vendor import catalog
-from licensing.vendor.models import AuditEvent, Device
-from licensing.vendor.portal.errors import status_for
-from licensing.vendor.portal.settings import set_admin_password
+from licensing.issuing import catalog
+from licensing.issuing.models import AuditEvent, Device
+from licensing.issuing.portal.errors import status_for
+from licensing.issuing.portal.settings import set_admin_password
 
 from conftest import PRODUCT, Lab
 from portal_server import csrf_token, hidden_value, running_portal, sign_in
@@ -161,7 +161,7 @@ def _save(folder: Path, data: bytes, name: str = "ls_activation.lic") -> Path:
 
 
 def test_download_echoes_only_files_this_vendor_signed(lab: Lab, client: httpx.Client, tmp_path: Path) -> None:
-    from licensing.vendor.workspace import VendorWorkspace
+    from licensing.issuing.workspace import VendorWorkspace
 
     other_vendor = VendorWorkspace.create(tmp_path / "other-vendor", clock=lab.clock)
     try:
@@ -646,7 +646,7 @@ def test_admin_set_password_command(lab: Lab, monkeypatch: pytest.MonkeyPatch,
     import stat
     import sys
 
-    from licensing.vendor.cli import main
+    from licensing.issuing.cli import main
 
     folder = str(lab.vendor.folder)
     monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))

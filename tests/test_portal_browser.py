@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from licensing import LicenseID
-from licensing.vendor.portal.settings import set_admin_password
+from licensing.issuing.portal.settings import set_admin_password
 
 from conftest import Lab
 from portal_server import running_portal

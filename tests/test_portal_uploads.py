@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 
 from licensing import LicenseID, LicenseManager
 from licensing.formats import ACTIVATION_RESPONSE, MAX_FILE_SIZE, Envelope, open_signed
-from licensing.vendor import catalog
-from licensing.vendor.models import AnsweredRequest, AuditEvent, Device, License
-from licensing.vendor.workspace import VendorWorkspace
+from licensing.issuing import catalog
+from licensing.issuing.models import AnsweredRequest, AuditEvent, Device, License
+from licensing.issuing.workspace import VendorWorkspace
 
 from conftest import PRODUCT, Lab
 from portal_server import running_portal

@@ -143,7 +143,7 @@ def test_jokes_come_from_the_list_and_follow_the_rng() -> None:
 
 
 def test_every_skill_has_a_demo_feature_and_its_example_parses_to_it() -> None:
-    from licensing.vendor.demo import DEMO_FEATURES
+    from licensing.issuing.demo import DEMO_FEATURES
 
     assert sorted(skill.feature for skill in SKILLS.values()) == sorted(DEMO_FEATURES)
     for intent, skill in SKILLS.items():

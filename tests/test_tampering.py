@@ -52,11 +52,11 @@ from licensing.formats import (
 )
 from licensing.hardware import device_identity
 from licensing.storage import GUARD_FILE, LICENSE_FILE, LOCK_FILE, TOMBSTONE_FILE, derive_store_key
-from licensing.vendor import catalog
-from licensing.vendor.issuer import ActivationAnswer, DeactivationReceipt
-from licensing.vendor.models import AnsweredRequest, AuditEvent, Device
-from licensing.vendor.models import License as VendorLicense
-from licensing.vendor.workspace import VendorWorkspace
+from licensing.issuing import catalog
+from licensing.issuing.issuer import ActivationAnswer, DeactivationReceipt
+from licensing.issuing.models import AnsweredRequest, AuditEvent, Device
+from licensing.issuing.models import License as VendorLicense
+from licensing.issuing.workspace import VendorWorkspace
 
 from conftest import PRODUCT, Lab
 

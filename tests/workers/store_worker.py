@@ -62,7 +62,7 @@ def refresh(manager: LicenseManager, args: argparse.Namespace) -> None:
 
 
 def activate(manager: LicenseManager, args: argparse.Namespace) -> None:
-    from licensing.vendor.workspace import VendorWorkspace
+    from licensing.issuing.workspace import VendorWorkspace
 
     vendor = VendorWorkspace.open(Path(args.vendor))
     license_id = LicenseID.from_key(args.key)

@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 
 from licensing import LicenseError
-from licensing.vendor.workspace import VendorWorkspace
+from licensing.issuing.workspace import VendorWorkspace
 
 
 def main() -> int:

@@ -1,7 +1,7 @@
 """What the demo vendor holds, without the vendor machinery: light enough for the chatbot to import.
 
 The chatbot only needs the labels, keys and descriptions of the demo licenses; building the demo
-(``licensing.vendor.demo``) needs the database layer, which the chatbot keeps out of its process.
+(``licensing.issuing.demo``) needs the database layer, which the chatbot keeps out of its process.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``/activate`` (``ls_activation.req`` → ``ls_activation.lic``), ``/deactivate``
 (``ls_deactivation.req`` → a receipt), ``/refresh`` (a device-signed refresh request →
 ``license_refresh.lic``) and ``/download`` (hands a file shown on a result page back as an
-attachment; see :mod:`licensing.vendor.portal.app` for why).
+attachment; see :mod:`licensing.issuing.portal.app` for why).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Every page needs a signed-in admin (a GET without one is sent to the sign-in page, a POST gets
 403), and every form carries the session's CSRF token (checked before anything is changed).
-The pages call :mod:`licensing.vendor.catalog` and the issuer, exactly as the CLI does.
+The pages call :mod:`licensing.issuing.catalog` and the issuer, exactly as the CLI does.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``licensing-portal serve`` and ``licensing-portal admin set-password`` (registered by the CLI).
 
-Kept apart from :mod:`licensing.vendor.cli` so that the CLI stays a thin shell: :func:`register`
+Kept apart from :mod:`licensing.issuing.cli` so that the CLI stays a thin shell: :func:`register`
 adds the two commands to its parser; the handlers import uvicorn and FastAPI only when run.
 """
 
@@ -19,7 +19,7 @@ __all__ = ["register", "cmd_serve", "cmd_admin_set_password"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-APP_FACTORY = "licensing.vendor.portal.app:create_app_from_env"
+APP_FACTORY = "licensing.issuing.portal.app:create_app_from_env"
 
 
 def _workers(text: str) -> int:

@@ -1,14 +1,14 @@
 """``licensing-portal``: the vendor's command line (products, licenses, devices, request files).
 
-A thin shell: it parses arguments, calls :mod:`~licensing.vendor.catalog` and the
-:class:`~licensing.vendor.issuer.Issuer`, and formats what they return. The rules live there.
+A thin shell: it parses arguments, calls :mod:`~licensing.issuing.catalog` and the
+:class:`~licensing.issuing.issuer.Issuer`, and formats what they return. The rules live there.
 
 Every command prints short aligned lines for people, or — with ``--json`` — exactly one JSON
 object on stdout (``{"ok": true, ...}``, or ``{"ok": false, "code", "message", "hint"}``).
 Exit status: 0 done, 1 refused or failed (a :class:`~licensing.errors.LicenseError`, whose
 stable ``code`` is printed), 2 the command line itself was wrong.
 
-Run ``licensing-portal --help`` (or ``python -m licensing.vendor.cli --help``) for the commands.
+Run ``licensing-portal --help`` (or ``python -m licensing.issuing.cli --help``) for the commands.
 """
 
 from __future__ import annotations
@@ -792,7 +792,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--config-out", metavar="FILE",
                      help="where to write the chatbot's configuration (default: chatbot-config.json in the data folder)")
 
-    # serve, admin set-password: the web portal's commands (licensing.vendor.portal.commands)
+    # serve, admin set-password: the web portal's commands (licensing.issuing.portal.commands)
     from .portal.commands import register as register_portal_commands
 
     register_portal_commands(commands, command, subgroup)

@@ -1,7 +1,7 @@
 """The vendor's web portal (FastAPI + Jinja2): public upload pages, the admin area, the JSON API.
 
-See :mod:`licensing.vendor.portal.app` for the routes, statuses and design, and
-:func:`licensing.vendor.portal.errors.status_for` for the error → HTTP status mapping. Names are
+See :mod:`licensing.issuing.portal.app` for the routes, statuses and design, and
+:func:`licensing.issuing.portal.errors.status_for` for the error → HTTP status mapping. Names are
 imported on first use, so ``licensing-portal`` commands that do not serve stay quick to start.
 """
 

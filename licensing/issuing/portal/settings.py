@@ -150,7 +150,7 @@ class AdminCredentials:
 
 @dataclass
 class PortalSettings:
-    """How one portal application behaves (see :func:`licensing.vendor.portal.app.create_app`).
+    """How one portal application behaves (see :func:`licensing.issuing.portal.app.create_app`).
 
     ``session_secret``: signs session cookies and receipt downloads; every worker needs the same
     one (``from_folder`` reads it from ``portal.json``). ``None`` makes a random one (one process).

@@ -10,7 +10,7 @@ request) plus the request's signatures — the device's own key (for anything ab
 activation, the key the vendor bound to that device) and the product's shared-key MAC.
 
 Refusals are ``{"ok": false, "code", "message", "hint"}`` with the status of
-:func:`licensing.vendor.portal.errors.status_for`.
+:func:`licensing.issuing.portal.errors.status_for`.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ Public (no login; the uploaded request file is the credential):
   ``ls_deactivation.req``, get a receipt); ``GET/POST /refresh`` (a device-signed refresh request
   → ``license_refresh.lic``; answered when the engine has ``Issuer.answer_refresh_request``,
   otherwise the page says to ask the vendor and POST answers 501); ``POST /download``.
-* ``/api/v1/…`` the JSON license-server API (:mod:`licensing.vendor.api`), included as is;
+* ``/api/v1/…`` the JSON license-server API (:mod:`licensing.issuing.api`), included as is;
   ``/api/v1/openapi.json`` describes it (the pages are left out of the schema).
 * ``/static/…`` the style sheet.
 
@@ -44,7 +44,7 @@ Errors
 
 Any :class:`~licensing.errors.LicenseError` raised by a page is shown on that page (the upload
 form again, with the error's message and hint above it), with the status of
-:func:`licensing.vendor.portal.errors.status_for`: 400 unusable file or form value, 403 refused
+:func:`licensing.issuing.portal.errors.status_for`: 400 unusable file or form value, 403 refused
 (disabled, expired, wrong credentials, wrong product configuration, free tier, subscription
 offline, device disabled), 404 unknown product/license/device, 409 max activations or replay,
 413 too large, 415 wrong kind of file. Under ``/api/`` the same errors are JSON:
@@ -66,12 +66,12 @@ Sessions and workers
 
 Sessions are signed cookies (HttpOnly, SameSite=Lax, ``Secure`` on https requests, 8 hours),
 signed with ``session_secret`` from ``DATA/portal.json``, which also holds the admin password's
-scrypt hash (:mod:`licensing.vendor.portal.settings`). ``licensing-portal serve --workers N``
-runs ``uvicorn licensing.vendor.portal.app:create_app_from_env --factory``; every worker reads
+scrypt hash (:mod:`licensing.issuing.portal.settings`). ``licensing-portal serve --workers N``
+runs ``uvicorn licensing.issuing.portal.app:create_app_from_env --factory``; every worker reads
 the same folder, database URL and ``portal.json`` (environment variables :data:`DATA_ENV`,
 :data:`DATABASE_ENV`).
 
-Database calls from the pages run in worker threads through :func:`~licensing.vendor.portal.web.run_db`,
+Database calls from the pages run in worker threads through :func:`~licensing.issuing.portal.web.run_db`,
 at most one at a time per process on SQLite (its writers take turns anyway; a crowd of threads
 only adds sleep-and-retry latency) and 16 on PostgreSQL (``PortalSettings.db_concurrency``).
 """
