@@ -47,7 +47,7 @@ from licensing import (  # noqa: E402
     LicenseManager,
     crypto,  # noqa: E402
 )
-from licensing.formats import ACTIVATION_REQUEST, Envelope, encode_device_signed, format_time  # noqa: E402
+from licensing._formats import ACTIVATION_REQUEST, Envelope, encode_device_signed, format_time  # noqa: E402
 from licensing.issuing import catalog  # noqa: E402
 from licensing.issuing.workspace import VendorWorkspace  # noqa: E402
 

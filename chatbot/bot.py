@@ -11,7 +11,7 @@ Every line goes through three stages:
    meaning: user-name/password credentials, an error code pasted from the portal, "which
    keys can I use?" in demo mode, and "why?" about the last refusal (explained again, in full).
 3. **Handling.** A table maps each intent to one handler that runs it against the licensing
-   engine. A :class:`~licensing.errors.LicenseError` from the engine becomes an explained
+   engine. A :class:`~licensing._errors.LicenseError` from the engine becomes an explained
    reply (:mod:`chatbot.explain`); nothing a user types makes :meth:`Bot.handle` raise.
 
 The bot holds the license in memory (``manager.get_current_license()``) instead of reading the
@@ -47,10 +47,10 @@ from licensing import (
     LicenseManager,
     NoLicenseError,
 )
-from licensing.clock import utc_now
-from licensing.errors import ConsumptionLimitError, VendorRefusal
-from licensing.license import REFRESH_FILE_NAME
-from licensing.manager import ACTIVATION_RESPONSE_FILE_NAME
+from licensing._clock import utc_now
+from licensing._errors import ConsumptionLimitError, VendorRefusal
+from licensing._license import REFRESH_FILE_NAME
+from licensing._manager import ACTIVATION_RESPONSE_FILE_NAME
 
 from . import intents as I
 from . import wording as W

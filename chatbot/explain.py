@@ -2,7 +2,7 @@
 
 The engine's errors already carry a ``message`` and a ``hint``; this module adds the context a
 person who never read the tutorial needs — *why* it happens and the chatbot command that fixes
-it — for every stable code in :data:`licensing.errors.ERROR_CODES`. It covers the tutorial's
+it — for every stable code in :data:`licensing._errors.ERROR_CODES`. It covers the tutorial's
 "Reasons why the request file may not generate a license file" (maximum activations, expired or
 disabled license, wrong credentials, wrong product configuration, free tier, subscription
 offline) and its "Common problems" (memory versus disk, a response made for another device,
@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from licensing.errors import LicenseError, VendorRefusal
+from licensing._errors import LicenseError, VendorRefusal
 
 __all__ = [
     "Explanation",

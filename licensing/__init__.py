@@ -13,14 +13,14 @@ Typical use in an application::
 Every failure is a :class:`LicenseError` with a stable ``code``, a ``message`` and a ``hint``.
 """
 
+from ._config import Configuration
+from ._errors import *  # noqa: F403 - the hierarchy is part of the public API
+from ._errors import __all__ as _error_names
+from ._formats import Feature, LicenseTerms
+from ._hybrid import HybridResult
+from ._license import CheckItem, License, LocalCheckResult
+from ._manager import LicenseID, LicenseManager
 from ._version import __version__
-from .config import Configuration
-from .errors import *  # noqa: F403 - the hierarchy is part of the public API
-from .errors import __all__ as _error_names
-from .formats import Feature, LicenseTerms
-from .hybrid import HybridResult
-from .license import CheckItem, License, LocalCheckResult
-from .manager import LicenseID, LicenseManager
 
 __all__ = [
     "Configuration",

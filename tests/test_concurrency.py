@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from licensing import LicenseError, LicenseID, LicenseManager, MaxActivationsReachedError
-from licensing.clock import system_clock
+from licensing._clock import system_clock
 from licensing.issuing import catalog
 from licensing.issuing.issuer import ActivationAnswer
 from licensing.issuing.models import AnsweredRequest, Device

@@ -31,9 +31,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from licensing import LicenseID, LicenseManager
-from licensing.clock import system_clock
-from licensing.formats import Envelope
-from licensing.storage import GUARD_FILE, LICENSE_FILE
+from licensing._clock import system_clock
+from licensing._formats import Envelope
+from licensing._storage import GUARD_FILE, LICENSE_FILE
 from licensing.issuing import catalog
 from licensing.issuing.models import Device
 

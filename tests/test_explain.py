@@ -15,7 +15,7 @@ from chatbot.explain import (
     md_escape,
     skill_refusal,
 )
-from licensing.errors import (
+from licensing._errors import (
     ERROR_CODES,
     ClockTamperedError,
     FeatureExpiredError,

@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import func, select
 
 from licensing import LicenseID, LicenseManager
-from licensing import errors as E
-from licensing.formats import LICENSE_REFRESH, open_signed
+from licensing import _errors as E
+from licensing._formats import LICENSE_REFRESH, open_signed
 from licensing.issuing import catalog
 from licensing.issuing.models import AuditEvent, Device
 from licensing.issuing.portal.errors import status_for

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from licensing import LicenseID, LicenseManager
-from licensing.formats import ACTIVATION_RESPONSE, MAX_FILE_SIZE, Envelope, open_signed
+from licensing._formats import ACTIVATION_RESPONSE, MAX_FILE_SIZE, Envelope, open_signed
 from licensing.issuing import catalog
 from licensing.issuing.models import AnsweredRequest, AuditEvent, Device, License
 from licensing.issuing.workspace import VendorWorkspace

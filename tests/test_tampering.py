@@ -38,10 +38,10 @@ from licensing import (
     LicenseFileError,
     LicenseID,
     LicenseManager,
-    crypto,
 )
-from licensing.errors import ERROR_CODES
-from licensing.formats import (
+from licensing import _crypto as crypto
+from licensing._errors import ERROR_CODES
+from licensing._formats import (
     ACTIVATION_REQUEST,
     ACTIVATION_RESPONSE,
     DEACTIVATION_REQUEST,
@@ -50,8 +50,8 @@ from licensing.formats import (
     encode_device_signed,
     encode_signed,
 )
-from licensing.hardware import device_identity
-from licensing.storage import GUARD_FILE, LICENSE_FILE, LOCK_FILE, TOMBSTONE_FILE, derive_store_key
+from licensing._hardware import device_identity
+from licensing._storage import GUARD_FILE, LICENSE_FILE, LOCK_FILE, TOMBSTONE_FILE, derive_store_key
 from licensing.issuing import catalog
 from licensing.issuing.issuer import ActivationAnswer, DeactivationReceipt
 from licensing.issuing.models import AnsweredRequest, AuditEvent, Device

@@ -1,6 +1,6 @@
 """The license server's JSON API (``/api/v1``): what the SDK's online half talks to.
 
-Every request body is one of the device-signed envelopes of :mod:`licensing.formats` (the very
+Every request body is one of the device-signed envelopes of :mod:`licensing._formats` (the very
 bytes an offline ``.req`` file holds) and every licence-bearing answer is a vendor-signed
 envelope (the bytes of a ``.lic`` file), so the online path needs no second protocol and no
 trust in the network: the SDK verifies answers with its pinned keys.
@@ -22,9 +22,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from .._errors import FileMalformedError, FileTooLargeError, LicenseError, ProductConfigurationError, WrongFileTypeError
+from .._formats import DEVICE_SIGNED, MAX_FILE_SIZE, Envelope
 from .._version import __version__
-from ..errors import FileMalformedError, FileTooLargeError, LicenseError, ProductConfigurationError, WrongFileTypeError
-from ..formats import DEVICE_SIGNED, MAX_FILE_SIZE, Envelope
 from .portal.errors import status_for
 from .portal.web import run_db
 

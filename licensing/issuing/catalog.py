@@ -17,14 +17,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..config import PRODUCT_CODE_PATTERN
-from ..errors import (
+from .._config import PRODUCT_CODE_PATTERN
+from .._errors import (
     DeviceNotFoundError,
     LicenseNotFoundError,
     ProductNotFoundError,
     VendorInputError,
 )
-from ..formats import LICENSE_TYPES, Feature, LicenseTerms
+from .._formats import LICENSE_TYPES, Feature, LicenseTerms
 from .models import AuditEvent, Device, License, LicenseFeature, Product
 
 __all__ = [

@@ -5,7 +5,7 @@ A thin shell: it parses arguments, calls :mod:`~licensing.issuing.catalog` and t
 
 Every command prints short aligned lines for people, or — with ``--json`` — exactly one JSON
 object on stdout (``{"ok": true, ...}``, or ``{"ok": false, "code", "message", "hint"}``).
-Exit status: 0 done, 1 refused or failed (a :class:`~licensing.errors.LicenseError`, whose
+Exit status: 0 done, 1 refused or failed (a :class:`~licensing._errors.LicenseError`, whose
 stable ``code`` is printed), 2 the command line itself was wrong.
 
 Run ``licensing-portal --help`` (or ``python -m licensing.issuing.cli --help``) for the commands.
@@ -24,11 +24,11 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from ..clock import Clock, system_clock, utc_now
-from ..errors import LicenseError, StorageError, UsageError
-from ..formats import ACTIVATION_REQUEST, LICENSE_TYPES, Envelope, format_time, read_artefact, write_artefact
-from ..license import REFRESH_FILE_NAME
-from ..manager import ACTIVATION_RESPONSE_FILE_NAME
+from .._clock import Clock, system_clock, utc_now
+from .._errors import LicenseError, StorageError, UsageError
+from .._formats import ACTIVATION_REQUEST, LICENSE_TYPES, Envelope, format_time, read_artefact, write_artefact
+from .._license import REFRESH_FILE_NAME
+from .._manager import ACTIVATION_RESPONSE_FILE_NAME
 
 __all__ = ["main", "build_parser", "parse_date", "parse_start_date"]
 

@@ -30,9 +30,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ..clock import Clock, system_clock, utc_now
-from ..errors import ConfigurationError, LicenseNotFoundError, ProductNotFoundError
-from ..storage import atomic_write
+from .._clock import Clock, system_clock, utc_now
+from .._errors import ConfigurationError, LicenseNotFoundError, ProductNotFoundError
+from .._storage import atomic_write
 from . import catalog
 from .demo_plan import (
     CONFIG_FILE,

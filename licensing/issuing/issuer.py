@@ -2,7 +2,7 @@
 
 Each answer is one database transaction that locks the license row, so counting activations is
 exact however many processes answer at once. A request is refused — with the stable code and
-plain sentence of a :class:`~licensing.errors.VendorRefusal` — for the reasons the tutorial
+plain sentence of a :class:`~licensing._errors.VendorRefusal` — for the reasons the tutorial
 lists: maximum activations reached, expired or disabled license, wrong credentials, wrong
 product configuration, a free-tier account, a subscription asked for offline, a replayed
 request, a device the vendor disabled. A refused request changes nothing in the database.
@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import crypto
-from ..clock import Clock, system_clock, utc_now
-from ..errors import (
+from .. import _crypto as crypto
+from .._clock import Clock, system_clock, utc_now
+from .._errors import (
     DeviceDisabledError,
     DeviceNotFoundError,
     FileMalformedError,
@@ -36,7 +36,7 @@ from ..errors import (
     VendorLicenseExpiredError,
     WrongFileTypeError,
 )
-from ..formats import (
+from .._formats import (
     ACTIVATION_REQUEST,
     ACTIVATION_RESPONSE,
     CONSUMPTION_SYNC,

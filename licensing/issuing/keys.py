@@ -13,9 +13,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from .. import crypto
-from ..errors import ConfigurationError
-from ..storage import atomic_write
+from .. import _crypto as crypto
+from .._errors import ConfigurationError
+from .._storage import atomic_write
 
 __all__ = ["VendorKeys"]
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import platformdirs
 
-from ..clock import Clock, system_clock
-from ..config import Configuration
-from ..errors import ConfigurationError, StorageError
+from .._clock import Clock, system_clock
+from .._config import Configuration
+from .._errors import ConfigurationError, StorageError
 from . import catalog
 from .issuer import Issuer
 from .keys import VendorKeys

@@ -42,7 +42,7 @@ not vendor-signed, so its button carries the receipt signed with the portal's sh
 Errors
 ======
 
-Any :class:`~licensing.errors.LicenseError` raised by a page is shown on that page (the upload
+Any :class:`~licensing._errors.LicenseError` raised by a page is shown on that page (the upload
 form again, with the error's message and hint above it), with the status of
 :func:`licensing.issuing.portal.errors.status_for`: 400 unusable file or form value, 403 refused
 (disabled, expired, wrong credentials, wrong product configuration, free tier, subscription
@@ -95,7 +95,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ...errors import FileTooLargeError, LicenseError
+from ..._errors import FileTooLargeError, LicenseError
 from ..workspace import DATA_ENV, VendorWorkspace
 from . import admin, public
 from .errors import status_for

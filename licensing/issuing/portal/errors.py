@@ -1,4 +1,4 @@
-"""HTTP status codes for :class:`~licensing.errors.LicenseError`: one mapping for the pages and the API.
+"""HTTP status codes for :class:`~licensing._errors.LicenseError`: one mapping for the pages and the API.
 
 The portal's pages and the JSON API (``/api/v1``) answer a refused or failed request with the
 status below, and always with the error's plain ``message`` and ``hint`` (a page for people,
@@ -39,14 +39,14 @@ status  meaning                                                                 
 503     the database is busy for too long: try again in a moment                       ``storage_locked``
 ======  ==============================================================================  ===========================
 
-Anything else derived from :class:`~licensing.errors.LicenseError` is a 400. The first matching
+Anything else derived from :class:`~licensing._errors.LicenseError` is a 400. The first matching
 class in :data:`STATUS_BY_CLASS` (most specific first) wins, so a new subclass inherits its
 parent's status until it is listed here.
 """
 
 from __future__ import annotations
 
-from ...errors import (
+from ..._errors import (
     BindingError,
     ClockTamperedError,
     ConfigurationError,

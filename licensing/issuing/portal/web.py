@@ -18,14 +18,14 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ...errors import (
+from ..._errors import (
     FileMalformedError,
     FileMissingError,
     FileTooLargeError,
     LicenseError,
     WrongFileTypeError,
 )
-from ...formats import (
+from ..._formats import (
     ACTIVATION_REQUEST,
     ACTIVATION_RESPONSE,
     DEACTIVATION_REQUEST,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-from .errors import ClockTamperedError, ConfigurationError
+from ._errors import ClockTamperedError, ConfigurationError
 
 __all__ = ["Clock", "system_clock", "utc_now", "check_not_rolled_back"]
 

@@ -28,8 +28,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, overload
 
-from . import crypto
-from .errors import (
+from . import _crypto as crypto
+from ._errors import (
     FileMalformedError,
     FileMissingError,
     FileTooLargeError,
@@ -198,7 +198,7 @@ def read_artefact(path: str | os.PathLike[str]) -> bytes:
 
 def write_artefact(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write a file meant to be carried to the other side (a request or a response) atomically."""
-    from .storage import atomic_write  # local import: storage depends on formats' time helpers
+    from ._storage import atomic_write  # local import: storage depends on formats' time helpers
 
     target = Path(path)
     atomic_write(target, data, mode=0o644)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from .license import License, LocalCheckResult
+    from ._license import License, LocalCheckResult
 
 __all__ = ["HybridResult", "Route"]
 

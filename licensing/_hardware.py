@@ -17,7 +17,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from .errors import ConfigurationError
+from ._errors import ConfigurationError
 
 __all__ = ["DeviceIdentity", "device_identity", "read_machine_id", "HARDWARE_ID_ENV"]
 

@@ -33,9 +33,9 @@ from typing import Any
 
 import filelock
 
-from . import crypto
-from .errors import StorageCorruptError, StorageError, StorageLockedError
-from .formats import format_time, parse_time
+from . import _crypto as crypto
+from ._errors import StorageCorruptError, StorageError, StorageLockedError
+from ._formats import format_time, parse_time
 
 __all__ = ["LocalStore", "DeviceState", "PendingRequest", "PendingSync", "atomic_write", "derive_store_key"]
 

@@ -15,10 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from . import crypto
-from .clock import utc_now
-from .config import Configuration
-from .errors import (
+from . import _crypto as crypto
+from ._clock import utc_now
+from ._config import Configuration
+from ._errors import (
     ClockTamperedError,
     ConfigurationError,
     GuardMissingError,
@@ -35,7 +35,7 @@ from .errors import (
     UnknownSigningKeyError,
     UsageError,
 )
-from .formats import (
+from ._formats import (
     ACTIVATION_REQUEST,
     ACTIVATION_RESPONSE,
     LICENSE_REFRESH,
@@ -48,11 +48,11 @@ from .formats import (
     read_artefact,
     write_artefact,
 )
-from .hardware import device_identity
-from .hybrid import HybridResult
-from .license import License, _clock_error, _output_path
-from .online import LicenseServer
-from .storage import DeviceState, LocalStore, PendingRequest, derive_store_key
+from ._hardware import device_identity
+from ._hybrid import HybridResult
+from ._license import License, _clock_error, _output_path
+from ._online import LicenseServer
+from ._storage import DeviceState, LocalStore, PendingRequest, derive_store_key
 
 __all__ = ["LicenseManager", "LicenseID", "ACTIVATION_REQUEST_FILE_NAME", "ACTIVATION_RESPONSE_FILE_NAME"]
 

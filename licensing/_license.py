@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
-from . import crypto
-from .clock import check_not_rolled_back, utc_now
-from .errors import (
+from . import _crypto as crypto
+from ._clock import check_not_rolled_back, utc_now
+from ._errors import (
     ClockTamperedError,
     ConsumptionLimitError,
     FeatureExpiredError,
@@ -38,7 +38,7 @@ from .errors import (
     SignatureMismatchError,
     UsageError,
 )
-from .formats import (
+from ._formats import (
     CONSUMPTION_SYNC,
     DEACTIVATION_REQUEST,
     REFRESH_REQUEST,
@@ -51,11 +51,11 @@ from .formats import (
     read_artefact,
     write_artefact,
 )
-from .hybrid import HybridResult
-from .storage import DeviceState, PendingSync
+from ._hybrid import HybridResult
+from ._storage import DeviceState, PendingSync
 
 if TYPE_CHECKING:
-    from .manager import LicenseManager
+    from ._manager import LicenseManager
 
 __all__ = ["License", "CheckItem", "LocalCheckResult", "DEACTIVATION_FILE_NAME", "REFRESH_FILE_NAME"]
 

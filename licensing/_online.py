@@ -1,9 +1,9 @@
 """The SDK's connection to the vendor's license server (the JSON API under ``/api/v1``).
 
-Everything that crosses the network is one of the signed envelopes of :mod:`licensing.formats`:
+Everything that crosses the network is one of the signed envelopes of :mod:`licensing._formats`:
 the server's answers are verified with the application's pinned keys exactly like files carried
 by hand, so the online path trusts the network no more than the offline path trusts a USB stick.
-Network trouble becomes :class:`~licensing.errors.ServerUnreachableError`; a refusal by the
+Network trouble becomes :class:`~licensing._errors.ServerUnreachableError`; a refusal by the
 server comes back as the same typed error (same ``code``) the vendor would give offline.
 """
 
@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
+from ._config import Configuration
+from ._errors import ERROR_CODES, ConfigurationError, LicenseError, ServerResponseError, ServerUnreachableError
 from ._version import __version__
-from .config import Configuration
-from .errors import ERROR_CODES, ConfigurationError, LicenseError, ServerResponseError, ServerUnreachableError
 
 __all__ = ["LicenseServer", "ONLINE_CACHE_SECONDS"]
 

@@ -21,9 +21,9 @@ from typing import Any
 
 import platformdirs
 
-from . import crypto
-from .clock import Clock, system_clock
-from .errors import ConfigurationError, FileMissingError
+from . import _crypto as crypto
+from ._clock import Clock, system_clock
+from ._errors import ConfigurationError, FileMissingError
 
 __all__ = ["Configuration", "CONFIG_FORMAT", "default_data_dir", "default_request_dir"]
 
@@ -171,7 +171,7 @@ class Configuration:
         return cls.from_dict(data, **overrides)
 
     def write_file(self, path: str | os.PathLike[str]) -> Path:
-        from .storage import atomic_write
+        from ._storage import atomic_write
 
         target = Path(path)
         atomic_write(target, (json.dumps(self.to_file_dict(), indent=2) + "\n").encode("utf-8"), mode=0o644)
