@@ -45,7 +45,8 @@ from pathlib import Path
 
 import cryptography
 
-from licensing import Configuration, License, LicenseID, LicenseManager, hardware
+from licensing import Configuration, License, LicenseID, LicenseManager
+from licensing import _hardware as hardware  # private: it times reading the OS machine id, which has no public API
 from licensing.issuing import catalog
 from licensing.issuing.workspace import VendorWorkspace
 

@@ -47,9 +47,9 @@ from licensing import (  # noqa: E402
     LicenseManager,
     crypto,  # noqa: E402
 )
-from licensing._formats import ACTIVATION_REQUEST, Envelope, encode_device_signed, format_time  # noqa: E402
 from licensing.issuing import catalog  # noqa: E402
 from licensing.issuing.workspace import VendorWorkspace  # noqa: E402
+from licensing.wire import ACTIVATION_REQUEST, Envelope, encode_device_signed, format_time  # noqa: E402
 
 HOST = "127.0.0.1"
 WRK_DIR = Path(__file__).resolve().parent / "wrk"

@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _is_license_error(error: BaseException) -> bool:
-    from licensing._errors import LicenseError
+    from licensing import LicenseError
 
     return isinstance(error, LicenseError)
 

@@ -40,17 +40,16 @@ from pathlib import Path
 from typing import Any
 
 from licensing import (
+    ConsumptionLimitError,
     Feature,
     License,
     LicenseError,
     LicenseID,
     LicenseManager,
     NoLicenseError,
+    VendorRefusal,
 )
-from licensing._clock import utc_now
-from licensing._errors import ConsumptionLimitError, VendorRefusal
-from licensing._license import REFRESH_FILE_NAME
-from licensing._manager import ACTIVATION_RESPONSE_FILE_NAME
+from licensing.wire import ACTIVATION_RESPONSE_FILE_NAME, REFRESH_FILE_NAME
 
 from . import intents as I
 from . import wording as W
@@ -405,7 +404,7 @@ class Bot:
         found = next((p for p in self._response_places(path) if os.path.isfile(p)), None)
         if found is not None:
             return self._accept_response(turn, found, typed=False)
-        if self._request is not None or self.manager.store.guard_exists():
+        if self._request is not None or self.manager.has_pending_request():
             return self._response_missing(turn)
         return self._ask_license_id(turn)
 
@@ -656,7 +655,7 @@ class Bot:
 
     def _features(self, turn: _Turn) -> Reply:
         license_ = self._require_license()
-        now = utc_now(self.manager.config.clock)
+        now = self.manager.now()
         skills_by_feature = {skill.feature: skill for skill in SKILLS.values()}
         lines = []
         for feature in license_.features():
@@ -706,7 +705,7 @@ class Bot:
             feature = license_.feature(skill.feature)
         except LicenseError as error:
             return self._refusal(turn, skill, error)
-        context = SkillContext(self._rng, utc_now(self.manager.config.clock), self._local_tz)
+        context = SkillContext(self._rng, self.manager.now(), self._local_tz)
         try:
             text = skill.run(turn.slots, context)
         except SkillInputError as error:

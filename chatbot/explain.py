@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from licensing._errors import LicenseError, VendorRefusal
+from licensing import LicenseError, VendorRefusal
 
 __all__ = [
     "Explanation",

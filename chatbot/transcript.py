@@ -527,7 +527,7 @@ class _Replay:
         self.portal.stop()
         for computer in self.computers.values():
             for manager in computer.managers:
-                manager.server.close()
+                manager.close()
         self.workspace.close()
 
     def _real_keys(self) -> frozenset[str]:
@@ -620,7 +620,7 @@ class _Replay:
             for manager in computer.managers:
                 # The SDK reuses an is_online() answer for a few seconds; a person takes longer than
                 # that to notice the server, so forget it.
-                manager.server.forget_online_state()
+                manager.is_online(fresh=True)
 
     def _vendor(self, step: Step) -> str:
         from licensing.issuing import cli

@@ -10,16 +10,22 @@ Typical use in an application::
     license = manager.activate_license_offline()
     license.local_check()
 
-Every failure is a :class:`LicenseError` with a stable ``code``, a ``message`` and a ``hint``.
+Every failure is a :class:`LicenseError` with a stable ``code``, a ``message`` and a ``hint``;
+``ERROR_CODES`` maps each code to its class.
+
+Layering: this module is the whole public surface an application needs. The modules behind it
+are private (``_manager``, ``_license``, ``_storage`` ...). :mod:`licensing.wire` is the public
+lower layer the issuing side builds on (envelopes, file types and names, time, primitives), and
+:mod:`licensing.issuing` is the vendor's side; nothing here imports either.
 """
 
 from ._config import Configuration
 from ._errors import *  # noqa: F403 - the hierarchy is part of the public API
 from ._errors import __all__ as _error_names
 from ._formats import Feature, LicenseTerms
-from ._hybrid import HybridResult
-from ._license import CheckItem, License, LocalCheckResult
+from ._license import License
 from ._manager import LicenseID, LicenseManager
+from ._results import CheckItem, HybridResult, LocalCheckResult
 from ._version import __version__
 
 __all__ = [

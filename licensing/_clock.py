@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 from ._errors import ClockTamperedError, ConfigurationError
 
-__all__ = ["Clock", "system_clock", "utc_now", "check_not_rolled_back"]
+__all__ = ["Clock", "system_clock", "utc_now", "check_not_rolled_back", "clock_error"]
 
 Clock = Callable[[], datetime]
 
@@ -38,3 +38,14 @@ def check_not_rolled_back(now: datetime, latest_seen: datetime | None, tolerance
             "This computer's clock reads {now}, but the license was already used at {seen} (UTC). "
             "The clock has been set back.".format(now=f"{now:%Y-%m-%d %H:%M} UTC", seen=f"{latest_seen:%Y-%m-%d %H:%M}"),
         )
+
+
+def clock_error(now: datetime, high_water: datetime | None, issued_at: datetime | None,
+                 tolerance: timedelta) -> ClockTamperedError | None:
+    """The clock may not read earlier than a time already seen, nor than the vendor's signature."""
+    latest = max((t for t in (high_water, issued_at) if t is not None), default=None)
+    try:
+        check_not_rolled_back(now, latest, tolerance)
+    except ClockTamperedError as error:
+        return error
+    return None

@@ -24,6 +24,7 @@ import platformdirs
 from . import _crypto as crypto
 from ._clock import Clock, system_clock
 from ._errors import ConfigurationError, FileMissingError
+from ._fs import atomic_write
 
 __all__ = ["Configuration", "CONFIG_FORMAT", "default_data_dir", "default_request_dir"]
 
@@ -171,8 +172,6 @@ class Configuration:
         return cls.from_dict(data, **overrides)
 
     def write_file(self, path: str | os.PathLike[str]) -> Path:
-        from ._storage import atomic_write
-
         target = Path(path)
         atomic_write(target, (json.dumps(self.to_file_dict(), indent=2) + "\n").encode("utf-8"), mode=0o644)
         return target

@@ -37,6 +37,7 @@ from ._errors import (
     UnknownSigningKeyError,
     WrongFileTypeError,
 )
+from ._fs import atomic_write
 
 __all__ = [
     "ACTIVATION_REQUEST",
@@ -48,6 +49,13 @@ __all__ = [
     "FORMAT_VERSION",
     "MAX_FILE_SIZE",
     "LICENSE_TYPES",
+    "VENDOR_SIGNED",
+    "DEVICE_SIGNED",
+    "ACTIVATION_REQUEST_FILE_NAME",
+    "ACTIVATION_RESPONSE_FILE_NAME",
+    "DEACTIVATION_FILE_NAME",
+    "REFRESH_FILE_NAME",
+    "REFRESH_REQUEST_FILE_NAME",
     "Envelope",
     "Feature",
     "LicenseTerms",
@@ -77,12 +85,19 @@ DEACTIVATION_REQUEST = "deactivation-request"
 REFRESH_REQUEST = "refresh-request"
 CONSUMPTION_SYNC = "consumption-sync"
 
+#: the tutorial's default file names (on the desktop, or the home folder where there is none)
+ACTIVATION_REQUEST_FILE_NAME = "ls_activation.req"
+ACTIVATION_RESPONSE_FILE_NAME = "ls_activation.lic"
+DEACTIVATION_FILE_NAME = "ls_deactivation.req"
+REFRESH_FILE_NAME = "license_refresh.lic"
+REFRESH_REQUEST_FILE_NAME = "license_refresh.req"
+
 _FILE_NAMES = {
-    ACTIVATION_REQUEST: "an activation request (ls_activation.req)",
-    ACTIVATION_RESPONSE: "an activation response (ls_activation.lic)",
-    LICENSE_REFRESH: "a license refresh file (license_refresh.lic)",
-    DEACTIVATION_REQUEST: "a deactivation request (ls_deactivation.req)",
-    REFRESH_REQUEST: "a refresh request (license_refresh.req)",
+    ACTIVATION_REQUEST: f"an activation request ({ACTIVATION_REQUEST_FILE_NAME})",
+    ACTIVATION_RESPONSE: f"an activation response ({ACTIVATION_RESPONSE_FILE_NAME})",
+    LICENSE_REFRESH: f"a license refresh file ({REFRESH_FILE_NAME})",
+    DEACTIVATION_REQUEST: f"a deactivation request ({DEACTIVATION_FILE_NAME})",
+    REFRESH_REQUEST: f"a refresh request ({REFRESH_REQUEST_FILE_NAME})",
     CONSUMPTION_SYNC: "a consumption report",
 }
 VENDOR_SIGNED = frozenset({ACTIVATION_RESPONSE, LICENSE_REFRESH})
@@ -198,8 +213,6 @@ def read_artefact(path: str | os.PathLike[str]) -> bytes:
 
 def write_artefact(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write a file meant to be carried to the other side (a request or a response) atomically."""
-    from ._storage import atomic_write  # local import: storage depends on formats' time helpers
-
     target = Path(path)
     atomic_write(target, data, mode=0o644)
     return target

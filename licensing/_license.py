@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Union
 
 from . import _crypto as crypto
-from ._clock import check_not_rolled_back, utc_now
+from ._clock import clock_error
+from ._context import LicenseContext
 from ._errors import (
-    ClockTamperedError,
     ConsumptionLimitError,
     FeatureExpiredError,
     FeatureNotFoundError,
@@ -40,8 +40,11 @@ from ._errors import (
 )
 from ._formats import (
     CONSUMPTION_SYNC,
+    DEACTIVATION_FILE_NAME,
     DEACTIVATION_REQUEST,
+    REFRESH_FILE_NAME,
     REFRESH_REQUEST,
+    REFRESH_REQUEST_FILE_NAME,
     ActivationResponse,
     Feature,
     LicenseRefresh,
@@ -51,53 +54,20 @@ from ._formats import (
     read_artefact,
     write_artefact,
 )
-from ._hybrid import HybridResult
+from ._fs import output_path
+from ._results import CHECK_ORDER, CheckItem, HybridResult, LocalCheckResult
 from ._storage import DeviceState, PendingSync
 
-if TYPE_CHECKING:
-    from ._manager import LicenseManager
+__all__ = ["License"]
 
-__all__ = ["License", "CheckItem", "LocalCheckResult", "DEACTIVATION_FILE_NAME", "REFRESH_FILE_NAME"]
-
-DEACTIVATION_FILE_NAME = "ls_deactivation.req"
-REFRESH_FILE_NAME = "license_refresh.lic"
-REFRESH_REQUEST_FILE_NAME = "license_refresh.req"
 SignedLicense = Union[ActivationResponse, LicenseRefresh]
-
-CHECK_ORDER = ("signature", "product", "hardware_id", "enabled", "validity", "consumption", "tombstone", "clock",
-               "server_contact")
-
-
-@dataclass(frozen=True)
-class CheckItem:
-    name: str
-    ok: bool
-    error: LicenseError | None = None
-
-
-@dataclass(frozen=True)
-class LocalCheckResult:
-    """Every local check and its outcome, in the order ``local_check()`` runs them."""
-
-    checked_at: datetime
-    items: tuple[CheckItem, ...]
-    expired_features: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return all(item.ok for item in self.items)
-
-    @property
-    def first_error(self) -> LicenseError | None:
-        return next((item.error for item in self.items if item.error is not None), None)
-
 
 class License:
     """A license activated on this device. Obtain one from :class:`~licensing.LicenseManager`."""
 
-    def __init__(self, manager: LicenseManager, signed: SignedLicense, state: DeviceState,
+    def __init__(self, context: LicenseContext, signed: SignedLicense, state: DeviceState,
                  tombstones: frozenset[str]) -> None:
-        self._manager = manager
+        self._context = context
         self._signed = signed
         self._state = state
         self._tombstones = tombstones
@@ -167,7 +137,7 @@ class License:
         """Whole days until expiry (0 on the last day, negative once expired); None if it never expires."""
         if self.expires is None:
             return None
-        moment = now or utc_now(self._manager.config.clock)
+        moment = now or self._context.now()
         return (self.expires - moment) // timedelta(days=1)
 
     @property
@@ -175,7 +145,7 @@ class License:
         """One word for people: active, disabled, expired, deactivated, not-started."""
         if self._deactivated or self.device_id in self._tombstones:
             return "deactivated"
-        now = utc_now(self._manager.config.clock)
+        now = self._context.now()
         if not self.enabled:
             return "disabled"
         if self.start is not None and now < self.start:
@@ -194,7 +164,7 @@ class License:
         found = next((f for f in self.terms.features if f.code == code), None)
         if found is None:
             raise FeatureNotFoundError(f"The license does not include the feature '{code}'.")
-        if found.expires is not None and utc_now(self._manager.config.clock) >= found.expires:
+        if found.expires is not None and self._context.now() >= found.expires:
             raise FeatureExpiredError(f"The feature '{code}' expired on {found.expires:%Y-%m-%d}.")
         return found
 
@@ -296,7 +266,7 @@ class License:
 
     def check_status(self) -> LocalCheckResult:
         """Run every local check and report each outcome; never raises a license error."""
-        now = utc_now(self._manager.config.clock)
+        now = self._context.now()
         items = tuple(CheckItem(name, error is None, error) for name, error in self._checks(now, fast=False))
         if items[CHECK_ORDER.index("clock")].ok:
             self._state = self._state.seen(now)  # in memory only: a status display never writes
@@ -311,10 +281,10 @@ class License:
         to before that check. The mark is written to disk at most once per
         ``Configuration.high_water_persist_interval``, not on every call.
         """
-        now = utc_now(self._manager.config.clock)
-        clock_error = _clock_error(now, self._state.high_water, self._signed.issued_at,
-                                   self._manager.config.clock_tolerance)
-        if clock_error is None and not self._deactivated:
+        now = self._context.now()
+        rolled_back = clock_error(now, self._state.high_water, self._signed.issued_at,
+                                  self._context.config.clock_tolerance)
+        if rolled_back is None and not self._deactivated:
             self._advance_clock(now)
         for _name, error in self._checks(now, fast=True):
             if error is not None:
@@ -325,13 +295,13 @@ class License:
 
     def _checks(self, now: datetime, *, fast: bool) -> Iterator[tuple[str, LicenseError | None]]:
         """Yield (check name, error or None) in the documented order."""
-        config = self._manager.config
+        config = self._context.config
         terms = self.terms
         # The signature was verified when these bytes were loaded, and the terms are frozen.
         yield "signature", None
         yield "product", (None if self._signed.product == config.product else ProductMismatchError(
             "The local license belongs to another product."))
-        yield "hardware_id", (None if self._signed.hardware_id == self._manager.hardware_id else SignatureMismatchError(
+        yield "hardware_id", (None if self._signed.hardware_id == self._context.hardware_id else SignatureMismatchError(
             "The local license was activated on a different device.",
             hint="Activate this device with its own request file; licenses cannot be copied between devices."))
         if fast and terms.enabled and _within_dates(terms, now) and not self._over_limit():
@@ -347,12 +317,12 @@ class License:
         yield "tombstone", (LicenseDeactivatedError() if self._deactivated or self.device_id in self._tombstones
                             else None)
         # The mark may already include ``now`` (local_check records it first): compare to the past only.
-        yield "clock", _clock_error(now, self._state.high_water, self._signed.issued_at, config.clock_tolerance)
+        yield "clock", clock_error(now, self._state.high_water, self._signed.issued_at, config.clock_tolerance)
         yield "server_contact", self._grace_error(now)
 
     def _grace_error(self, now: datetime) -> GracePeriodExpiredError | None:
         """A license confirmed online must hear from the server again within the grace period."""
-        grace = self._manager.config.grace_period
+        grace = self._context.config.grace_period
         last = self._state.last_online_check
         if grace is None or last is None or now - last <= grace:
             return None
@@ -367,7 +337,7 @@ class License:
     def _advance_clock(self, now: datetime) -> None:
         self._state = self._state.seen(now)
         persisted = self._persisted_high_water
-        if persisted is None or now - persisted >= self._manager.config.high_water_persist_interval:
+        if persisted is None or now - persisted >= self._context.config.high_water_persist_interval:
             self._update_state(lambda state: state)
 
     # -- deactivation ------------------------------------------------------------------------
@@ -378,8 +348,8 @@ class License:
         The request carries the local consumption so the vendor can book it. The activation is
         added to the device's tombstones, so an old copy of the license file is refused later.
         """
-        target = _output_path(path, self._manager.config.requests_dir, DEACTIVATION_FILE_NAME)
-        with self._manager.store.locked():
+        target = output_path(path, self._context.config.requests_dir, DEACTIVATION_FILE_NAME)
+        with self._context.store.locked():
             state = self._current_state()
             write_artefact(target, self._device_request(DEACTIVATION_REQUEST, state))
             self._forget_locally(state)
@@ -391,10 +361,10 @@ class License:
         The lock is held across the (time-bounded) call so no use recorded meanwhile by another
         process can slip past the consumption report.
         """
-        with self._manager.store.locked():
+        with self._context.store.locked():
             state = self._current_state()
             try:
-                receipt = self._manager.server.post_json("/deactivate", self._device_request(DEACTIVATION_REQUEST, state))
+                receipt = self._context.server.post_json("/deactivate", self._device_request(DEACTIVATION_REQUEST, state))
             except RequestReplayedError:  # answered before, but the answer was lost on the way back
                 receipt = {"device_id": self.device_id, "already_deactivated": True}
             self._forget_locally(state)
@@ -402,7 +372,7 @@ class License:
 
     def deactivate_hybrid(self, path: str | Path | None = None) -> HybridResult:
         """Deactivate online when the server answers, else write the offline deactivation request."""
-        reason = self._manager._offline_reason()
+        reason = self._context.offline_reason()
         if reason is None:
             try:
                 return HybridResult("online", "the license server answered", receipt=self.deactivate())
@@ -412,7 +382,7 @@ class License:
 
     def _current_state(self) -> DeviceState:
         """The state on disk, provided this license is still the active one (lock held by the caller)."""
-        state = self._manager.store.read_state()
+        state = self._context.store.read_state()
         if self._deactivated or state.device_id != self.device_id or state.device_key is None:
             raise LicenseDeactivatedError("This license is no longer active on this device.",
                                           hint="There is nothing to deactivate; activate again if you need it.")
@@ -420,24 +390,24 @@ class License:
 
     def _forget_locally(self, state: DeviceState) -> None:
         """Tombstone this activation and drop the license (the lock is held by the caller)."""
-        store = self._manager.store
+        store = self._context.store
         self._tombstones = store.add_tombstone(self.device_id)
-        self._state = state.seen(utc_now(self._manager.config.clock)).without_license()
+        self._state = state.seen(self._context.now()).without_license()
         store.write_state(self._state)
         self._deactivated = True
-        self._manager._forget(self)
+        self._context.release(self)
 
     def _device_request(self, typ: str, state: DeviceState) -> bytes:
         """A request about this activation, signed with the device key (deactivation, report, refresh)."""
-        config = self._manager.config
+        config = self._context.config
         body = {
             "product": config.product,
             "api_key": config.api_key,
             "request_id": secrets.token_hex(16),
-            "hardware_id": self._manager.hardware_id,
+            "hardware_id": self._context.hardware_id,
             "device_id": self.device_id,
             "license_id": self.terms.license_id,
-            "created_at": format_time(utc_now(config.clock)),
+            "created_at": format_time(self._context.now()),
             "local_consumptions": state.local_consumptions,
             "feature_consumptions": dict(state.feature_consumptions),
         }
@@ -452,14 +422,14 @@ class License:
         Only a refresh for this product, device and activation, with a higher revision than
         the license already here, is accepted; an older or replayed one is refused.
         """
-        source = _output_path(path, self._manager.config.requests_dir, REFRESH_FILE_NAME)
+        source = output_path(path, self._context.config.requests_dir, REFRESH_FILE_NAME)
         self._apply_refresh(read_artefact(source), online=False)
         return self
 
     def create_refresh_request(self, path: str | Path | None = None) -> Path:
         """Write ``license_refresh.req``: the portal's self-service refresh page answers it."""
-        target = _output_path(path, self._manager.config.requests_dir, REFRESH_REQUEST_FILE_NAME)
-        with self._manager.store.locked():
+        target = output_path(path, self._context.config.requests_dir, REFRESH_REQUEST_FILE_NAME)
+        with self._context.store.locked():
             write_artefact(target, self._device_request(REFRESH_REQUEST, self._current_state()))
         return target
 
@@ -470,12 +440,12 @@ class License:
         server (it restarts the grace period). Refusals are the vendor's typed errors.
         """
         request = self._device_request(REFRESH_REQUEST, self._current_state())
-        self._apply_refresh(self._manager.server.post("/check", request), online=True)
+        self._apply_refresh(self._context.server.post("/check", request), online=True)
         return self
 
     def check_hybrid(self) -> HybridResult:
         """Check online when the server answers; otherwise run the local check (grace period applies)."""
-        reason = self._manager._offline_reason()
+        reason = self._context.offline_reason()
         if reason is None:
             try:
                 self.check()
@@ -491,7 +461,7 @@ class License:
         The report is stored before it is sent and resent unchanged until acknowledged, so a
         lost answer never books the same uses twice (the server recognises the request id).
         """
-        store = self._manager.store
+        store = self._context.store
         with store.locked():
             state = self._current_state()
             pending = state.pending_sync
@@ -501,7 +471,7 @@ class License:
                 pending = PendingSync(self._device_request(CONSUMPTION_SYNC, state), state.local_consumptions,
                                       dict(state.feature_consumptions))
                 store.write_state(replace(state, pending_sync=pending))
-            answer = self._manager.server.post("/consumption", pending.request)
+            answer = self._context.server.post("/consumption", pending.request)
 
             def booked(current: DeviceState) -> DeviceState:
                 features = {code: used - pending.feature_consumptions.get(code, 0)
@@ -520,8 +490,8 @@ class License:
         Offline refresh files must be newer than the license here; an online answer may carry
         the same revision (nothing changed), which still counts as contact with the server.
         """
-        config = self._manager.config
-        envelope, refresh = self._manager._open_for_this_device(data, LicenseRefresh)
+        config = self._context.config
+        envelope, refresh = self._context.open_vendor_file(data, LicenseRefresh)
         if refresh.device_id != self.device_id:
             raise SignatureMismatchError(
                 "This refresh file was made for an earlier activation of this device.",
@@ -535,8 +505,8 @@ class License:
             raise RefreshOutdatedError(
                 f"This refresh file holds revision {refresh.license.revision}, but the license here is "
                 f"already at revision {self.revision}.")
-        now = utc_now(config.clock)
-        error = _clock_error(now, self._state.high_water, refresh.issued_at, config.clock_tolerance)
+        now = self._context.now()
+        error = clock_error(now, self._state.high_water, refresh.issued_at, config.clock_tolerance)
         if error is not None:
             raise error
 
@@ -560,7 +530,7 @@ class License:
 
     def _update_state(self, change: Callable[[DeviceState], DeviceState]) -> None:
         """Read-modify-write the local license file under the lock, then adopt the result."""
-        store = self._manager.store
+        store = self._context.store
         with store.locked():
             state = store.read_state()
             if state.device_id != self.device_id or self._deactivated:
@@ -596,30 +566,3 @@ def _validity_error(terms: LicenseTerms, now: datetime) -> LicenseError | None:
     if terms.expires is not None and now >= terms.expires:
         return LicenseExpiredError(f"The license expired on {terms.expires:%Y-%m-%d %H:%M} UTC.")
     return None
-
-
-def _clock_error(now: datetime, high_water: datetime | None, issued_at: datetime | None,
-                 tolerance: timedelta) -> ClockTamperedError | None:
-    """The clock may not read earlier than a time already seen, nor than the vendor's signature."""
-    latest = max((t for t in (high_water, issued_at) if t is not None), default=None)
-    try:
-        check_not_rolled_back(now, latest, tolerance)
-    except ClockTamperedError as error:
-        return error
-    return None
-
-
-def _output_path(path: str | Path | None, default_dir: Path, default_name: str) -> Path:
-    """The tutorial's rule: no path means the default folder; a folder means the default name in it."""
-    if path is None or str(path) == "":
-        return default_dir / default_name
-    target = Path(path)
-    try:
-        target = target.expanduser()
-    except RuntimeError:  # "~someone" who does not exist: leave it; reading it reports a missing file
-        pass
-    try:
-        is_folder = target.is_dir()
-    except (OSError, ValueError):  # a name too long, a NUL byte: not a folder; reading or writing says why
-        is_folder = False
-    return target / default_name if is_folder else target

@@ -13,11 +13,11 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
 
 from . import _crypto as crypto
-from ._clock import utc_now
+from ._clock import clock_error
 from ._config import Configuration
+from ._context import LicenseContext
 from ._errors import (
     ClockTamperedError,
     ConfigurationError,
@@ -26,21 +26,20 @@ from ._errors import (
     LicenseDeactivatedError,
     LicenseFileError,
     OfflineNotSupportedError,
-    ProductMismatchError,
     RequestMismatchError,
     ResponseReusedError,
     ServerUnreachableError,
-    SignatureMismatchError,
     StorageCorruptError,
     UnknownSigningKeyError,
     UsageError,
 )
 from ._formats import (
     ACTIVATION_REQUEST,
+    ACTIVATION_REQUEST_FILE_NAME,
     ACTIVATION_RESPONSE,
+    ACTIVATION_RESPONSE_FILE_NAME,
     LICENSE_REFRESH,
     ActivationResponse,
-    Envelope,
     LicenseRefresh,
     encode_device_signed,
     format_time,
@@ -48,17 +47,15 @@ from ._formats import (
     read_artefact,
     write_artefact,
 )
+from ._fs import output_path
 from ._hardware import device_identity
-from ._hybrid import HybridResult
-from ._license import License, _clock_error, _output_path
+from ._license import License
 from ._online import LicenseServer
+from ._results import HybridResult
 from ._storage import DeviceState, LocalStore, PendingRequest, derive_store_key
 
-__all__ = ["LicenseManager", "LicenseID", "ACTIVATION_REQUEST_FILE_NAME", "ACTIVATION_RESPONSE_FILE_NAME"]
+__all__ = ["LicenseManager", "LicenseID"]
 
-ACTIVATION_REQUEST_FILE_NAME = "ls_activation.req"
-ACTIVATION_RESPONSE_FILE_NAME = "ls_activation.lic"
-SignedT = TypeVar("SignedT", ActivationResponse, LicenseRefresh)
 _KEY_PATTERN = re.compile(r"^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$")
 
 
@@ -97,21 +94,40 @@ class LicenseManager:
         self.config = config
         identity = device_identity(config.product, config.raw_hardware_id())
         self.hardware_id = identity.hardware_id
-        self.store = LocalStore(config.product_dir, derive_store_key(identity.secret, config.product),
-                                config.product, lock_timeout=config.lock_timeout)
-        self.server = LicenseServer(config)
+        self._store = LocalStore(config.product_dir, derive_store_key(identity.secret, config.product),
+                                 config.product, lock_timeout=config.lock_timeout)
+        self._server = LicenseServer(config)
+        self._context = LicenseContext(config, self.hardware_id, self._store, self._server, self._forget)
         self._current: License | None = None
+
+    def now(self) -> datetime:
+        """The time by the configured clock, in UTC (the time every check of this manager uses)."""
+        return self._context.now()
+
+    def has_pending_request(self) -> bool:
+        """Is an activation request waiting for its response (the guard file remembers one)?"""
+        return self._store.guard_exists()
+
+    def close(self) -> None:
+        """Close the connection to the license server, if one was opened. The manager stays usable."""
+        self._server.close()
+
+    def __enter__(self) -> LicenseManager:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- step 1: the request -----------------------------------------------------------------
 
     def create_offline_activation_file(self, license_id: LicenseID, path: str | Path | None = None) -> Path:
         """Write ``ls_activation.req`` (default: on the desktop) and remember it in the guard file."""
-        target = _output_path(path, self.config.requests_dir, ACTIVATION_REQUEST_FILE_NAME)
-        with self.store.locked():
+        target = output_path(path, self.config.requests_dir, ACTIVATION_REQUEST_FILE_NAME)
+        with self._store.locked():
             data, pending = self._activation_request(license_id)
             write_artefact(target, data)  # first: if it cannot be written, the earlier request stays valid
             if self.config.guard_file:
-                self.store.write_guard(pending)
+                self._store.write_guard(pending)
         return target
 
     def _activation_request(self, license_id: LicenseID) -> tuple[bytes, PendingRequest]:
@@ -119,12 +135,12 @@ class LicenseManager:
         if not isinstance(license_id, LicenseID):
             raise UsageError("Name the license with LicenseID.from_key(...) or LicenseID.from_user(...).")
         config = self.config
-        now = utc_now(config.clock)
+        now = self.now()
         request_id, nonce = secrets.token_hex(16), secrets.token_hex(16)
-        state = self.store.read_state()
+        state = self._store.read_state()
         if state.device_key is None:
             state = replace(state, device_key=crypto.private_bytes(crypto.Ed25519PrivateKey.generate()))
-            self.store.write_state(state)
+            self._store.write_state(state)
         body = {
             "product": config.product,
             "api_key": config.api_key,
@@ -152,7 +168,7 @@ class LicenseManager:
 
     def activate_license_offline(self, path: str | Path | None = None) -> License:
         """Activate from ``ls_activation.lic`` (default: on the desktop) and return the license."""
-        source = _output_path(path, self.config.requests_dir, ACTIVATION_RESPONSE_FILE_NAME)
+        source = output_path(path, self.config.requests_dir, ACTIVATION_RESPONSE_FILE_NAME)
         return self._accept_activation(read_artefact(source), pending=None)
 
     def _accept_activation(self, data: bytes, *, pending: PendingRequest | None) -> License:
@@ -162,58 +178,47 @@ class LicenseManager:
         the guard file says which request the response must answer.
         """
         config = self.config
-        envelope, response = self._open_for_this_device(data, ActivationResponse)
+        envelope, response = self._context.open_vendor_file(data, ActivationResponse)
         if response.license.license_type == "subscription" and pending is None:
             raise OfflineNotSupportedError()
-        now = utc_now(config.clock)
-        with self.store.locked():
-            state = self.store.read_state()
-            tombstones = self.store.read_tombstones()
+        now = self.now()
+        with self._store.locked():
+            state = self._store.read_state()
+            tombstones = self._store.read_tombstones()
             self._check_response_is_ours(response, state, tombstones)
             if pending is not None:
                 if (pending.request_id, pending.nonce) != (response.request_id, response.nonce):
                     raise RequestMismatchError("The license server answered a different request than the one sent.")
             elif config.guard_file:
                 self._check_guard(response, now)
-            clock_error = _clock_error(now, state.high_water, response.issued_at, config.clock_tolerance)
-            if clock_error is not None:
-                raise clock_error
+            rolled_back = clock_error(now, state.high_water, response.issued_at, config.clock_tolerance)
+            if rolled_back is not None:
+                raise rolled_back
             state = DeviceState(license=envelope.raw, device_key=state.device_key, device_id=response.device_id,
                                 high_water=state.high_water, used_requests=state.used_requests | {response.request_id},
                                 last_online_check=now if pending is not None else None)
             state = state.seen(now)
-            self.store.write_state(state)
+            self._store.write_state(state)
             if pending is None and config.guard_file:
-                self.store.remove_guard()
-        self._current = License(self, response, state, tombstones)
+                self._store.remove_guard()
+        self._current = License(self._context, response, state, tombstones)
         return self._current
 
-    def _open_for_this_device(self, data: bytes, kind: type[SignedT]) -> tuple[Envelope, SignedT]:
-        """Verify a vendor file (response or refresh) and that it was made for this product and device."""
-        typ = ACTIVATION_RESPONSE if kind is ActivationResponse else LICENSE_REFRESH
-        envelope, doc = open_signed(data, typ, self.config.trusted_keys)
-        signed = kind.from_payload(doc)
-        what = "response" if typ == ACTIVATION_RESPONSE else "refresh"
-        if signed.product != self.config.product:
-            raise ProductMismatchError(f"This {what} file belongs to another product.")
-        if signed.hardware_id != self.hardware_id:
-            if typ == ACTIVATION_RESPONSE:
-                raise SignatureMismatchError()
-            raise SignatureMismatchError("This refresh file was made for a different device than this one.",
-                                         hint="In the portal's Devices tab, download the refresh file of this device.")
-        return envelope, signed
+    def is_online(self, *, fresh: bool = False) -> bool:
+        """Does the license server answer right now? Never raises; bounded by the timeout.
 
-    # -- online and hybrid -------------------------------------------------------------------
-
-    def is_online(self) -> bool:
-        """Does the license server answer right now? Never raises; bounded by the timeout; cached briefly."""
-        return self.server.is_online()
+        The answer is reused for a few seconds (a UI may ask on every keystroke); ``fresh=True``
+        asks the server again, e.g. when the user says the network is back.
+        """
+        if fresh:
+            self._server.forget_online_state()
+        return self._server.is_online()
 
     def activate_license(self, license_id: LicenseID) -> License:
         """Activate online: the same signed request and response as offline, carried by HTTP."""
-        with self.store.locked():
+        with self._store.locked():
             data, pending = self._activation_request(license_id)
-        return self._accept_activation(self.server.post("/activate", data), pending=pending)
+        return self._accept_activation(self._server.post("/activate", data), pending=pending)
 
     def activate_hybrid(self, license_id: LicenseID, path: str | Path | None = None) -> HybridResult:
         """Activate online when the server answers; otherwise write the offline request file.
@@ -221,7 +226,7 @@ class LicenseManager:
         The result says which route was taken and why, so the application can tell its user
         ("activated online" / "take this file to the portal").
         """
-        reason = self._offline_reason()
+        reason = self._context.offline_reason()
         if reason is None:
             try:
                 return HybridResult("online", "the license server answered",
@@ -229,14 +234,6 @@ class LicenseManager:
             except ServerUnreachableError:
                 reason = "the license server stopped answering"
         return HybridResult("offline", reason, path=self.create_offline_activation_file(license_id, path))
-
-    def _offline_reason(self) -> str | None:
-        """None when the online route is open, else why not (for HybridResult.reason)."""
-        if not self.server.configured:
-            return "no license server is configured"
-        if not self.is_online():
-            return "the license server cannot be reached"
-        return None
 
     def _check_response_is_ours(self, response: ActivationResponse, state: DeviceState,
                                 tombstones: frozenset[str]) -> None:
@@ -253,7 +250,7 @@ class LicenseManager:
 
     def _check_guard(self, response: ActivationResponse, now: datetime) -> None:
         try:
-            pending = self.store.read_guard()
+            pending = self._store.read_guard()
         except StorageCorruptError:
             raise GuardTamperedError() from None
         if pending is None:
@@ -279,9 +276,9 @@ class LicenseManager:
 
     def reload_license(self) -> License | None:
         """Always read the local license file from disk, verify it again, and hold it in memory."""
-        with self.store.locked():
-            state = self.store.read_state()
-            tombstones = self.store.read_tombstones()
+        with self._store.locked():
+            state = self._store.read_state()
+            tombstones = self._store.read_tombstones()
         if state.license is None:
             self._current = None
             return None
@@ -297,7 +294,7 @@ class LicenseManager:
                                       ) from None
         if signed.device_id != state.device_id:
             raise StorageCorruptError("The local license file is inconsistent with this device's records.")
-        self._current = License(self, signed, state, tombstones)
+        self._current = License(self._context, signed, state, tombstones)
         return self._current
 
     def clear_local_storage(self) -> None:
@@ -306,10 +303,10 @@ class LicenseManager:
         This does not tell the vendor anything: the activation still counts there. To free the
         activation, deactivate first (``license.deactivate_offline()``).
         """
-        with self.store.locked():
-            self.store.wipe()
+        with self._store.locked():
+            self._store.wipe()
         self._current = None
 
-    def _forget(self, license_: License) -> None:
+    def _forget(self, license_: object) -> None:
         if self._current is license_:
             self._current = None

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -36,8 +34,10 @@ import filelock
 from . import _crypto as crypto
 from ._errors import StorageCorruptError, StorageError, StorageLockedError
 from ._formats import format_time, parse_time
+from ._fs import atomic_write, fsync_dir
 
-__all__ = ["LocalStore", "DeviceState", "PendingRequest", "PendingSync", "atomic_write", "derive_store_key"]
+__all__ = ["LocalStore", "DeviceState", "PendingRequest", "PendingSync", "derive_store_key",
+           "LICENSE_FILE", "TOMBSTONE_FILE", "GUARD_FILE", "LOCK_FILE"]
 
 _MAGIC = b"OLS1"
 LICENSE_FILE = "license.dat"
@@ -50,43 +50,6 @@ def derive_store_key(device_secret: bytes, product: str) -> bytes:
     """A per-device, per-product key. HKDF, not a password KDF: the input is already a secret."""
     return crypto.hkdf(device_secret, salt=b"offline-licensing/store/" + product.encode("utf-8"),
                        info=b"offline-licensing/store-key/v1")
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds (Windows)
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some file systems refuse fsync on a directory
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(target: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Write ``data`` so that ``target`` holds either its old bytes or the new ones, never a mix."""
-    folder = target.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise StorageError(f"Cannot write in the folder {folder}: {exc.strerror or exc}.") from None
-    except ValueError:  # e.g. a NUL character in the path
-        raise StorageError(f"{str(target)!r} is not a usable file path.", hint="Pick another file name.") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, target)
-        _fsync_dir(folder)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise StorageError(f"Cannot write {target}: {exc.strerror or exc}.") from None
 
 
 @dataclass(frozen=True)
@@ -264,7 +227,7 @@ class LocalStore:
             return
         except OSError as exc:
             raise StorageError(f"Cannot remove {self.folder / name}: {exc.strerror or exc}.") from None
-        _fsync_dir(self.folder)
+        fsync_dir(self.folder)
 
     def _write_json(self, name: str, role: str, data: dict[str, Any]) -> None:
         self._write_sealed(name, role, json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8"))

@@ -28,10 +28,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from licensing import LicenseError, LicenseID, LicenseManager, MaxActivationsReachedError
-from licensing._clock import system_clock
 from licensing.issuing import catalog
 from licensing.issuing.issuer import ActivationAnswer
 from licensing.issuing.models import AnsweredRequest, Device
+from licensing.wire import system_clock
 
 from conftest import Lab
 

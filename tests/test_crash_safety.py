@@ -31,13 +31,12 @@ import pytest
 from sqlalchemy import func, select, text
 
 from licensing import LicenseID, LicenseManager
-from licensing._clock import system_clock
-from licensing._formats import Envelope
-from licensing._storage import GUARD_FILE, LICENSE_FILE
 from licensing.issuing import catalog
 from licensing.issuing.models import Device
+from licensing.wire import Envelope, system_clock
 
 from conftest import Lab
+from support.whitebox import GUARD_FILE, LICENSE_FILE, store_of
 
 WORKER = Path(__file__).parent / "workers" / "store_worker.py"
 KILLS = 30
@@ -251,7 +250,7 @@ def test_killed_while_activating_leaves_no_half_activation(real_lab: Lab, rng: r
         acked_ids.extend(lines)
         manager = fresh(lab, "device-A")
         license = manager.reload_license()  # never StorageCorruptError
-        manager.store.read_guard()  # a pending request, or none: never a broken guard
+        store_of(manager).read_guard()  # a pending request, or none: never a broken guard
         devices, integrity = _vendor_devices(lab, key)
         assert integrity == "ok", f"round {round_}: vendor database damaged: {integrity}"
         assert sum(devices.values()) <= 1, f"round {round_}: one device holds {sum(devices.values())} seats"
@@ -289,7 +288,7 @@ def test_killed_while_writing_the_guard_keeps_a_usable_store(real_lab: Lab, rng:
     for round_ in range(KILLS):
         acked.extend(run_and_kill(lab, rng, "device-A", "guard", "--key", key))
         manager = fresh(lab, "device-A")
-        pending = manager.store.read_guard()  # never StorageCorruptError
+        pending = store_of(manager).read_guard()  # never StorageCorruptError
         if pending is None:  # only possible while no request was ever completed
             assert not acked, f"round {round_}: the guard of an acknowledged request vanished {seed_note()}"
         elif acked:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from licensing._errors import ERROR_CODES
+from licensing import ERROR_CODES
 
 ROOT = Path(__file__).resolve().parents[1]
 ABSTRACT_CODES = {"license_error", "file_error", "binding_error", "guard_error", "license_state", "vendor_refusal",

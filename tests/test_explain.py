@@ -15,7 +15,7 @@ from chatbot.explain import (
     md_escape,
     skill_refusal,
 )
-from licensing._errors import (
+from licensing import (
     ERROR_CODES,
     ClockTamperedError,
     FeatureExpiredError,

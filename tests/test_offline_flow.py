@@ -430,8 +430,7 @@ def test_deactivation_by_someone_else_is_refused(lab: Lab) -> None:
     # A forger re-signs a request naming device A with their own key: the vendor knows A's key.
     import base64
 
-    from licensing import _crypto as crypto
-    from licensing._formats import DEACTIVATION_REQUEST, encode_device_signed
+    from licensing.wire import DEACTIVATION_REQUEST, crypto, encode_device_signed
     payload = json.loads(base64.b64decode(data["payload"]))
     for field in ("typ", "v", "device_key"):
         payload.pop(field)

@@ -34,6 +34,7 @@ from licensing.issuing import catalog
 
 from conftest import FakeClock, Lab
 from portal_server import running_portal
+from support.whitebox import store_of
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -199,7 +200,7 @@ def test_a_report_whose_answer_was_lost_is_resent_and_booked_once(online_lab: La
     cut_off = dead.reload_license()
     with pytest.raises(ServerUnreachableError):
         cut_off.sync_consumption()  # type: ignore[union-attr]
-    pending = dead.store.read_state().pending_sync
+    pending = store_of(dead).read_state().pending_sync
     assert pending is not None and pending.local_consumptions == 3
     # Suppose the server had booked it and only its answer was lost.
     online_lab.vendor.issuer.answer_consumption_report(pending.request)

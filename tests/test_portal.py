@@ -17,13 +17,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+import licensing as E
 from licensing import LicenseID, LicenseManager
-from licensing import _errors as E
-from licensing._formats import LICENSE_REFRESH, open_signed
 from licensing.issuing import catalog
 from licensing.issuing.models import AuditEvent, Device
 from licensing.issuing.portal.errors import status_for
 from licensing.issuing.portal.settings import set_admin_password
+from licensing.wire import LICENSE_REFRESH, open_signed
 
 from conftest import PRODUCT, Lab
 from portal_server import csrf_token, hidden_value, running_portal, sign_in

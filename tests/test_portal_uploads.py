@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import func, select
 
 from licensing import LicenseID, LicenseManager
-from licensing._formats import ACTIVATION_RESPONSE, MAX_FILE_SIZE, Envelope, open_signed
 from licensing.issuing import catalog
 from licensing.issuing.models import AnsweredRequest, AuditEvent, Device, License
 from licensing.issuing.workspace import VendorWorkspace
+from licensing.wire import ACTIVATION_RESPONSE, MAX_FILE_SIZE, Envelope, open_signed
 
 from conftest import PRODUCT, Lab
 from portal_server import running_portal

@@ -34,31 +34,38 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from licensing import (
+    ERROR_CODES,
     LicenseError,
     LicenseFileError,
     LicenseID,
     LicenseManager,
 )
-from licensing import _crypto as crypto
-from licensing._errors import ERROR_CODES
-from licensing._formats import (
-    ACTIVATION_REQUEST,
-    ACTIVATION_RESPONSE,
-    DEACTIVATION_REQUEST,
-    LICENSE_REFRESH,
-    Envelope,
-    encode_device_signed,
-    encode_signed,
-)
-from licensing._hardware import device_identity
-from licensing._storage import GUARD_FILE, LICENSE_FILE, LOCK_FILE, TOMBSTONE_FILE, derive_store_key
 from licensing.issuing import catalog
 from licensing.issuing.issuer import ActivationAnswer, DeactivationReceipt
 from licensing.issuing.models import AnsweredRequest, AuditEvent, Device
 from licensing.issuing.models import License as VendorLicense
 from licensing.issuing.workspace import VendorWorkspace
+from licensing.wire import (
+    ACTIVATION_REQUEST,
+    ACTIVATION_RESPONSE,
+    DEACTIVATION_REQUEST,
+    LICENSE_REFRESH,
+    Envelope,
+    crypto,
+    encode_device_signed,
+    encode_signed,
+)
 
 from conftest import PRODUCT, Lab
+from support.whitebox import (
+    GUARD_FILE,
+    LICENSE_FILE,
+    LOCK_FILE,
+    TOMBSTONE_FILE,
+    derive_store_key,
+    device_identity,
+    store_of,
+)
 
 #: every code a file that is not the genuine one may be refused with, as a file problem
 FILE_CODES = frozenset(code for code, cls in ERROR_CODES.items() if issubclass(cls, LicenseFileError))
@@ -961,7 +968,7 @@ def sealed_world(lab: Lab) -> tuple[LicenseManager, dict[str, Any], Path]:
     first = lab.activate(manager, key)
     first.deactivate_offline()  # tombstones.dat
     lab.activate(manager, key)
-    state = json.loads(manager.store._read_sealed(LICENSE_FILE, "license"))
+    state = json.loads(store_of(manager)._read_sealed(LICENSE_FILE, "license"))
     response = lab.respond(manager.create_offline_activation_file(LicenseID.from_key(key)))  # .guard
     return manager, state, response
 
@@ -1047,7 +1054,7 @@ FORGED_GUARDS: dict[str, tuple[Callable[[dict[str, Any]], bytes], str]] = {
 @pytest.mark.parametrize("case", FORGED_GUARDS)
 def test_forged_guard_is_refused(sealed_world: tuple[LicenseManager, dict[str, Any], Path], case: str) -> None:
     manager, _, response = sealed_world
-    guard = json.loads(manager.store._read_sealed(GUARD_FILE, "guard"))
+    guard = json.loads(store_of(manager)._read_sealed(GUARD_FILE, "guard"))
     build, code = FORGED_GUARDS[case]
     _seal_into(manager, GUARD_FILE, "guard", build(guard))
     before = store_bytes(manager)

@@ -331,7 +331,7 @@ def _display_path(path: Path) -> str:
 
 def _is_license_error(error: BaseException) -> bool:
     try:
-        from licensing._errors import LicenseError
+        from licensing import LicenseError
     except Exception:  # pragma: no cover
         return False
     return isinstance(error, LicenseError)

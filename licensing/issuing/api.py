@@ -22,9 +22,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from .._errors import FileMalformedError, FileTooLargeError, LicenseError, ProductConfigurationError, WrongFileTypeError
-from .._formats import DEVICE_SIGNED, MAX_FILE_SIZE, Envelope
-from .._version import __version__
+from .. import (
+    FileMalformedError,
+    FileTooLargeError,
+    LicenseError,
+    ProductConfigurationError,
+    WrongFileTypeError,
+    __version__,
+)
+from ..wire import DEVICE_SIGNED, MAX_FILE_SIZE, Envelope
 from .portal.errors import status_for
 from .portal.web import run_db
 

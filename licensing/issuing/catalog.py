@@ -17,14 +17,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .._config import PRODUCT_CODE_PATTERN
-from .._errors import (
-    DeviceNotFoundError,
-    LicenseNotFoundError,
-    ProductNotFoundError,
-    VendorInputError,
-)
-from .._formats import LICENSE_TYPES, Feature, LicenseTerms
+from .. import DeviceNotFoundError, Feature, LicenseNotFoundError, LicenseTerms, ProductNotFoundError, VendorInputError
+from ..wire import LICENSE_TYPES, PRODUCT_CODE_PATTERN
 from .models import AuditEvent, Device, License, LicenseFeature, Product
 
 __all__ = [

@@ -24,11 +24,20 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from .._clock import Clock, system_clock, utc_now
-from .._errors import LicenseError, StorageError, UsageError
-from .._formats import ACTIVATION_REQUEST, LICENSE_TYPES, Envelope, format_time, read_artefact, write_artefact
-from .._license import REFRESH_FILE_NAME
-from .._manager import ACTIVATION_RESPONSE_FILE_NAME
+from .. import LicenseError, StorageError, UsageError
+from ..wire import (
+    ACTIVATION_REQUEST,
+    ACTIVATION_RESPONSE_FILE_NAME,
+    LICENSE_TYPES,
+    REFRESH_FILE_NAME,
+    Clock,
+    Envelope,
+    format_time,
+    read_artefact,
+    system_clock,
+    utc_now,
+    write_artefact,
+)
 
 __all__ = ["main", "build_parser", "parse_date", "parse_start_date"]
 

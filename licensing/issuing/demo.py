@@ -30,9 +30,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from .._clock import Clock, system_clock, utc_now
-from .._errors import ConfigurationError, LicenseNotFoundError, ProductNotFoundError
-from .._storage import atomic_write
+from .. import ConfigurationError, LicenseNotFoundError, ProductNotFoundError
+from ..wire import Clock, atomic_write, system_clock, utc_now
 from . import catalog
 from .demo_plan import (
     CONFIG_FILE,

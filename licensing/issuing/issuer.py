@@ -18,9 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import _crypto as crypto
-from .._clock import Clock, system_clock, utc_now
-from .._errors import (
+from .. import (
     DeviceDisabledError,
     DeviceNotFoundError,
     FileMalformedError,
@@ -36,7 +34,7 @@ from .._errors import (
     VendorLicenseExpiredError,
     WrongFileTypeError,
 )
-from .._formats import (
+from ..wire import (
     ACTIVATION_REQUEST,
     ACTIVATION_RESPONSE,
     CONSUMPTION_SYNC,
@@ -44,11 +42,15 @@ from .._formats import (
     LICENSE_REFRESH,
     REFRESH_REQUEST,
     ActivationRequest,
+    Clock,
     DeviceRequest,
     Envelope,
+    crypto,
     encode_signed,
     format_time,
     open_device_signed,
+    system_clock,
+    utc_now,
 )
 from . import catalog
 from .keys import VendorKeys

@@ -13,9 +13,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from .. import _crypto as crypto
-from .._errors import ConfigurationError
-from .._storage import atomic_write
+from .. import ConfigurationError
+from ..wire import atomic_write, crypto
 
 __all__ = ["VendorKeys"]
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .._errors import ConfigurationError, StorageError, StorageLockedError
+from .. import ConfigurationError, StorageError, StorageLockedError
 
 __all__ = ["VendorStore", "sqlite_url"]
 

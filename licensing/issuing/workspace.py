@@ -11,9 +11,8 @@ from pathlib import Path
 
 import platformdirs
 
-from .._clock import Clock, system_clock
-from .._config import Configuration
-from .._errors import ConfigurationError, StorageError
+from .. import Configuration, ConfigurationError, StorageError
+from ..wire import Clock, system_clock
 from . import catalog
 from .issuer import Issuer
 from .keys import VendorKeys

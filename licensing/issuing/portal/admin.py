@@ -21,9 +21,8 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from ..._clock import utc_now
-from ..._errors import VendorInputError
-from ..._formats import LICENSE_TYPES
+from ... import VendorInputError
+from ...wire import LICENSE_TYPES, utc_now
 from .. import catalog
 from ..models import AuditEvent, Device, License
 from .web import PageError, attachment, check_csrf, csrf_token, flash, read_form, render, run_db

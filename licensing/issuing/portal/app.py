@@ -95,7 +95,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..._errors import FileTooLargeError, LicenseError
+from ... import FileTooLargeError, LicenseError
 from ..workspace import DATA_ENV, VendorWorkspace
 from . import admin, public
 from .errors import status_for

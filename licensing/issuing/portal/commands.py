@@ -68,7 +68,7 @@ def register(commands: Any, command: Callable[..., argparse.ArgumentParser],
 
 
 def _check_vendor(ctx: Any) -> None:
-    from ..._errors import ConfigurationError
+    from ... import ConfigurationError
     from ..keys import VendorKeys
 
     folder = ctx.data_dir
@@ -79,7 +79,7 @@ def _check_vendor(ctx: Any) -> None:
 
 
 def _check_port_free(host: str, port: int) -> None:
-    from ..._errors import UsageError
+    from ... import UsageError
 
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -151,7 +151,7 @@ def cmd_serve(ctx: Any, args: argparse.Namespace) -> Any:
 
 
 def _read_password(args: argparse.Namespace) -> str:
-    from ..._errors import UsageError
+    from ... import UsageError
 
     if args.password_stdin:
         line = sys.stdin.readline()

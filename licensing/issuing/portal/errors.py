@@ -46,7 +46,7 @@ parent's status until it is listed here.
 
 from __future__ import annotations
 
-from ..._errors import (
+from ... import (
     BindingError,
     ClockTamperedError,
     ConfigurationError,

@@ -14,8 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ..._errors import FileMalformedError, FileMissingError, FileTooLargeError, LicenseError, WrongFileTypeError
-from ..._formats import (
+from ... import FileMalformedError, FileMissingError, FileTooLargeError, LicenseError, WrongFileTypeError
+from ...wire import (
     ACTIVATION_REQUEST,
     ACTIVATION_RESPONSE,
     DEACTIVATION_REQUEST,

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..._errors import ConfigurationError, StorageError, UsageError
-from ..._storage import atomic_write
+from ... import ConfigurationError, StorageError, UsageError
+from ...wire import atomic_write
 from ..catalog import hash_password, password_matches
 
 __all__ = [

@@ -18,14 +18,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..._errors import (
-    FileMalformedError,
-    FileMissingError,
-    FileTooLargeError,
-    LicenseError,
-    WrongFileTypeError,
-)
-from ..._formats import (
+from ... import FileMalformedError, FileMissingError, FileTooLargeError, LicenseError, WrongFileTypeError
+from ...wire import (
     ACTIVATION_REQUEST,
     ACTIVATION_RESPONSE,
     DEACTIVATION_REQUEST,
