@@ -24,4 +24,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 bash scripts/setup.sh test
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest -m "" "$@"  # -m "": also the slow loops that a bare pytest leaves out

@@ -36,7 +36,7 @@ from licensing import (
 from licensing.issuing import catalog
 from licensing.issuing.models import Device
 
-from conftest import Lab
+from support.lab import Lab
 
 
 def _devices(lab: Lab, key: str) -> list[Device]:

@@ -19,15 +19,15 @@ import pytest
 from licensing import LicenseID
 from licensing.issuing.portal.settings import set_admin_password
 
-from conftest import Lab
-from portal_server import running_portal
+from support.lab import Lab
+from support.portal_server import running_portal
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage",
 ]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PASSWORD = "browser admin password"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from licensing import Configuration, LicenseError, LicenseID, LicenseManager
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests folder, for support.*
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the tests folder, for support.*
 from support.whitebox import store_of  # noqa: E402
 
 

@@ -27,9 +27,9 @@ from chatbot.bot import Bot
 from chatbot.repl import phrase_completer, run_pipe, run_repl
 from chatbot.tui.common import HistoryStore, read_history
 
-from conftest import PRODUCT, Lab, isolated_home
+from support.lab import PRODUCT, Lab, isolated_home
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_bot(lab: Lab, device: str = "device-A") -> Bot:

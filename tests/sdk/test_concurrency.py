@@ -1,11 +1,11 @@
 """Concurrency: two processes at once, many threads at once, a flood of uploads — nothing lost.
 
-Device side: several real processes (``tests/workers/store_worker.py consume-n``) record uses on
+Device side: several real processes (``tests/support/workers/store_worker.py consume-n``) record uses on
 the same data folder at the same instant; the cross-process lock must serialise the
 read-modify-writes so that no update is lost and a limit is never passed.
 
 Vendor side: many threads of one portal process, and several portal processes on the same SQLite
-file (``tests/workers/vendor_worker.py``), answer activation requests for one license at once;
+file (``tests/support/workers/vendor_worker.py``), answer activation requests for one license at once;
 exactly ``max_activations`` of them may win. A flood of 200 mixed uploads, answered one by one,
 by threads and by processes, gets only the expected refusals and leaves a consistent database.
 
@@ -33,9 +33,9 @@ from licensing.issuing.issuer import ActivationAnswer
 from licensing.issuing.models import AnsweredRequest, Device
 from licensing.wire import system_clock
 
-from conftest import Lab
+from support.lab import Lab
 
-WORKERS = Path(__file__).parent / "workers"
+WORKERS = Path(__file__).resolve().parents[1] / "support" / "workers"
 
 
 @pytest.fixture
@@ -87,6 +87,7 @@ def vendor_worker_cmd(lab: Lab, folder: Path, go: Path) -> list[str]:
 # -- one device, several processes ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("processes", [2, 4])
 def test_processes_consuming_at_once_lose_no_update(real_lab: Lab, processes: int) -> None:
     lab = real_lab
@@ -101,6 +102,7 @@ def test_processes_consuming_at_once_lose_no_update(real_lab: Lab, processes: in
     license.local_check()
 
 
+@pytest.mark.slow
 def test_processes_share_a_limit_exactly(real_lab: Lab) -> None:
     lab = real_lab
     limit, processes, per_process = 60, 4, 25
@@ -192,6 +194,7 @@ def test_threads_racing_for_the_last_seats(real_lab: Lab, round_: int) -> None:
         _activate_with(lab, device, answer.data)
 
 
+@pytest.mark.slow
 def test_processes_racing_for_the_last_seats(real_lab: Lab) -> None:
     lab = real_lab
     processes, per_process, seats = 3, 4, 5
@@ -262,7 +265,7 @@ def _flood(lab: Lab) -> tuple[list[tuple[str, bytes]], dict[str, str], int]:
     return uploads, license_of, 7
 
 
-@pytest.mark.parametrize("mode", ["sequential", "threads", "processes"])
+@pytest.mark.parametrize("mode", ["sequential", "threads", pytest.param("processes", marks=pytest.mark.slow)])
 def test_a_flood_of_uploads_gets_only_expected_refusals(real_lab: Lab, mode: str) -> None:
     lab = real_lab
     uploads, license_of, small_seats = _flood(lab)

@@ -32,8 +32,8 @@ from licensing import (
 )
 from licensing.issuing import catalog
 
-from conftest import FakeClock, Lab
-from portal_server import running_portal
+from support.lab import FakeClock, Lab
+from support.portal_server import running_portal
 from support.whitebox import store_of
 
 

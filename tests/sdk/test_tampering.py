@@ -56,7 +56,7 @@ from licensing.wire import (
     encode_signed,
 )
 
-from conftest import PRODUCT, Lab
+from support.lab import PRODUCT, Lab
 from support.whitebox import (
     GUARD_FILE,
     LICENSE_FILE,

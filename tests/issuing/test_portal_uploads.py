@@ -21,8 +21,8 @@ from licensing.issuing.models import AnsweredRequest, AuditEvent, Device, Licens
 from licensing.issuing.workspace import VendorWorkspace
 from licensing.wire import ACTIVATION_RESPONSE, MAX_FILE_SIZE, Envelope, open_signed
 
-from conftest import PRODUCT, Lab
-from portal_server import running_portal
+from support.lab import PRODUCT, Lab
+from support.portal_server import running_portal
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ from licensing.issuing.portal.errors import status_for
 from licensing.issuing.portal.settings import set_admin_password
 from licensing.wire import LICENSE_REFRESH, open_signed
 
-from conftest import PRODUCT, Lab
-from portal_server import csrf_token, hidden_value, running_portal, sign_in
+from support.lab import PRODUCT, Lab
+from support.portal_server import csrf_token, hidden_value, running_portal, sign_in
 
 PASSWORD = "portal admin password"
 

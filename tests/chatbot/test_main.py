@@ -11,9 +11,9 @@ import pytest
 
 from chatbot.__main__ import main
 
-from conftest import isolated_home
+from support.lab import isolated_home
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_chatbot(*args: str, stdin: str = "", env: dict[str, str] | None = None,

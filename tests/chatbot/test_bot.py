@@ -22,7 +22,7 @@ from chatbot.skills import JOKES
 from licensing import InvalidCredentialsError, License, LicenseManager, OfflineNotSupportedError
 from licensing.issuing import catalog
 
-from conftest import Lab
+from support.lab import Lab
 
 KEY_HINT = "ABCD-1234-EFGH-5678"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PRODUCT, isolated_home
+from support.lab import PRODUCT, isolated_home
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (CI installs it)")
 

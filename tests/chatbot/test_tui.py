@@ -4,7 +4,7 @@ Each test gets a vendor and a device in a temporary folder (``lab``), a fake clo
 hardware id; the history file lives in the test's folder too. Nothing is mocked: where a test
 needs the bot to be slow it wraps the real bot and holds it on an event.
 
-SVG snapshots live in ``tests/snapshots``; ``UPDATE_SNAPSHOTS=1`` rewrites them. On a mismatch the
+SVG snapshots live in ``tests/chatbot/snapshots``; ``UPDATE_SNAPSHOTS=1`` rewrites them. On a mismatch the
 new screenshot is written to ``test-artifacts/`` for comparison.
 """
 
@@ -30,10 +30,10 @@ from chatbot.tui.screens import FilePickerScreen, HelpScreen, LicenseFileTree
 from chatbot.tui.widgets import UserMessage
 from licensing import ConfigurationError
 
-from conftest import Lab
+from support.lab import Lab
 
 SIZE = (80, 24)
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 ARTIFACTS = ROOT / "test-artifacts"
 

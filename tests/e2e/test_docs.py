@@ -7,7 +7,7 @@ from pathlib import Path
 
 from licensing import ERROR_CODES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ABSTRACT_CODES = {"license_error", "file_error", "binding_error", "guard_error", "license_state", "vendor_refusal",
                   "online_error"}
 

@@ -1,6 +1,6 @@
 """Crash safety: a process killed with SIGKILL at any instant leaves the old state or the new one.
 
-Each test starts ``tests/workers/store_worker.py`` — a real process using the real SDK on a real
+Each test starts ``tests/support/workers/store_worker.py`` — a real process using the real SDK on a real
 data folder — lets it loop on one operation (consuming, refreshing, activating, writing the
 guard), kills it with SIGKILL after a random 0–150 ms, and then inspects the folder from this
 process with a fresh :class:`LicenseManager`:
@@ -35,10 +35,10 @@ from licensing.issuing import catalog
 from licensing.issuing.models import Device
 from licensing.wire import Envelope, system_clock
 
-from conftest import Lab
+from support.lab import Lab
 from support.whitebox import GUARD_FILE, LICENSE_FILE, store_of
 
-WORKER = Path(__file__).parent / "workers" / "store_worker.py"
+WORKER = Path(__file__).resolve().parents[1] / "support" / "workers" / "store_worker.py"
 KILLS = 30
 MAX_DELAY = 0.150
 SEED = int(os.environ.get("CRASH_SEED", "0")) or random.randrange(1, 2**31)
@@ -149,6 +149,7 @@ def seed_note(rng_seed: int = SEED) -> str:
 # -- consuming -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_killed_while_consuming_loses_nothing(real_lab: Lab, rng: random.Random) -> None:
     lab = real_lab
     key = lab.issue("consumption", max_consumptions=10**9)
@@ -194,6 +195,7 @@ def _make_refreshes(lab: Lab, key: str, device_id: str, folder: Path, until: int
     return revision
 
 
+@pytest.mark.slow
 def test_killed_while_refreshing_keeps_a_whole_license(real_lab: Lab, rng: random.Random) -> None:
     lab = real_lab
     key = lab.issue("consumption", max_consumptions=10**6)
@@ -241,6 +243,7 @@ def _vendor_devices(lab: Lab, key: str) -> tuple[dict[str, bool], str]:
     return devices, integrity
 
 
+@pytest.mark.slow
 def test_killed_while_activating_leaves_no_half_activation(real_lab: Lab, rng: random.Random) -> None:
     lab = real_lab
     key = lab.issue("perpetual", max_activations=1)
@@ -276,6 +279,7 @@ def test_killed_while_activating_leaves_no_half_activation(real_lab: Lab, rng: r
 # -- writing the guard ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_killed_while_writing_the_guard_keeps_a_usable_store(real_lab: Lab, rng: random.Random) -> None:
     lab = real_lab
     key = lab.issue("consumption", max_consumptions=100, max_activations=2)
