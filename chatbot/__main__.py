@@ -102,7 +102,7 @@ def _mode(args: argparse.Namespace) -> str:
 
 
 def _make_bot(config: Path | None) -> Any:
-    from .setup import create_bot
+    from .bootstrap import create_bot
 
     return create_bot(config)
 

@@ -13,7 +13,7 @@ What it does, and what it leaves to the bot:
 * After a reply that asks for a password (``reply.data["expects"] == "password"``) the input masks
   the next line, and that line is shown as bullets and never written to the history.
 * No licensing logic lives here: the UI never imports the engine (only ``LicenseError``, to tell a
-  start-up refusal from a bug, and ``chatbot.setup.create_bot``, both lazily in the worker).
+  start-up refusal from a bug, and ``chatbot.bootstrap.create_bot``, both lazily in the worker).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class ChatApp(App[object]):
     """The chatbot's terminal UI.
 
     ``bot`` — a ready ``Bot``; or ``bot_factory`` — a callable that makes one (run in a worker);
-    by default ``chatbot.setup.create_bot(config_path)``. On a start-up failure the app exits with
+    by default ``chatbot.bootstrap.create_bot(config_path)``. On a start-up failure the app exits with
     return code 2 and the exception as its result (``__main__`` prints it).
     """
 
@@ -176,7 +176,7 @@ class ChatApp(App[object]):
             elif self._bot_factory is not None:
                 bot = self._bot_factory()
             else:
-                from chatbot.setup import create_bot
+                from chatbot.bootstrap import create_bot
 
                 bot = create_bot(self._config_path)
             greeting = bot.greeting()
