@@ -35,7 +35,7 @@ import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -64,15 +64,12 @@ from .explain import (
     skill_refusal,
 )
 from .help_topics import HELP_TOPICS, help_topic
+from .replies import CANCEL, CONFIRM, LicenseStatus, Reply
 from .skills import SKILLS, Skill, SkillContext, SkillInputError
 
 __all__ = ["Bot", "Reply", "LicenseStatus", "DemoContext", "CONFIRM", "CANCEL", "detect_portal_program"]
 
 _log = logging.getLogger(__name__)
-
-#: dialogue-turn intents, besides the names of chatbot.intents
-CONFIRM = "confirm"
-CANCEL = "cancel"
 
 #: Only this much of a line is parsed (the parser is quadratic on very long tokens); a longer
 #: word-count text is still counted whole.
@@ -80,31 +77,6 @@ _PARSE_LIMIT = 1000
 
 
 # -- what the UI gets --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LicenseStatus:
-    """What the UI status bar shows; computed afresh on every call."""
-
-    licensed: bool  # local checks pass right now
-    license_type: str | None
-    expires: datetime | None
-    days_left: int | None
-    consumption_left: int | None  # None when the license does not count consumption
-    online: bool | None  # None = not known yet
-    summary: str  # one short line for people
-    problem_code: str | None  # the first failing check's code when not licensed
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str  # Markdown for people
-    intent: str  # a chatbot.intents name, or "confirm" / "cancel" for dialogue turns
-    ok: bool  # False when the line failed: a refusal, an error, unknown input
-    suggestions: tuple[str, ...] = ()
-    status: LicenseStatus | None = None  # set when the licence state may have changed
-    data: Mapping[str, Any] = field(default_factory=dict)
-    quit: bool = False
 
 
 PORTAL_SCRIPT = "licensing-portal"

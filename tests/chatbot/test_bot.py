@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from chatbot.bootstrap import DATA_DIR_ENV, DEFAULT_CONFIG_ENV, create_bot
 from chatbot.bot import CANCEL, CONFIRM, Bot, DemoContext, Reply, detect_portal_program
 from chatbot.explain import MEMORY_VS_DISK, REQUEST_REFUSAL_CODES, explain_code
 from chatbot.intents import parse
-from chatbot.bootstrap import DATA_DIR_ENV, DEFAULT_CONFIG_ENV, create_bot
 from chatbot.skills import JOKES
 from licensing import InvalidCredentialsError, License, LicenseManager, OfflineNotSupportedError
 from licensing.issuing import catalog
