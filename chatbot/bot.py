@@ -51,8 +51,7 @@ from licensing import (
 )
 from licensing.wire import ACTIVATION_RESPONSE_FILE_NAME, REFRESH_FILE_NAME
 
-from . import intents as I
-from . import wording as W
+from . import intents, wording
 from .explain import (
     EXPLAINED_CODES,
     MEMORY_VS_DISK,
@@ -163,16 +162,16 @@ _WHY = re.compile(r"(?:(?:but|so|and|ok|okay|hm+|huh)\W+)*(?:why(?: not| so| is 
                   r"(?:fail|happen)| (?:was|is) (?:that|it) refused)?|how come|what happened|what went wrong|"
                   r"explain(?: that| it)?(?: please)?|what does that mean|tell me more)[\s?!.]*", re.IGNORECASE)
 #: replies after which "why?" still means the problem before them (talk, not an action)
-_KEEPS_PROBLEM = frozenset({I.HELP, I.UNKNOWN, I.CLARIFY, I.QUIT, CANCEL})
+_KEEPS_PROBLEM = frozenset({intents.HELP, intents.UNKNOWN, intents.CLARIFY, intents.QUIT, CANCEL})
 
 #: what to type for each intent (suggestions, "did you mean…?"); each parses back to its intent
 _COMMANDS: Mapping[str, str] = {
-    I.ACTIVATE_ONLINE: "activate online", I.ACTIVATE_OFFLINE: "activate offline",
-    I.CREATE_ACTIVATION_REQUEST: "create activation request", I.DEACTIVATE_ONLINE: "deactivate online",
-    I.DEACTIVATE_OFFLINE: "deactivate offline", I.REFRESH_OFFLINE: "refresh", I.CHECK_ONLINE: "check online",
-    I.LOCAL_CHECK: "local check", I.LICENSE_STATUS: "status", I.LIST_FEATURES: "features",
-    I.CONSUME: "use a credit", I.IS_ONLINE: "am I online?", I.CLEAR_STORAGE: "clear storage",
-    I.RELOAD_LICENSE: "reload", I.HELP: "help", I.QUIT: "quit",
+    intents.ACTIVATE_ONLINE: "activate online", intents.ACTIVATE_OFFLINE: "activate offline",
+    intents.CREATE_ACTIVATION_REQUEST: "create activation request", intents.DEACTIVATE_ONLINE: "deactivate online",
+    intents.DEACTIVATE_OFFLINE: "deactivate offline", intents.REFRESH_OFFLINE: "refresh", intents.CHECK_ONLINE: "check online",
+    intents.LOCAL_CHECK: "local check", intents.LICENSE_STATUS: "status", intents.LIST_FEATURES: "features",
+    intents.CONSUME: "use a credit", intents.IS_ONLINE: "am I online?", intents.CLEAR_STORAGE: "clear storage",
+    intents.RELOAD_LICENSE: "reload", intents.HELP: "help", intents.QUIT: "quit",
     **{name: skill.example for name, skill in SKILLS.items()},
 }
 
@@ -216,7 +215,7 @@ class Bot:
                          "`activate ABCD-1234-EFGH-5678` with your key; **help** lists everything.")
         if self.demo is not None:
             command = md_code(self.demo.portal_command(), limit=4096)
-            lines.append(f"You are on the built-in **demo vendor** ({W.path_md(self.demo.vendor_dir)}): say "
+            lines.append(f"You are on the built-in **demo vendor** ({wording.path_md(self.demo.vendor_dir)}): say "
                          f"**which keys can I use?** to see its license keys. It answers requests on this machine: "
                          f"{command}.")
         if used_up or (not status.licensed and status.license_type is not None):
@@ -225,7 +224,7 @@ class Bot:
             suggestions = ("tell me a joke", "status", "help")
         else:
             suggestions = ("activate offline", "which keys can I use?" if self.demo else "help offline", "help")
-        return Reply("\n\n".join(lines), I.HELP, True, suggestions, status)
+        return Reply("\n\n".join(lines), intents.HELP, True, suggestions, status)
 
     def handle(self, text: str) -> Reply:
         """Answer one line. Never raises: engine errors are explained, anything else is apologised for."""
@@ -241,7 +240,7 @@ class Bot:
                 raise
             _log.exception("the chatbot failed on a line")
             return Reply("Sorry — something went wrong on my side and I could not answer that. Nothing about your "
-                         "license was changed by it; please try again, or say **help**.", I.UNKNOWN, False,
+                         "license was changed by it; please try again, or say **help**.", intents.UNKNOWN, False,
                          ("help",), data={"code": "internal_error"})
 
     def held_license(self) -> License | None:
@@ -272,35 +271,35 @@ class Bot:
                 return answered
         turn = self._understand(line)
         reply = self._run(turn)
-        if pending is not None and turn.name == I.HELP and self._pending is None:
+        if pending is not None and turn.name == intents.HELP and self._pending is None:
             self._pending = pending  # "which keys can I use?" while asked for a key: still waiting for it
         return reply
 
     def _understand(self, line: str) -> _Turn:
         head = line[:_PARSE_LIMIT]
-        parsed = I.parse(head)
+        parsed = intents.parse(head)
         slots: dict[str, Any] = dict(parsed.slots)
-        if parsed.name == I.SKILL_WORDCOUNT and "text" in slots and len(line) > _PARSE_LIMIT:
+        if parsed.name == intents.SKILL_WORDCOUNT and "text" in slots and len(line) > _PARSE_LIMIT:
             slots["text"] = line[head.rfind(str(slots["text"])):]  # the text runs on past the parsed part
-        if parsed.name != I.HELP and not slots and _WORDS.findall(line.lower())[:1] == ["help"]:
-            return _Turn(I.HELP, {}, line)  # "help convert", "help refresh": the topic, not the command
+        if parsed.name != intents.HELP and not slots and _WORDS.findall(line.lower())[:1] == ["help"]:
+            return _Turn(intents.HELP, {}, line)  # "help convert", "help refresh": the topic, not the command
         if isinstance(slots.get("path"), str):
             slots["path"] = _expand(slots["path"])
-        if _WHY.fullmatch(head) and (self._problem is not None or parsed.name != I.HELP):
-            return _Turn(I.HELP, {"why": True}, line)  # "why?" about the last answer ("explain" alone: help)
+        if _WHY.fullmatch(head) and (self._problem is not None or parsed.name != intents.HELP):
+            return _Turn(intents.HELP, {"why": True}, line)  # "why?" about the last answer ("explain" alone: help)
         if parsed.name in SKILLS:
             return _Turn(parsed.name, slots, line)
         code = _CODE_MENTION.search(line)
         if code is not None:  # pasted from the portal: "… (invalid_credentials). Hint: …"
-            return _Turn(I.HELP, {"code": code.group(1)}, line)
+            return _Turn(intents.HELP, {"code": code.group(1)}, line)
         credentials = _CREDENTIALS.search(line)
         if credentials is not None:
             slots["license_id"] = LicenseID.from_user(credentials["user"], credentials["password"])
-            name = parsed.name if parsed.name in (I.ACTIVATE_OFFLINE, I.CREATE_ACTIVATION_REQUEST) else (
-                I.ACTIVATE_OFFLINE if "offline" in line.lower() else I.ACTIVATE_ONLINE)
+            name = parsed.name if parsed.name in (intents.ACTIVATE_OFFLINE, intents.CREATE_ACTIVATION_REQUEST) else (
+                intents.ACTIVATE_OFFLINE if "offline" in line.lower() else intents.ACTIVATE_ONLINE)
             return _Turn(name, slots, line)
         if _KEYS_QUESTION.search(line) and "key" not in slots:
-            return _Turn(I.HELP, {"topic": "keys"}, line)
+            return _Turn(intents.HELP, {"topic": "keys"}, line)
         return _Turn(parsed.name, slots, line, parsed.candidates)
 
     def _run(self, turn: _Turn, handlers: Mapping[str, Callable[[Bot, _Turn], Reply]] | None = None) -> Reply:
@@ -395,10 +394,10 @@ class Bot:
         demo = (f"\n   On this machine the demo vendor can answer it right away: "
                 f"{md_code(self.demo.portal_command(request), limit=4096)} (it writes `ls_activation.lic` next to "
                 "the request).") if self.demo is not None else ""
-        text = (f"{lead}\n\nThe request file is here: {W.path_md(request)}\n\n"
+        text = (f"{lead}\n\nThe request file is here: {wording.path_md(request)}\n\n"
                 "1. Carry this file to a computer with internet and upload it at the Offline Licensing Portal "
                 f"(page \"Offline activation\").{demo}\n"
-                f"2. Then bring back `ls_activation.lic`, put it in {W.path_md(request.parent)}, and say "
+                f"2. Then bring back `ls_activation.lic`, put it in {wording.path_md(request.parent)}, and say "
                 "**activate offline** (or give its path: `activate offline <path to ls_activation.lic>`).")
         return Reply(text, turn.name, True, ("activate offline", "help offline"),
                      data={"path": str(request), "route": "offline", "step": 1})
@@ -412,7 +411,7 @@ class Bot:
                 raise
             # A response left over from an earlier activation: offer to start a new one.
             reply = self._failure(turn.name, error, f"I tried the {md_code(response.name)} I found in "
-                                                    f"{W.path_md(response.parent)}.")
+                                                    f"{wording.path_md(response.parent)}.")
             self._pending = _Pending("license_id", replace(turn, slots={}))
             return replace(reply, text=reply.text + "\n\nTo start a new activation, tell me the license key "
                                                     "(or `user NAME password PASSWORD`).")
@@ -437,13 +436,13 @@ class Bot:
 
     def _response_missing(self, turn: _Turn) -> Reply:
         places = self._response_places(turn.slots.get("path"))
-        looked = " and ".join(W.path_md(p.parent) for p in places)
-        request = W.path_md(self._request) if self._request is not None else "`ls_activation.req`"
+        looked = " and ".join(wording.path_md(p.parent) for p in places)
+        request = wording.path_md(self._request) if self._request is not None else "`ls_activation.req`"
         demo = (f" (the demo vendor here: {md_code(self.demo.portal_command(self._request), limit=4096)})"
                 if self.demo is not None and self._request is not None else "")
         text = (f"**`ls_activation.lic` is not there yet.** I looked in {looked}.\n\n"
                 f"Upload the request {request} at the Offline Licensing Portal on a computer with internet{demo}, "
-                f"put the `ls_activation.lic` it gives you in {W.path_md(places[-1].parent)}, and say "
+                f"put the `ls_activation.lic` it gives you in {wording.path_md(places[-1].parent)}, and say "
                 "**activate offline** again — or tell me where it is: `activate offline <path>`. "
                 "To start over with another license, give me its key.")
         self._pending = _Pending("license_id", replace(turn, slots={}))
@@ -452,7 +451,7 @@ class Bot:
 
     def _ask_license_id(self, turn: _Turn) -> Reply:
         current = self._current()
-        note = (f"You already have a license here ({W.who(current)}); activating another one replaces it.\n\n"
+        note = (f"You already have a license here ({wording.who(current)}); activating another one replaces it.\n\n"
                 if current is not None and current.status == "active" else "")
         demo = " Say **which keys can I use?** to see the demo keys." if self.demo is not None else ""
         return self._ask("license_id", turn,
@@ -465,17 +464,17 @@ class Bot:
     def _deactivate(self, turn: _Turn) -> Reply:
         license_ = self._require_license()
         how = ("I will write `ls_deactivation.req` and remove the license from this device; uploading that file "
-               "at the portal then frees the activation" if turn.name == I.DEACTIVATE_OFFLINE else
+               "at the portal then frees the activation" if turn.name == intents.DEACTIVATE_OFFLINE else
                "I will deactivate online if the license server answers (that frees the activation at once), "
                "otherwise write `ls_deactivation.req` for you to upload at the portal")
-        return self._ask("confirm", turn, f"Deactivate {W.who(license_)} on this device? {how}. The skills stop "
+        return self._ask("confirm", turn, f"Deactivate {wording.who(license_)} on this device? {how}. The skills stop "
                                           "working here.\n\nSay **yes** to deactivate, or **no** to keep it.",
                          ("yes", "no"))
 
     def _deactivate_now(self, turn: _Turn) -> Reply:
         license_ = self._require_license()
         path = turn.slots.get("path")
-        if turn.name == I.DEACTIVATE_OFFLINE:
+        if turn.name == intents.DEACTIVATE_OFFLINE:
             request, lead = license_.deactivate_offline(path), "**Deactivated on this device.**"
         else:
             result = license_.deactivate_hybrid(path)
@@ -488,7 +487,7 @@ class Bot:
         self._request = None
         demo = (f" On this machine the demo vendor can take it right away: "
                 f"{md_code(self.demo.portal_command(request), limit=4096)}.") if self.demo is not None else ""
-        return Reply(f"{lead} The license is removed here, and the deactivation request is at {W.path_md(request)}."
+        return Reply(f"{lead} The license is removed here, and the deactivation request is at {wording.path_md(request)}."
                      "\n\nCarry this file to a computer with internet and upload it at the Offline Licensing Portal "
                      f"(page \"Offline deactivation\"): that frees the activation at the vendor.{demo}",
                      turn.name, True, ("status",), data={"path": str(request), "route": "offline"})
@@ -515,21 +514,21 @@ class Bot:
         default = self.manager.config.requests_dir / REFRESH_FILE_NAME
         if path is None and not os.path.isfile(default):
             missing = Explanation(
-                "file_not_found", f"`{REFRESH_FILE_NAME}` is not there", f"I looked in {W.path_md(default.parent)}.",
+                "file_not_found", f"`{REFRESH_FILE_NAME}` is not there", f"I looked in {wording.path_md(default.parent)}.",
                 "Ask your vendor for a refresh file (they download it from the portal's Devices tab after changing "
-                f"your license, for this device's activation id: {W.device_id_md(license_)}), put it there and say "
+                f"your license, for this device's activation id: {wording.device_id_md(license_)}), put it there and say "
                 "**refresh** again — or tell me its path: `refresh <path>`.", ("help refresh",))
             self._note_problem(missing)
             return Reply(f"**{missing.title}.** {missing.what_happened}\n\n{missing.how_to_fix}", turn.name, False,
                          missing.suggestions, data={"code": "file_not_found", "looked_in": [str(default)]})
         before, used_before, contact = license_.terms, license_.local_consumptions, license_.last_server_contact
         license_.update_offline(path)
-        changes = W.changes(before, license_.terms, used_before, license_.local_consumptions)
+        changes = wording.changes(before, license_.terms, used_before, license_.local_consumptions)
         grace = self.manager.config.grace_period
         renewed = license_.last_server_contact
         if renewed is not None and renewed != contact and grace is not None:
             changes.append("it counts as contact with the license server, so the grace period starts again: without "
-                           f"the server, the license is now {W.until(renewed + grace)}")
+                           f"the server, the license is now {wording.until(renewed + grace)}")
         listed = "\n".join(f"- {change}" for change in changes) or "- nothing you would notice (a new revision only)"
         revision = (f"revision {before.revision} → {license_.revision}" if license_.revision != before.revision
                     else f"still revision {license_.revision}: no new terms")
@@ -558,9 +557,9 @@ class Bot:
         license_ = self._require_license()
         result = license_.local_check()
         # A license that never went online never needs the server: its "server contact" check is moot.
-        checked = ", ".join(W.CHECK_WORDS.get(item.name, item.name) for item in result.items
+        checked = ", ".join(wording.CHECK_WORDS.get(item.name, item.name) for item in result.items
                             if item.name != "server_contact" or license_.last_server_contact is not None)
-        expired = W.expired_features_note(result.expired_features)
+        expired = wording.expired_features_note(result.expired_features)
         return Reply(f"**Local check passed** — no network needed. Checked: {checked}.{expired}", turn.name, True,
                      ("features", "status"))
 
@@ -603,7 +602,7 @@ class Bot:
             return Reply(f"**You are not licensed: no license is activated on this device.**\n\n{fix}", turn.name,
                          True, ("activate offline", "help offline"), data={"licensed": False, "code": "no_license"})
         result = license_.check_status()
-        if result.ok and W.counts_uses(license_) and license_.remaining_consumptions == 0:
+        if result.ok and wording.counts_uses(license_) and license_.remaining_consumptions == 0:
             used_up = self._explain(ConsumptionLimitError())
             self._note_problem(used_up)
             return Reply("**You are licensed, but no uses are left.** The license is valid, and every use it allows "
@@ -611,7 +610,7 @@ class Bot:
                          f"\n\n{self._report(license_)}\n\n**What to do:** {used_up.how_to_fix}", turn.name, True,
                          ("refresh", "features"), data={"licensed": True, "uses_left": 0})
         if result.ok:
-            expired = W.expired_features_note(result.expired_features)
+            expired = wording.expired_features_note(result.expired_features)
             return Reply(f"**You are licensed.**\n\n{self._report(license_)}{expired}", turn.name, True,
                          ("features", "tell me a joke"), data={"licensed": True})
         failed = [item for item in result.items if not item.ok]
@@ -619,9 +618,9 @@ class Bot:
         assert first.error is not None
         explanation = self._explain(first.error)
         self._note_problem(explanation)
-        others = (f"\n\nAlso failing: {', '.join(W.CHECK_WORDS.get(i.name, i.name) for i in failed[1:])}."
+        others = (f"\n\nAlso failing: {', '.join(wording.CHECK_WORDS.get(i.name, i.name) for i in failed[1:])}."
                   if len(failed) > 1 else "")
-        return Reply(f"**You are not licensed right now** — the {W.CHECK_WORDS.get(first.name, first.name)} check "
+        return Reply(f"**You are not licensed right now** — the {wording.CHECK_WORDS.get(first.name, first.name)} check "
                      f"failed.\n\n{explanation.markdown()}{others}", turn.name, True, explanation.suggestions,
                      data={"licensed": False, "code": first.error.code, "check": first.name})
 
@@ -636,7 +635,7 @@ class Bot:
             if skill is not None:
                 notes.append(f"unlocks *{skill.title}*")
             if feature.expires is not None:
-                notes.append(W.feature_expiry(feature.expires, now))
+                notes.append(wording.feature_expiry(feature.expires, now))
             if feature.max_consumptions is not None:
                 used = feature.total_consumptions + license_.feature_consumptions(feature.code)
                 notes.append(f"{used} of {feature.max_consumptions} uses")
@@ -647,12 +646,12 @@ class Bot:
         if missing:
             text += (f"\n\nNot on your license: {', '.join(missing)}. A refresh file from your vendor can add "
                      f"{'it' if len(missing) == 1 else 'them'}.")
-        text += f"\n\nThis device's activation id: {W.device_id_md(license_)} (your vendor needs it for a refresh file)."
+        text += f"\n\nThis device's activation id: {wording.device_id_md(license_)} (your vendor needs it for a refresh file)."
         return Reply(text, turn.name, True, ("status",), data={"features": sorted(codes)})
 
     def _consume(self, turn: _Turn) -> Reply:
         license_ = self._require_license()
-        if not W.counts_uses(license_):
+        if not wording.counts_uses(license_):
             return Reply(f"Your license is **{license_.license_type}**: it does not count uses, so there is nothing "
                          "to record.", turn.name, False, ("status",))
         count = turn.slots.get("count")
@@ -661,7 +660,7 @@ class Bot:
         if count is None:
             return self._ask("count", turn, "How many uses should I record? (for example **1**)", ("1",))
         license_.add_local_consumption(count)
-        return Reply(f"Recorded {count} {'use' if count == 1 else 'uses'}. {W.uses(license_)}", turn.name, True,
+        return Reply(f"Recorded {count} {'use' if count == 1 else 'uses'}. {wording.uses(license_)}", turn.name, True,
                      ("status",), data={"remaining": license_.remaining_consumptions})
 
     # -- skills ----------------------------------------------------------------------------------
@@ -688,7 +687,7 @@ class Bot:
             return self._refusal(turn, skill, error)
         if not recorded:
             return Reply(text, turn.name, True)
-        note = W.uses(license_) if W.counts_uses(license_) else "One use of this feature recorded."
+        note = wording.uses(license_) if wording.counts_uses(license_) else "One use of this feature recorded."
         return Reply(f"{text}\n\n_({note})_", turn.name, True, status=self.status(),
                      data={"remaining": license_.remaining_consumptions})
 
@@ -697,7 +696,7 @@ class Bot:
         if error.code == "feature_expired" and license_ is not None:
             feature = next((f for f in license_.features() if f.code == skill.feature), None)
             if feature is not None and feature.expires is not None:
-                message = W.feature_expiry_sentence(feature.code, feature.expires)
+                message = wording.feature_expiry_sentence(feature.code, feature.expires)
         explanation = self._with_device_id(skill_refusal(skill.title, skill.feature, error, message=message))
         self._note_problem(explanation)
         return Reply(explanation.markdown(), turn.name, False, explanation.suggestions, self.status(),
@@ -724,35 +723,35 @@ class Bot:
         if "code" in turn.slots:
             code = str(turn.slots["code"])
             explanation = explain_code(code, at_vendor=code in REQUEST_REFUSAL_CODES)
-            return Reply(explanation.markdown(), I.HELP, True, explanation.suggestions, data={"code": code})
+            return Reply(explanation.markdown(), intents.HELP, True, explanation.suggestions, data={"code": code})
         topic = turn.slots.get("topic") or help_topic(turn.line)
         text, suggestions = HELP_TOPICS[topic](self)
-        return Reply(text, I.HELP, True, suggestions, data={"topic": topic})
+        return Reply(text, intents.HELP, True, suggestions, data={"topic": topic})
 
     def _why(self) -> Reply:
         """ "why?": the last problem again, in full — what was asked, what happened, how to fix it."""
         if self._problem is None:
             return Reply("There is nothing to explain: my last answer was not a refusal or an error. Say **status** "
-                         "to run every check on this device's license.", I.HELP, True, ("status", "help"),
+                         "to run every check on this device's license.", intents.HELP, True, ("status", "help"),
                          data={"topic": "why"})
         line, explanation = self._problem.line, self._problem.explanation
         asked = f"You said {md_code(line)}" if line else "Your last request"
         text = (f"{asked}, and it did not work: **{explanation.title}** (error code `{explanation.code}`).\n\n"
                 f"**What happened:** {explanation.what_happened}\n\n"
                 f"**How to fix it:** {explanation.how_to_fix}")
-        return Reply(text, I.HELP, True, explanation.suggestions, data={"topic": "why", "code": explanation.code})
+        return Reply(text, intents.HELP, True, explanation.suggestions, data={"topic": "why", "code": explanation.code})
 
     def _quit(self, turn: _Turn) -> Reply:
-        return Reply("Goodbye! Your license stays on this device for next time.", I.QUIT, True, quit=True)
+        return Reply("Goodbye! Your license stays on this device for next time.", intents.QUIT, True, quit=True)
 
     def _unknown(self, turn: _Turn) -> Reply:
         if not turn.line:
-            return Reply("Say something — for example **help**.", I.UNKNOWN, False, ("help",))
+            return Reply("Say something — for example **help**.", intents.UNKNOWN, False, ("help",))
         return Reply(f"I didn't understand {md_code(turn.line)}.\n\nI can activate, check, refresh and deactivate "
                      "this app's license (online or offline with files), explain why it is not working, and run "
                      "a few skills: jokes, word count, unit conversion, dice and the time. For buying, prices or "
                      "moving a license, please contact your vendor. Say **help** for the list.",
-                     I.UNKNOWN, False, ("help", "status", "activate offline", "tell me a joke"))
+                     intents.UNKNOWN, False, ("help", "status", "activate offline", "tell me a joke"))
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -786,7 +785,7 @@ class Bot:
         license_ = self._seen
         if error.code == "license_expired" and not isinstance(error, VendorRefusal) and license_ is not None \
                 and license_.expires is not None:
-            return W.expiry_sentence(license_.expires)
+            return wording.expiry_sentence(license_.expires)
         return None
 
     def _with_device_id(self, explanation: Explanation) -> Explanation:
@@ -795,25 +794,25 @@ class Bot:
         if license_ is None or "refresh file" not in explanation.how_to_fix:
             return explanation
         return replace(explanation, how_to_fix=f"{explanation.how_to_fix} The vendor makes the refresh file for "
-                                               f"this device's activation id: {W.device_id_md(license_)}.")
+                                               f"this device's activation id: {wording.device_id_md(license_)}.")
 
     def _note_problem(self, explanation: Explanation) -> None:
         self._problem = _Problem(self._line, explanation)
 
     def _report(self, license_: License) -> str:
         """The license in a few lines: who, type, expiry, features, activations, uses, this device's id."""
-        expiry = W.license_expiry(license_.expires, license_.days_remaining())
+        expiry = wording.license_expiry(license_.expires, license_.days_remaining())
         features = ", ".join(md_code(f.code) for f in license_.features()) or "none"
-        lines = [f"- License: {W.who(license_)}, **{license_.license_type}**, {expiry}",
+        lines = [f"- License: {wording.who(license_)}, **{license_.license_type}**, {expiry}",
                  f"- Features: {features}",
-                 f"- Activations: {license_.total_activations} of {W.plural(license_.max_activations, 'device')}"]
-        if W.counts_uses(license_):
-            lines.append(f"- Uses: {W.uses(license_)}")
-        lines.append(f"- This device's activation id: {W.device_id_md(license_)}")
+                 f"- Activations: {license_.total_activations} of {wording.plural(license_.max_activations, 'device')}"]
+        if wording.counts_uses(license_):
+            lines.append(f"- Uses: {wording.uses(license_)}")
+        lines.append(f"- This device's activation id: {wording.device_id_md(license_)}")
         return "\n".join(lines)
 
     def _status_line(self, license_: License | None, error: LicenseError | None) -> LicenseStatus:
-        counts = license_ is not None and W.counts_uses(license_)
+        counts = license_ is not None and wording.counts_uses(license_)
         left = license_.remaining_consumptions if license_ is not None and counts else None
         days = license_.days_remaining() if license_ is not None else None
         problem = None if error is None else error.code.replace("_", " ")
@@ -824,9 +823,9 @@ class Bot:
         else:
             parts = ["licensed, but no uses left" if left == 0 else "licensed", license_.license_type]
             if days is not None:
-                parts.append(W.days_left(days))
+                parts.append(wording.days_left(days))
             if left:
-                parts.append(f"{W.plural(left, 'use')} left")
+                parts.append(f"{wording.plural(left, 'use')} left")
         if not self.manager.config.server_url:
             parts.append("no license server configured (offline mode)")
         elif self._online is not None:
@@ -841,36 +840,36 @@ class Bot:
 
 
 _HANDLERS: Mapping[str, Callable[[Bot, _Turn], Reply]] = {
-    I.ACTIVATE_ONLINE: Bot._activate_online,
-    I.ACTIVATE_OFFLINE: Bot._activate_offline,
-    I.CREATE_ACTIVATION_REQUEST: Bot._create_activation_request,
-    I.DEACTIVATE_ONLINE: Bot._deactivate,
-    I.DEACTIVATE_OFFLINE: Bot._deactivate,
-    I.CLEAR_STORAGE: Bot._clear_storage,
-    I.REFRESH_OFFLINE: Bot._refresh,
-    I.CHECK_ONLINE: Bot._check_online,
-    I.LOCAL_CHECK: Bot._local_check,
-    I.LICENSE_STATUS: Bot._license_status,
-    I.LIST_FEATURES: Bot._features,
-    I.CONSUME: Bot._consume,
-    I.IS_ONLINE: Bot._is_online,
-    I.RELOAD_LICENSE: Bot._reload,
-    I.HELP: Bot._help,
-    I.QUIT: Bot._quit,
-    I.UNKNOWN: Bot._unknown,
-    I.CLARIFY: Bot._clarify,
+    intents.ACTIVATE_ONLINE: Bot._activate_online,
+    intents.ACTIVATE_OFFLINE: Bot._activate_offline,
+    intents.CREATE_ACTIVATION_REQUEST: Bot._create_activation_request,
+    intents.DEACTIVATE_ONLINE: Bot._deactivate,
+    intents.DEACTIVATE_OFFLINE: Bot._deactivate,
+    intents.CLEAR_STORAGE: Bot._clear_storage,
+    intents.REFRESH_OFFLINE: Bot._refresh,
+    intents.CHECK_ONLINE: Bot._check_online,
+    intents.LOCAL_CHECK: Bot._local_check,
+    intents.LICENSE_STATUS: Bot._license_status,
+    intents.LIST_FEATURES: Bot._features,
+    intents.CONSUME: Bot._consume,
+    intents.IS_ONLINE: Bot._is_online,
+    intents.RELOAD_LICENSE: Bot._reload,
+    intents.HELP: Bot._help,
+    intents.QUIT: Bot._quit,
+    intents.UNKNOWN: Bot._unknown,
+    intents.CLARIFY: Bot._clarify,
     **{name: Bot._skill for name in SKILLS},
 }
 #: what a "yes" to a confirmation question runs (the handlers above only ask)
 _ON_CONFIRM: Mapping[str, Callable[[Bot, _Turn], Reply]] = {
-    I.DEACTIVATE_ONLINE: Bot._deactivate_now,
-    I.DEACTIVATE_OFFLINE: Bot._deactivate_now,
-    I.CLEAR_STORAGE: Bot._clear_now,
+    intents.DEACTIVATE_ONLINE: Bot._deactivate_now,
+    intents.DEACTIVATE_OFFLINE: Bot._deactivate_now,
+    intents.CLEAR_STORAGE: Bot._clear_now,
 }
-assert set(_HANDLERS) == set(I.INTENT_NAMES), "every intent needs a handler"
+assert set(_HANDLERS) == set(intents.INTENT_NAMES), "every intent needs a handler"
 
 #: intents after which the status bar may be stale
-_CHANGES_STATE = frozenset(I.INTENT_NAMES) - {I.HELP, I.QUIT, I.UNKNOWN, I.CLARIFY, *SKILLS}
+_CHANGES_STATE = frozenset(intents.INTENT_NAMES) - {intents.HELP, intents.QUIT, intents.UNKNOWN, intents.CLARIFY, *SKILLS}
 
 
 # -- small helpers -----------------------------------------------------------------------------------
@@ -887,7 +886,7 @@ def _choose(candidates: Sequence[str], line: str, words: list[str]) -> str | Non
         return candidates[int(words[0]) - 1]
     if words and set(words) <= _YES and len(candidates) == 1:
         return candidates[0]
-    parsed = I.parse(line[:_PARSE_LIMIT]).name
+    parsed = intents.parse(line[:_PARSE_LIMIT]).name
     if parsed in candidates:
         return parsed
     shared = set.intersection(*(set(c.split("_")) for c in candidates)) if candidates else set()
@@ -924,7 +923,7 @@ def _record_use(license_: License, feature: Feature) -> bool:
 
     A feature's own limit is checked first, so a use it refuses never costs a license-wide one.
     """
-    counts, limited = W.counts_uses(license_), feature.max_consumptions is not None
+    counts, limited = wording.counts_uses(license_), feature.max_consumptions is not None
     used = feature.total_consumptions + license_.feature_consumptions(feature.code)
     if feature.max_consumptions is not None and used >= feature.max_consumptions:
         raise ConsumptionLimitError(f"The feature '{feature.code}' has used all its {feature.max_consumptions} uses.")

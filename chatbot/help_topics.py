@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from . import wording as W
+from . import wording
 from .explain import (
     MEMORY_VS_DISK,
     REQUEST_REFUSAL_CODES,
@@ -50,11 +50,11 @@ def _help_general(bot: Bot) -> Page:
 
 
 def _help_offline(bot: Bot) -> Page:
-    folder = W.path_md(bot.manager.config.requests_dir)
+    folder = wording.path_md(bot.manager.config.requests_dir)
     portal = (f"\n   Here, the demo vendor plays the portal: {md_code(bot.demo.portal_command(), limit=4096)}."
               if bot.demo else "")
     held = bot.held_license()
-    device = (f"this device's activation id, {W.device_id_md(held)}" if held is not None else
+    device = (f"this device's activation id, {wording.device_id_md(held)}" if held is not None else
               "this device's activation id (say **status** to see it once a license is activated)")
     text = ("**Offline activation, step by step** (for computers without internet):\n\n"
             f"1. Say **activate offline** and give your key: I write `ls_activation.req` in {folder}.\n"
