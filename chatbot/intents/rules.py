@@ -46,6 +46,7 @@ from .vocabulary import (
     _NETWORK_WORDS,
     _ONLINE_WORDS,
     _OOS_RES,
+    _PEOPLE,
     _RELEASE_CONTEXT,
     _SIDES_WORDS,
     _STORAGE_TARGETS,
@@ -103,8 +104,17 @@ def _ask(*candidates: str) -> _Decision:
 def _rule_out_of_scope(v: _View) -> _Decision | None:
     if "oos" in v.bag or v.matches(_OOS_RES) or " software update " in v.line:
         return UNKNOWN, _UNKNOWN_SUGGESTION
-    if v.has("move", "give", "share", "lend", "sell", "gift", "convert") and v.has("license"):
+    if v.has("give", "share", "lend", "sell", "gift", "convert") and v.has("license"):
         return UNKNOWN, _UNKNOWN_SUGGESTION
+    if "move" in v.bag and v.has("license", "activation", "key") and v.bag & _PEOPLE:
+        return UNKNOWN, _UNKNOWN_SUGGESTION  # handing a license to someone else is the vendor's business
+    return None
+
+
+def _rule_move(v: _View) -> _Decision | None:
+    """Moving the license to another computer: explained (deactivate here, activate there), never run."""
+    if "move" in v.bag and (v.has("license", "activation", "key", "device") or v.path_kind or v.has_key):
+        return _pick(HELP)
     return None
 
 
@@ -311,6 +321,7 @@ def _rule_help_fallback(v: _View) -> _Decision | None:
 _RULES: tuple[_Rule, ...] = (
     _rule_out_of_scope,
     _rule_help,
+    _rule_move,
     _rule_quit,
     _rule_joke,
     _rule_dice,
@@ -353,15 +364,22 @@ def _offered(decision: _Decision) -> list[str]:
     return [] if name == UNKNOWN else [name]
 
 
+#: destructive intents the bot always confirms before running ("Deactivate …? yes / no"): a typo of
+#: one of them may be read as it, since the confirmation is the question a clarify would ask
+_CONFIRMED_FIRST = frozenset({DEACTIVATE_ONLINE, DEACTIVATE_OFFLINE, CLEAR_STORAGE})
+
+
 def _guarded(corrected: _View, raw: _View) -> _Decision:
     """Classify, refusing to act destructively on typo-correction alone.
 
-    If the corrected reading puts a destructive intent forward (chosen, or
-    offered in a clarify) and the uncorrected reading does not agree, the
-    answer is a clarify offering both readings, the corrected one first.
+    If the corrected reading puts a destructive intent forward (chosen, or offered in a clarify)
+    and the uncorrected reading does not agree, the answer is a clarify offering both readings,
+    the corrected one first — except for a single intent the bot confirms before running it.
     """
     decision = _classify(corrected)
     if corrected.words == raw.words or not set(_offered(decision)) & DESTRUCTIVE_INTENTS:
+        return decision
+    if decision[0] in _CONFIRMED_FIRST:
         return decision
     raw_decision = _classify(raw)
     if raw_decision == decision:

@@ -21,6 +21,7 @@ from .vocabulary import (
     _IS_ONLINE_RES,
     _NUMBER_WORDS,
     _OOS_RES,
+    _PEOPLE,
     _RELEASE_CONTEXT,
     _SIDES_WORDS,
     _STORAGE_TARGETS,
@@ -33,7 +34,7 @@ from .vocabulary import (
 _KNOWN: frozenset[str] = (
     frozenset(_CANON) | _COMMON_WORDS | _NUMBER_WORDS
     | frozenset(u for u in _UNIT_NAMES if u.isalpha()) | frozenset(_CONTRACTIONS)
-    | _FILLER | _GREETINGS | _SIDES_WORDS | _STORAGE_TARGETS | _RELEASE_CONTEXT | _TROUBLE
+    | _FILLER | _GREETINGS | _PEOPLE | _SIDES_WORDS | _STORAGE_TARGETS | _RELEASE_CONTEXT | _TROUBLE
     | _pattern_words(_HELP_RES + _TIME_RES + _IS_ONLINE_RES + _OOS_RES)
 )
 
@@ -109,15 +110,16 @@ def _correct(token: str) -> str | None:
     return match[0] if match else None
 
 
+def _surface(tokens: Sequence[str]) -> list[str]:
+    """The tokens with typos of command words corrected, still as words ("licnse" -> "license")."""
+    return [_correct(token) or token for token in tokens]
+
+
 def _canonical(tokens: Sequence[str]) -> tuple[str, ...]:
     return tuple(_CANON.get(t, t) for t in tokens)
 
 
 def _corrected(tokens: Sequence[str]) -> tuple[str, ...]:
-    out = []
-    for token in tokens:
-        fixed = _correct(token)
-        out.append(fixed if fixed is not None else token)
-    return _canonical(out)
+    return _canonical(_surface(tokens))
 
 

@@ -69,13 +69,15 @@ _CONCEPT_FORMS: Mapping[str, str] = MappingProxyType({
     "key": "key keys serial",
     "enter": "enter input submit redeem paste",
     "file": "file",
-    "device": "device machine computer laptop seat",
+    "device": "device machine computer laptop seat pc pcs notebook workstation",
     "connected": "connected connection connectivity reachable unreachable "
                  "disconnected ping pinging",
     "time": "time clock",
+    "move": "move moves moving moved transfer transfers transferring transferred migrate migrates "
+            "migrating migrated",
     "oos": "buy buying bought purchase purchasing purchased price prices pricing "
            "cost costs costing pay paying payment payments refund refunds "
-           "transfer transfers transferring transferred cancel cancellation "
+           "cancel cancellation "
            "subscribe weather forecast discount discounts coupon coupons invoice "
            "invoices billing sell selling cheaper cheapest expensive upgrade "
            "upgrading renew renewal renewing account accounts password passwords",
@@ -275,6 +277,11 @@ _FILLER = frozenset(_words("""
 a an the me i you we us please can could would will do does need want some
 any just so ok okay now hi hello hey there bot thanks thank again with this
 my it is are am be get give show tell let
+"""))
+#: people a license might be handed to: a vendor's matter, not this device's
+_PEOPLE = frozenset(_words("""
+wife husband brother sister friend friends colleague colleagues son daughter mom mum dad mother father
+someone somebody person coworker partner boss kid kids family cousin neighbour neighbor
 """))
 _GREETINGS = frozenset({"hi", "hello", "hey", "hiya", "morning", "yo", "greetings"})
 _NETWORK_WORDS = frozenset({"internet", "server", "connected"})
