@@ -115,7 +115,7 @@ _ABOUT_BOT = re.compile(r" (?:who|what) (?:are|r) (?:you|u)(?: exactly| really)?
                         r"| what kind of (?:bot|app|chatbot|thing) are you ")
 #: a line that is not a question (a few words such as "guard file") is answered from knowledge only when
 #: an entry matches it this well
-_STATEMENT_SURE = 60.0
+_STATEMENT_SURE = 75.0
 #: the line asks about a skill or its license, so the skill must not run on it
 _ABOUT_SKILL = re.compile(
     r" (?:feature|features|skill|skills|license|licence|licensed|need|needs|require|requires|locked|unlock|"

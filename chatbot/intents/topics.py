@@ -3,7 +3,8 @@
 The matcher compares the line with every question form of :mod:`chatbot.knowledge` after both
 are reduced to their content words (lower case, contractions expanded, typos of known words
 corrected, function words dropped, plural and verb endings folded, a few synonyms merged), with
-``rapidfuzz.process.extract`` and ``fuzz.token_sort_ratio``: an entry's closeness is the mean of
+``rapidfuzz.process.extract`` and ``fuzz.token_sort_ratio`` (computed as ``fuzz.ratio`` on words sorted
+once, when the index is built): an entry's closeness is the mean of
 its best three forms, so one lucky form does not beat an entry that several forms agree on. That
 is blended with the share of the line's words the entry uses, each weighted by how rare it is
 across entries (see :meth:`_Index.rank`).
@@ -110,7 +111,7 @@ class _Index:
             for question in (*entry.questions, entry.title):
                 found = terms(question)
                 words.update(found)
-                forms.append(" ".join(found))
+                forms.append(" ".join(sorted(found)))  # sorted once here: token_sort_ratio is ratio on sorted words
                 owners.append(entry.id)
         self.forms: Sequence[str] = tuple(forms)
         self.owners: Sequence[str] = tuple(owners)
@@ -134,8 +135,7 @@ class _Index:
         if not found:
             return []
         per_entry: dict[str, list[float]] = {}
-        for _, score, index in process.extract(" ".join(found), self.forms, scorer=fuzz.token_sort_ratio,
-                                               limit=None):
+        for _, score, index in process.extract(" ".join(sorted(found)), self.forms, scorer=fuzz.ratio, limit=None):
             per_entry.setdefault(self.owners[index], []).append(score)
         unique = set(found)
         total = sum(self.weights.get(w, self.rare_weight) for w in unique)
