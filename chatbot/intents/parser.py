@@ -109,6 +109,8 @@ _STATE_QUESTIONS = {
         r"| status of (?:the )?(?:license |licensing )?(?:server|internet|connection|network) "
         r"| (?:server|internet|online|connection) status "),
 }
+#: a line that starts with "help" (but not "help me activate …", a request)
+_HELP_FIRST = re.compile(r"^ help (?!me (?!understand|figure|with|please|out|$))")
 #: "who are you?", "what is this bot?": about the bot itself
 _ABOUT_BOT = re.compile(r" (?:who|what) (?:are|r) (?:you|u)(?: exactly| really)? | what is this (?:bot|app|chatbot|thing|program) "
                         r"| tell me about yourself | are you (?:a|an) (?:bot|human|person|robot|ai|real person) "
@@ -174,6 +176,10 @@ def _understand(text: str) -> Intent:
     tokens = _tokenise(extracted.rest)
     raw = _View.build(_canonical(tokens), extracted)
     corrected = _View.build(_corrected(tokens), extracted)
+    if code is not None and credentials is None and (_match_wordcount(text) or _match_conversion(text)) is None:
+        return _help(text, line, corrected, code)  # an error pasted from the portal: explained, never acted on
+    if _HELP_FIRST.search(line):
+        return _help(text, line, corrected, code)  # "help refresh": the help about it, not the command
     if _rule_out_of_scope(corrected) is not None:
         return Intent(UNKNOWN, candidates=_UNKNOWN_SUGGESTION)  # buying, prices, accounts: the vendor's business
     name, candidates = _guarded(corrected, raw)

@@ -17,7 +17,7 @@ import re
 __all__ = ["asks", "requests"]
 
 _WH = r"(?:what|how|why|where|when|which|who|whose|whom)"
-_AUX = (r"(?:is|are|was|were|does|do (?!(?:a|an|the|it|this|that|one|some|me|my|another|online|local|offline)\b)|did|has|have|had|can (?:i|we|one|it|a|an|the|my|this|you not)|"
+_AUX = (r"(?:is|are|was|were|does|do(?! (?:a|an|the|it|this|that|one|some|me|my|another|online|local|offline)\b)|did|has|have|had|can (?:i|we|one|it|a|an|the|my|this|you not)|"
         r"could(?! you)|should|shall|will(?! you)|would(?! you)|may i|might|am i|is not|are not|does not|do not (?:i|you)|"
         r"can not (?:i|we)|any (?:idea|way|chance))")
 #: a polite request: the user asks the bot to act ("could you deactivate…", "please refresh")

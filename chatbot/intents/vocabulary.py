@@ -245,7 +245,7 @@ gigabytes gigabyte gb terabytes terabyte tb acres acre hectares hectare
 
 # Contractions after apostrophes are removed.
 _CONTRACTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "whats": ("what", "is"), "im": ("i", "am"), "hows": ("how", "is"),
+    "whats": ("what", "is"), "wats": ("what", "is"), "wat": ("what",), "im": ("i", "am"), "hows": ("how", "is"),
     "isnt": ("is", "not"), "arent": ("are", "not"), "dont": ("do", "not"),
     "doesnt": ("does", "not"), "cant": ("can", "not"), "cannot": ("can", "not"),
     "wont": ("will", "not"), "thats": ("that", "is"), "whos": ("who", "is"),
