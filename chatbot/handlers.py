@@ -350,7 +350,9 @@ class Handlers:
                          data={"fact": fact, "licensed": False})
         now = self.manager.now()
         if fact == "feature":
-            return self._fact_reply(fact, wording.feature_answer(license_, str(turn.slots.get("feature", "")), now))
+            code = str(turn.slots.get("feature", ""))
+            return replace(self._fact_reply(fact, wording.feature_answer(license_, code, now)),
+                           data={"fact": fact, "feature": code})
         if fact == "last_check":
             return self._fact_reply(fact, wording.last_check(self._last_check))
         if fact == "server_contact":

@@ -37,6 +37,9 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             rf"runs out|expire|expires|over|still) ",
             rf" (?:how much|how many days|how long) {_W}{{0,4}}grace ",
             r" grace (?:period )?(?:status|countdown) ",
+            r" since (?:the |it |my license |i )?(?:server|vendor|last (?:contact|sync|online check)|"
+            r"(?:last )?(?:talked|synced|connected|reached|contacted)) ",
+            rf" (?:server|vendor) (?:was |were )?last {_W}{{0,2}}(?:reached|contacted|seen|heard|online) ",
         )),
         ("last_check", (
             r" last (?:local )?(?:check|checked|verified|validated|verification|validation|time it was checked) ",
@@ -81,6 +84,7 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             rf" (?:activations|activation|seats|seat) {_W}{{0,3}}(?:left|remaining|used|free|available|do i have|"
             rf"have i|allowed|does my|in use|taken|are there) ",
             r" (?:total|max|maximum) (?:activations|seats|devices) (?:on|of|for|do|does|is|are|i) ",
+            r" (?:activation|activations|seat|seats) (?:count|counter|number|total) ",
         )),
         ("consumption", (
             rf" (?:how many|how much|number of) {_W}{{0,2}}(?:uses|use|credits|credit|consumption|consumptions|usage|"
@@ -111,6 +115,11 @@ _CONCEPT = re.compile(
     r"^ (?:what|whats) (?:is|are) (?:a|an|the difference|the point|the purpose) "
     r"| mean | meaning | difference | explain | what happens | how does (?:[a-z]+ ){0,6}work "
     r"| why (?:does|do|is|are) (?:a|an|the)? ?(?:license|licence|response|request) ")
+#: "how do I get a new feature?", "can I change the expiry date?": how to change a fact, not the fact
+_HOW_TO = re.compile(
+    r"^ how (?:do|can|could|would|should|does) (?:i|we|you|one|a vendor|the vendor) (?:get|add|buy|obtain|request|"
+    r"change|extend|reset|remove|renew|increase|raise) "
+    r"| can (?:i|we|you|someone|a user) (?:change|edit|modify|extend|fake|forge|alter|reset|increase|raise) ")
 #: "show me …", "give me …", "tell me …": an imperative that asks for a fact
 _SHOW = re.compile(r"^ (?:(?:please|pls|can you|could you|bot) )*(?:show|give|tell|display|print|read|get|find"
                    r"|list|say)(?: me| us)? ")
@@ -132,7 +141,7 @@ def match(line: str, asked: bool) -> tuple[str, str | None] | None:
     if not (asked or _SHOW.search(line) or len(words) <= _SHORT) or (_COMMAND.search(line) and not asked):
         return None
     concept = _CONCEPT.search(line) is not None and _FIRST_PERSON.search(line) is None
-    if concept:
+    if concept or _HOW_TO.search(line):
         return None
     for fact, patterns in FACT_TABLE:
         for pattern in patterns:
@@ -142,7 +151,8 @@ def match(line: str, asked: bool) -> tuple[str, str | None] | None:
             if fact == "feature":
                 feature = found.group("feature")
                 named = " feature" in line or " skill" in line or " module" in line
-                if feature in ("a", "an", "the", "any", "this", "that", "it", "license", "licence", "internet") or \
+                if feature in ("a", "an", "the", "any", "this", "that", "it", "license", "licence", "internet", "new",
+                               "more", "another", "other", "extra", "each", "every", "which", "what") or \
                         not (named or feature in FEATURE_WORDS):
                     continue
                 return fact, feature

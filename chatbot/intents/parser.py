@@ -113,6 +113,7 @@ _STATE_QUESTIONS = {
 _HELP_FIRST = re.compile(r"^ help (?!me (?!understand|figure|with|please|out|$))")
 #: "who are you?", "what is this bot?": about the bot itself
 _ABOUT_BOT = re.compile(r" (?:who|what) (?:are|r) (?:you|u)(?: exactly| really)? | what is this (?:bot|app|chatbot|thing|program) "
+                        r"| who (?:am i|are we) (?:talking|chatting|speaking) (?:to|with) "
                         r"| tell me about yourself | are you (?:a|an) (?:bot|human|person|robot|ai|real person) "
                         r"| what kind of (?:bot|app|chatbot|thing) are you ")
 #: a line that is not a question (a few words such as "guard file") is answered from knowledge only when
@@ -178,6 +179,8 @@ def _understand(text: str) -> Intent:
     corrected = _View.build(_corrected(tokens), extracted)
     if code is not None and credentials is None and (_match_wordcount(text) or _match_conversion(text)) is None:
         return _help(text, line, corrected, code)  # an error pasted from the portal: explained, never acted on
+    if _ABOUT_BOT.search(line):
+        return Intent(HELP, {"topic": "about_bot"}, code=code)
     if _HELP_FIRST.search(line):
         return _help(text, line, corrected, code)  # "help refresh": the help about it, not the command
     if _rule_out_of_scope(corrected) is not None:

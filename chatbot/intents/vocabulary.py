@@ -80,7 +80,7 @@ _CONCEPT_FORMS: Mapping[str, str] = MappingProxyType({
            "cancel cancellation "
            "subscribe weather forecast discount discounts coupon coupons invoice "
            "invoices billing sell selling cheaper cheapest expensive upgrade "
-           "upgrading renew renewal renewing account accounts password passwords",
+           "upgrading renew renewal renewing password passwords",
 })
 
 _CANON: Mapping[str, str] = MappingProxyType({
@@ -337,6 +337,9 @@ _IS_ONLINE_RES: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
 ))
 _OOS_RES: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
     r" how much (?:does|do|is|for|would|will|are|money|to) ",
+    r" (?:delete|close|cancel|create|open|make|remove|sign up for|register|log ?in to|login to) (?:my |an |a |the )?"
+    r"(?:user )?accounts? ",
+    r" my accounts? ",
 ))
 
 
