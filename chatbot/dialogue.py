@@ -108,6 +108,8 @@ class DialogueState:
 
 #: replies after which "why?" still means the problem before them (talk, not an action)
 _KEEPS_PROBLEM = frozenset({intents.HELP, intents.UNKNOWN, intents.CLARIFY, intents.QUIT, CANCEL})
+#: the intents whose next step "done" runs (step 2 of the offline activation; a refresh once its file is there)
+_STEPS = frozenset({intents.ACTIVATE_OFFLINE, intents.REFRESH_OFFLINE})
 #: acts that are small talk: answered briefly, and whatever was pending stays pending
 _SMALL_TALK = frozenset({intents.GREET, intents.THANK})
 
@@ -180,8 +182,8 @@ class Dialogue:
         if act == intents.WHY:
             return handlers.why()
         if act == intents.DONE:
-            if pending is not None and pending.kind == "step":
-                return self.run(pending.turn)
+            if pending is not None and (pending.kind == "step" or pending.turn.name in _STEPS):
+                return self.run(replace(pending.turn, line=turn.line))
             return handlers.nothing_pending()
         if act in (intents.AFFIRM, intents.DENY):
             state.pending = pending  # kept: "yes" with nothing asked may come before the real answer

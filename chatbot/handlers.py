@@ -540,6 +540,7 @@ class Handlers:
                 f"your license, for this device's activation id: {wording.device_id_md(license_)}), put it there and say "
                 "**refresh** again — or tell me its path: `refresh <path>`.", ("help refresh",))
             self._note_problem(missing)
+            self.state.pending = Pending("step", Turn(intents.REFRESH_OFFLINE, {}, "refresh"))
             return Reply(f"**{missing.title}.** {missing.what_happened}\n\n{missing.how_to_fix}", turn.name, False,
                          missing.suggestions, data={"code": "file_not_found", "looked_in": [str(default)]})
         before, used_before, contact = license_.terms, license_.local_consumptions, license_.last_server_contact

@@ -126,7 +126,7 @@ _ABOUT_SKILL = re.compile(
     r"enabled|cost|costs) ")
 #: words of the knowledge base that make a line about licensing even without a command word
 _DOMAIN = frozenset("""
-skill skills feature features locked unlock unlocked guard portal seat seats grace hybrid tier signature signatures signed tamper tampered tampering hardware
+skill skills feature features locked unlock unlocked guard clock clocks timezone daylight portal seat seats grace hybrid tier signature signatures signed tamper tampered tampering hardware
 device devices response responses lic req vendor tutorial tombstone tombstones replay replayed refused
 rejected refusal perpetual subscription consumption overage overages deactivation uploads upload
 air gapped airgapped usb localcheck isonline sdk chatbot bot mismatch utc
