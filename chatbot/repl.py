@@ -158,6 +158,7 @@ def run_repl(
     greeting = bot.greeting()
     _write_reply(out, greeting)
     show_status(bot.status())
+    bot.warm()  # the knowledge index, once the first screen is out
     secret = expects_secret(greeting)
     suggestions = greeting.suggestions
     while True:

@@ -1,54 +1,81 @@
-"""Pure intent parser for the licensing chatbot.
+"""The chatbot's one understanding layer: ``parse(text) -> Intent``.
 
-``parse(text) -> Intent`` maps one user utterance to an intent name, the slot
-values the user actually typed, and (for ``clarify`` / ``unknown``) the intent
-names the bot may offer next.  It is deterministic, performs no I/O, keeps no
-mutable global state, and everything it needs (regexes, vocabulary, typo
-tables) is built once at import time.
+This docstring is the labelling contract (it extends ``shared/DESIGN.md`` §4); the tests, the
+labelled sets in ``tests/chatbot/data`` and ``bench/eval_understanding.py`` follow it.
 
-Pipeline
---------
-1. **Whole-utterance skills.**  Word count and unit conversion are recognised
-   with regexes on the text as typed, because their slots (the text to count,
-   unit names) must be returned verbatim, including case.
-2. **Slot extraction.**  Quoted strings that look like paths, unquoted paths
-   (``~/…``, ``/…``, ``C:\\…``, anything ending in ``.lic``/``.req`` - spaces are
-   allowed when the path is anchored and ends in one of those extensions) and
-   license keys (``XXXX-XXXX-XXXX-XXXX``) are pulled out and removed from the
-   text, so they can neither be typo-corrected nor mistaken for words.
-3. **Tokenising.**  The rest is lower-cased, a few multi-word spellings are
-   merged (``off-line`` -> ``offline``, ``good bye`` -> ``goodbye``),
-   contractions are expanded and number words become digits
-   (``twenty five`` -> ``25``).
-4. **Typo correction.**  Each unknown alphabetic token of length >= 4 is
-   matched against the bot's own small command vocabulary: first an exact
-   table of adjacent-letter transpositions (``qiut`` -> ``quit``; the Indel
-   ratio scores those at only 75 % for short words), then
-   ``rapidfuzz.process.extractOne`` with ``fuzz.ratio`` and a cutoff of 80,
-   among command words that share the token's first letter and whose length
-   differs by at most one (typos rarely hit the first letter; without this
-   guard "mode" became "module", "failed" became "file", "unclear" became
-   "clear").  A few hundred common English words, and every word the rules
-   themselves look for, are never corrected, so ``please`` cannot become
-   ``release`` nor ``clean`` become ``clear``.
-5. **Canonicalising.**  Surface forms map to concepts (``licence`` ->
-   ``license``, ``register`` -> ``activate``, ``unregister`` ->
-   ``deactivate``).
-6. **Keyword rules.**  An ordered list of small rule functions; the first that
-   fires decides the intent.  Slots are then attached for that intent.
+What ``parse`` is
+=================
+Pure, deterministic and context-free: it never sees the conversation (the dialogue manager,
+:mod:`chatbot.dialogue`, resolves what a line means *here*). No I/O per call — the knowledge
+index is built once, from the packaged ``chatbot/knowledge/entries.toml``, on the first question
+or ahead of time with :func:`warm`. Well under a millisecond. Never raises for a ``str``.
 
-Why destructive intents are never fuzzy-guessed
------------------------------------------------
-``deactivate_online``, ``deactivate_offline``, ``clear_storage`` and ``quit``
-lose a seat, local license data or the session.  A typo corrector is a guess,
-and a wrong guess here is expensive and hard to undo, whereas asking costs one
-extra turn.  So when the rules pick a destructive intent (or a ``clarify``
-that offers one) and typo correction changed the input, the rules are re-run
-on the uncorrected tokens; if that reading does not agree, the result is
-``clarify`` offering the corrected reading's intents first, then whatever the
-uncorrected reading offers ("qiut" -> clarify ("quit",); "deactivate offlne"
--> clarify ("deactivate_offline", "deactivate_online")).  Non-destructive
-intents may be chosen on a fuzzy guess ("actvate offlne" -> activate_offline).
+The :class:`Intent`
+-------------------
+* ``name``: one of ``activate_online, activate_offline, create_activation_request,
+  deactivate_online, deactivate_offline, refresh_offline, check_online, local_check,
+  license_status, list_features, consume, is_online, clear_storage, reload_license, help, quit,
+  skill_joke, skill_wordcount, skill_convert, skill_dice, skill_time, unknown, clarify``.
+* ``slots``: only values the user typed, nothing defaulted:
+
+  - ``path`` (as typed, quotes stripped, ``~`` not expanded; may hold spaces or a Windows path),
+    ``key`` (``XXXX-XXXX-XXXX-XXXX`` as typed), ``count`` (int; digits or number words),
+    ``sides`` (dice), ``value`` / ``unit_from`` / ``unit_to`` (conversion), ``text`` (word count);
+  - ``topic`` (``help``): the knowledge entry the line asks about (:mod:`chatbot.knowledge`);
+  - ``fact`` (``license_status``): the fact of the held license asked for — ``activations``,
+    ``device_id``, ``license_key``, ``license_type``, ``expiry``, ``feature`` (with ``feature``:
+    the code as typed, lower-cased), ``consumption``, ``last_check``, ``server_contact``; absent
+    for "am I licensed?", "why am I not licensed?", "status";
+  - ``choice`` (acts ``select`` / ``follow_up``): which item of the list just shown — an int for
+    an ordinal ("the second one" → 2, "number 3" → 3, "the last one" → -1) or a license kind as
+    typed, lower-cased ("the perpetual one" → "perpetual").
+* ``act``: the dialogue act or None — ``greet``, ``thank``, ``bye``, ``affirm``, ``deny``,
+  ``done``, ``follow_up``, ``why``, ``select``.
+* ``candidates``: the intents a ``clarify`` offers (``("help",)`` for ``unknown``).
+* Not slots, but what the line mentions: ``closest`` (a question no entry answers for sure: the
+  nearest entries, to offer instead of guessing), ``code`` (an error code pasted from the portal),
+  ``credentials`` (``user NAME password PASSWORD`` for a user-based license).
+
+Labelling rules
+===============
+1. A license key with no file means ``activate_online`` ("activate ABCD-…", or a bare key).
+2. A ``.lic`` path with "activate" means ``activate_offline``; making the ``.req`` is
+   ``create_activation_request``; a bare ``.lic`` path is ``clarify`` (activate or refresh?);
+   "activate" alone is ``clarify`` (online or offline?).
+3. "am I licensed?", "status", "why am I not licensed?", "why can't I activate?" →
+   ``license_status`` with no ``fact``.
+4. **A question is never an action intent.** A question about a concept → ``help`` with
+   ``topic`` when one entry fits ("what is a guard file?", "how do I move my license to a new
+   computer?", "can I edit the license file?", "what happens if I deactivate?"); "how do I
+   activate offline?" is ``help`` + topic, not the action; no fitting entry → ``help`` without a
+   topic. A question about the license held → ``license_status`` + ``fact``. "is the server
+   reachable?", "am I online?" → ``is_online``; "which features do I have?" → ``list_features``.
+5. Imperatives run: "activate offline", "clear local storage", "tell me a joke", "convert 5 km
+   to miles". A polite request is still one ("could you deactivate my license offline?", "please
+   refresh"): the test is whether the user asks the bot to do it now, or asks about it.
+6. Dialogue acts are read from the line alone: "hi" → ``help``/greet; "thanks" →
+   ``unknown``/thank; "bye", "thanks, bye" → ``quit``/bye; "yes", "ok do it" → ``unknown``/affirm;
+   "no", "cancel" → ``unknown``/deny; "done", "next", "ok I have the lic file now" →
+   ``unknown``/done; "why?", "why not?" → ``unknown``/why; "and in meters?" → ``skill_convert``/
+   follow_up + ``unit_to``; "and 10 km?" → ``skill_convert``/follow_up + ``value``, ``unit_from``;
+   "and the time-based one?" → ``unknown``/follow_up + ``choice``; "the perpetual one", "the
+   second one", "number 3" → ``unknown``/select + ``choice``; "who are you?" → ``help`` +
+   ``about_bot``; "what can you do?" → ``help``, no topic.
+7. ``unknown``: buying, pricing, accounts, anything off-topic the bot has no skill for.
+8. ``clarify`` is for an unclear *intent*, never for a missing slot (the handler asks for that).
+9. Destructive intents (``deactivate_online``, ``deactivate_offline``, ``clear_storage``,
+   ``quit``): a question never gets one (except ``quit`` with act ``bye``). ``quit`` is never
+   chosen on a typo correction alone; a typo of a deactivation or of clearing may be read as it,
+   because the bot confirms those before they run.
+
+The package, by section
+=======================
+:mod:`.model` (names and the Intent), :mod:`.vocabulary`, :mod:`.patterns`, :mod:`.numbers`,
+:mod:`.extract` (paths and keys), :mod:`.tokens` (tokenising, typo correction), :mod:`.rules`
+(the command rules: an ordered table), :mod:`.slots`, :mod:`.acts` (the dialogue-act table),
+:mod:`.questions` (question or request), :mod:`.facts` (the fact table), :mod:`.mentions` (error
+codes, credentials), :mod:`.topics` (which knowledge entry), :mod:`.parser` (the pipeline). A new
+group of intents is a few names in ``model``, rows in the rule table and words in the vocabulary.
 """
 
 from __future__ import annotations

@@ -175,6 +175,7 @@ class ChatApp(App[object]):
             self._call(self._start_failed, error)
             return
         self._call(self._bot_ready, bot, greeting, status)
+        bot.warm()  # the knowledge index, after the greeting is on its way: the first question does not wait
 
     def _bot_ready(self, bot: Bot, greeting: Reply, status: LicenseStatus) -> None:
         self.bot = bot
