@@ -282,33 +282,19 @@ class Handlers:
         folder = config.requests_dir
         demo = self.demo
         request = folder / ACTIVATION_REQUEST_FILE_NAME
-        respond = (md_code(demo.portal_command(request), limit=4096) if demo is not None else
-                   "`licensing-portal respond ls_activation.req` on the vendor's side")
-        serve = md_code(demo.serve_command(), limit=4096) if demo is not None else "`licensing-portal serve`"
+        respond = demo.portal_command(request) if demo is not None else "licensing-portal respond ls_activation.req"
+        serve = demo.serve_command() if demo is not None else "licensing-portal serve"
         grace = config.grace_period
-        return {
-            "request_dir": wording.path_md(folder), "request_file": wording.path_md(request),
-            "response_file": wording.path_md(folder / ACTIVATION_RESPONSE_FILE_NAME),
-            "deactivation_file": wording.path_md(folder / DEACTIVATION_FILE_NAME),
-            "refresh_file": wording.path_md(folder / REFRESH_FILE_NAME),
-            "data_dir": wording.path_md(config.product_dir), "hardware_id": md_code(self.manager.hardware_id),
+        return {  # plain text: the answers put paths and commands in code spans themselves
+            "request_dir": str(folder), "request_file": str(request),
+            "response_file": str(folder / ACTIVATION_RESPONSE_FILE_NAME),
+            "deactivation_file": str(folder / DEACTIVATION_FILE_NAME),
+            "refresh_file": str(folder / REFRESH_FILE_NAME),
+            "data_dir": str(config.product_dir), "hardware_id": self.manager.hardware_id,
             "respond_command": respond, "serve_command": serve, "portal_url": PORTAL_URL,
             "grace_days": "no" if grace is None else str(grace.days),
             "clock_tolerance_minutes": str(int(config.clock_tolerance.total_seconds() // 60)),
         }
-
-    def demo_key(self, label: str) -> Reply:
-        """One demo license, picked from the key list ("the perpetual one")."""
-        found = next(((key, about) for name, key, about in self.demo.licenses if name == label), None) \
-            if self.demo is not None else None
-        if found is None:
-            return Reply(f"There is no {label} demo license.", intents.HELP, False, ("which keys can I use?",))
-        key, about = found
-        is_user = "@" in key
-        start = f"activate offline user {key} password demo-password" if is_user else f"activate offline {key}"
-        what = f"the user {md_code(key)} (password `demo-password`)" if is_user else f"{md_code(key)}"
-        return Reply(f"The **{label}** demo license is {what}: {about}.\n\nSay {md_code(start)} to try it.",
-                     intents.HELP, True, (start,), data={"topic": "keys", "label": label})
 
     def why(self) -> Reply:
         """ "why?": the last problem again, in full — what was asked, what happened, how to fix it."""

@@ -209,6 +209,11 @@ _FACT_NAMES: Mapping[str, str] = {
 }
 
 
+def _capital(text: str) -> str:
+    """The first letter upper-cased, the rest as it is (``str.capitalize`` would lower a key)."""
+    return text[:1].upper() + text[1:]
+
+
 def no_license_for(fact: str) -> str:
     what = _FACT_NAMES.get(fact, "license facts")
     return (f"There is no license on this device yet, so there is no {what} to show. Say **activate offline** to "
@@ -227,7 +232,7 @@ def device_ids(license_: License | None, hardware_id: str) -> str:
 
 def activations(license_: License) -> str:
     left = max(0, license_.max_activations - license_.total_activations)
-    return (f"{who(license_).capitalize()} is activated on {license_.total_activations} of "
+    return (f"{_capital(who(license_))} is activated on {license_.total_activations} of "
             f"{plural(license_.max_activations, 'device')}, so {plural(left, 'activation')} "
             f"{'is' if left == 1 else 'are'} left. (Offline, this is the count from your last response or refresh "
             "file.)")
@@ -260,7 +265,7 @@ def expiry_answer(license_: License) -> str:
 def consumption_answer(license_: License) -> str:
     if not counts_uses(license_):
         return f"Your license is **{license_.license_type}**: it does not count uses, so none are used up."
-    return f"{uses(license_)[:-1].capitalize()}." + (
+    return f"{_capital(uses(license_)[:-1])}." + (
         f" (It includes {plural(license_.overages, 'overage')}.)" if license_.overages else "")
 
 
