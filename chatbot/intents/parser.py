@@ -198,9 +198,9 @@ def _understand(text: str) -> Intent:
     if name in _STATE_QUESTIONS and _strong_question(line) and _STATE_QUESTIONS[name].search(line) is None:
         return _help(text, line, corrected, code)  # "why is the license file signed?": a concept, not a state
     if name == UNKNOWN and (code is not None or _domain(corrected, tokens)):
-        answer = _help(text, line, corrected, code)
-        if code is not None or question or topics.sure(text, _STATEMENT_SURE):
-            return answer
+        found = topics.match(text)
+        if code is not None or question or (found.topic is not None and found.score >= _STATEMENT_SURE):
+            return _help(text, line, corrected, code, found)
     return Intent(name, _slots_for(name, corrected.words, extracted), candidates, code=code)
 
 
@@ -212,13 +212,14 @@ def _domain(view: _View, tokens: list[str]) -> bool:
     return view.licensing or any(token in _DOMAIN for token in tokens)
 
 
-def _help(text: str, line: str, view: _View, code: str | None) -> Intent:
-    """A ``help`` line: the general help, a help page, or the knowledge entry it asks about."""
+def _help(text: str, line: str, view: _View, code: str | None, found: topics.TopicMatch | None = None) -> Intent:
+    """A ``help`` line: the general help, a help page, or the knowledge entry it asks about (``found``: the
+    match already made for it)."""
     if _GENERAL_HELP.search(line) or _HELP_PAGE.search(line):
         return Intent(HELP, code=code)
     if _ABOUT_BOT.search(line):
         return Intent(HELP, {"topic": "about_bot"}, code=code)
-    match = topics.match(text)
+    match = found or topics.match(text)
     if match.topic is not None:
         return Intent(HELP, {"topic": match.topic}, code=code)
     if not _domain(view, list(view.words)) and code is None and not match.closest:

@@ -37,7 +37,7 @@ from rapidfuzz import fuzz, process
 from .. import knowledge
 from .tokens import _correct, _tokenise
 
-__all__ = ["TopicMatch", "match", "rank", "sure", "terms", "warm"]
+__all__ = ["TopicMatch", "match", "rank", "terms", "warm"]
 
 #: words that carry no topic (questions are mostly made of them)
 _FUNCTION_WORDS: frozenset[str] = frozenset("""
@@ -169,12 +169,6 @@ SURE = 45.0
 MARGIN = 1.0
 #: entries within this much of the best are offered when unsure
 CLOSE = 8.0
-
-
-def sure(text: str, score: float) -> bool:
-    """Does an entry match ``text`` at least this well (and clear of the runner-up)?"""
-    found = match(text)
-    return found.topic is not None and found.score >= score
 
 
 def match(text: str) -> TopicMatch:
