@@ -296,6 +296,19 @@ class Handlers:
             "clock_tolerance_minutes": str(int(config.clock_tolerance.total_seconds() // 60)),
         }
 
+    def demo_key(self, label: str) -> Reply:
+        """One demo license, picked from the key list ("the perpetual one")."""
+        found = next(((key, about) for name, key, about in self.demo.licenses if name == label), None) \
+            if self.demo is not None else None
+        if found is None:
+            return Reply(f"There is no {label} demo license.", intents.HELP, False, ("which keys can I use?",))
+        key, about = found
+        is_user = "@" in key
+        start = f"activate offline user {key} password demo-password" if is_user else f"activate offline {key}"
+        what = f"the user {md_code(key)} (password `demo-password`)" if is_user else md_code(key)
+        return Reply(f"The **{label}** demo license is {what}: {about}.\n\nSay {md_code(start)} to try it.",
+                     intents.HELP, True, (start,), data={"topic": "keys", "label": label})
+
     def why(self) -> Reply:
         """ "why?": the last problem again, in full — what was asked, what happened, how to fix it."""
         problem = self.state.problem

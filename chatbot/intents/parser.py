@@ -157,8 +157,8 @@ def parse(text: str) -> Intent:
 
 
 def _understand(text: str) -> Intent:
-    found = mentions.credentials(text)
-    credentials, text = (found[0], found[1]) if found is not None else (None, text)
+    given = mentions.credentials(text)
+    credentials, text = (given[0], given[1]) if given is not None else (None, text)
     code = mentions.code(text)
     line = " " + " ".join(_surface(_tokenise(text))) + " "
     question = questions.asks(line, text.rstrip().endswith("?"))
