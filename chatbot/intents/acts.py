@@ -72,7 +72,7 @@ GREETING_PREFIX = re.compile(
 
 _GREETING = (r"(?:(?:hi|hello|hey|hiya|howdy|yo|heya|greetings|good (?:morning|afternoon|evening|day))"
              r"(?: there| bot| chatbot| again| all| everyone| friend)? ?)+")
-_THANKS = (r"(?:(?:ok(?:ay)?|great|perfect|cool|nice|awesome|brilliant|excellent|super|got it|that helped|"
+_THANKS = (r"(?:(?:ok(?:ay)?|k|great|perfect|cool|nice|awesome|brilliant|excellent|super|got it|that helped|"
            r"that helps|that worked|it worked) )*"
            r"(?:thanks|thank you|thank u|thx|ty|tysm|cheers|many thanks|much appreciated|appreciate it|"
            r"thanks a lot|thanks so much|thank you so much|thank you very much|ta)"
@@ -105,7 +105,7 @@ ACT_TABLE: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
          r"(?:(?:ok(?:ay)?|alright|right|so|yes|yep|great|good) )?"
          r"(?:done|all done|finished|i'?m finished|next|next step|continue|go on|ready|i'?m (?:done|ready|back)|"
          r"i am (?:done|ready|back)|it'?s done|it is done|did it|i did it|that'?s done|uploaded|got it)"
-         r"(?: now| too| already|,? what'?s next| what now)?"),
+         r"(?: now| too| already|,? what'?s next| what now)?(?: please| thanks)?"),
         (DONE, UNKNOWN,
          r"(?:(?:ok(?:ay)?|alright|right|so|yes|great|good) )?i(?:'ve| have)? "
          r"(?:have|got|downloaded|copied|saved|put|placed|brought(?: back)?|uploaded|moved)"

@@ -56,6 +56,8 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r" (?:which|what) (?:license |licence )?key (?:am i|do i|i am|did i|is|was|have i|are we) ",
             r" (?:the|my) key (?:i am|am i|i|that i|we) (?:using|use|used|have|activated) ",
             r" serial ",
+            r" which (?:license|licence) (?:am i|are we|is this|do i have|is active|is activated|is installed|is "
+            r"loaded|is in use) ",
         )),
         ("license_type", (
             r" (?:license|licence) type ",

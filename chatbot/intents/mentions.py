@@ -15,9 +15,14 @@ from licensing import ERROR_CODES
 
 from .model import Credentials
 
-__all__ = ["code", "credentials"]
+__all__ = ["code", "credentials", "spaced_code"]
 
+#: too general to be recognised written with spaces ("a license error", "a usage error")
+_GENERIC = frozenset({"license_error", "file_error", "usage_error", "invalid_argument", "binding_error", "no_license"})
 _CODE = re.compile(r"\b(" + "|".join(sorted(ERROR_CODES, key=len, reverse=True)) + r")\b")
+#: a code of two words or more written with spaces, as people retype it ("clock tampered")
+_SPACED = re.compile(r"\b(" + "|".join(code.replace("_", r"[ -]") for code in sorted(ERROR_CODES, key=len, reverse=True)
+                                        if "_" in code and code not in _GENERIC) + r")\b", re.IGNORECASE)
 #: "user NAME password PASSWORD" (also "username: …", "e-mail … and pw …"); never a sentence about them
 _CREDENTIALS = re.compile(
     r"\b(?:user(?:\s*name)?|login|e-?mail)\s*[:=]?\s*(?!(?:name|and|or)\b)(?P<user>\S+)\s+(?:and\s+)?"
@@ -28,6 +33,12 @@ def code(text: str) -> str | None:
     """The first licensing error code named in ``text``."""
     found = _CODE.search(text)
     return found.group(1) if found else None
+
+
+def spaced_code(text: str) -> str | None:
+    """A code of two words or more retyped with spaces ("it keeps saying clock tampered")."""
+    found = _SPACED.search(text)
+    return re.sub(r"[ -]", "_", found.group(1).lower()) if found else None
 
 
 def credentials(text: str) -> tuple[Credentials, str] | None:

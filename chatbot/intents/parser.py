@@ -96,6 +96,8 @@ _STATE_QUESTIONS = {
         r" (?:which|what) (?:[a-z]+ )?(?:features|entitlements|modules|skills) (?:do|does|are|is|have|can|am|did) "
         r"| (?:list|show) (?:me )?(?:my |the |all )?(?:features|entitlements) "
         r"| what am i entitled to "
+        r"| (?:which|what) (?:are|is) (?:the |my )?(?:features|skills|entitlements) (?:on|in|of|included|enabled|"
+        r"available|unlocked) | features (?:on|in|of) (?:my|this) (?:license|licence) "
         r"| what (?:is )?(?:included|available|unlocked|enabled|in|on) (?:in |on )?(?:my|the|this) (?:license|licence) "),
     IS_ONLINE: re.compile(
         r" (?:am|are|is) (?:i|we|you|it|this|the app|the computer|my computer|the device|this device|the machine) "
@@ -193,6 +195,8 @@ def _understand(text: str) -> Intent:
     if question and (name in ACTIONS or (name in SKILLS and about_skill) or (
             name == CLARIFY and not set(candidates) - ACTIONS and _strong_question(line))):
         name, candidates = HELP, ()
+    if name in (HELP, UNKNOWN) and code is None:
+        code = mentions.spaced_code(text)  # "it keeps saying clock tampered": a code, retyped
     if name == HELP:
         return _help(text, line, corrected, code)
     if name in _STATE_QUESTIONS and _strong_question(line) and _STATE_QUESTIONS[name].search(line) is None:

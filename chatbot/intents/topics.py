@@ -167,6 +167,8 @@ def rank(text: str) -> list[tuple[str, float]]:
 SURE = 45.0
 #: ... and the best must lead the runner-up by this much
 MARGIN = 1.0
+#: below this score nothing is close enough even to offer
+OFFER = 35.0
 #: entries within this much of the best are offered when unsure
 CLOSE = 8.0
 
@@ -178,5 +180,7 @@ def match(text: str) -> TopicMatch:
     (best, score), runner_up = ranked[0], (ranked[1][1] if len(ranked) > 1 else 0.0)
     if score >= SURE and score - runner_up >= MARGIN:
         return TopicMatch(best, score=score)
+    if score < OFFER:
+        return TopicMatch(None, (), score)
     closest = tuple(topic for topic, value in ranked[:3] if value >= score - CLOSE)
     return TopicMatch(None, closest, score)

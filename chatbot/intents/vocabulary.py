@@ -75,7 +75,7 @@ _CONCEPT_FORMS: Mapping[str, str] = MappingProxyType({
     "time": "time clock",
     "move": "move moves moving moved transfer transfers transferring transferred migrate migrates "
             "migrating migrated",
-    "oos": "buy buying bought purchase purchasing purchased price prices pricing "
+    "oos": "buy buying purchase purchasing price prices pricing "
            "cost costs costing pay paying payment payments refund refunds "
            "cancel cancellation "
            "subscribe weather forecast discount discounts coupon coupons invoice "
