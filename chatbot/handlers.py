@@ -239,7 +239,8 @@ class Handlers:
         topic = turn.slots.get("topic")
         if code is not None:  # pasted from the portal: "… (invalid_credentials). Hint: …"
             explanation = explain_code(code, at_vendor=code in REQUEST_REFUSAL_CODES)
-            return Reply(explanation.markdown(), intents.HELP, True, explanation.suggestions, data={"code": code})
+            data = {"code": code, **({"topic": topic} if isinstance(topic, str) else {})}
+            return Reply(explanation.markdown(), intents.HELP, True, explanation.suggestions, data=data)
         if _KEYS_QUESTION.search(turn.line) and "key" not in turn.slots:
             return self._page(turn, "keys")
         if isinstance(topic, str):

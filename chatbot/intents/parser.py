@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from .. import knowledge
 from . import acts, facts, mentions, questions, topics
 from .extract import _extract
 from .model import (
@@ -223,6 +224,9 @@ def _help(text: str, line: str, view: _View, code: str | None, found: topics.Top
         return Intent(HELP, code=code)
     if _ABOUT_BOT.search(line):
         return Intent(HELP, {"topic": "about_bot"}, code=code)
+    background = knowledge.topic_of_code(code) if code is not None else None
+    if background is not None:
+        return Intent(HELP, {"topic": background}, code=code)
     match = found or topics.match(text)
     if match.topic is not None:
         return Intent(HELP, {"topic": match.topic}, code=code)

@@ -1,7 +1,8 @@
 """The tutorial as data: what the bot can explain, one entry per concept of the offline-licensing guide.
 
 The entries live in one data file beside this module, ``entries.toml`` (one ``[[entry]]`` each:
-``id``, ``title``, ``questions``, ``answer``, ``see_also``), written in plain words from the guide
+``id``, ``title``, ``questions``, ``answer``, ``see_also``, and ``codes``: the error codes whose
+background the entry explains), written in plain words from the guide
 (``shared/seed/offline-licensing-guide.txt``) as this project implements it. ``id`` is the
 ``topic`` slot of :func:`chatbot.intents.parse`; ``questions`` are the forms the matcher compares
 a line with (:mod:`chatbot.intents.topics`); ``title`` is what the bot offers when it is unsure
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-__all__ = ["Entry", "PLACEHOLDERS", "entries", "entry", "render", "topic_ids"]
+__all__ = ["Entry", "PLACEHOLDERS", "entries", "entry", "render", "topic_ids", "topic_of_code"]
 
 DATA_FILE = "entries.toml"
 
@@ -48,6 +49,7 @@ class Entry:
     questions: tuple[str, ...]
     answer: str  # Markdown with {placeholders}
     see_also: tuple[str, ...]
+    codes: tuple[str, ...] = ()  # the error codes this entry explains the background of
 
 
 def _placeholders(text: str) -> set[str]:
@@ -57,7 +59,8 @@ def _placeholders(text: str) -> set[str]:
 def _load(text: str) -> tuple[Entry, ...]:
     """The entries in ``text`` (TOML), checked: unique ids, known placeholders, see_also that exist."""
     found = tuple(Entry(raw["id"], raw["title"], tuple(raw["questions"]), raw["answer"].strip(),
-                        tuple(raw.get("see_also", ()))) for raw in tomllib.loads(text)["entry"])
+                        tuple(raw.get("see_also", ())), tuple(raw.get("codes", ())))
+                  for raw in tomllib.loads(text)["entry"])
     ids = [e.id for e in found]
     if len(set(ids)) != len(ids):
         raise ValueError(f"duplicate knowledge ids: {sorted({i for i in ids if ids.count(i) > 1})}")
@@ -85,6 +88,12 @@ def _by_id() -> Mapping[str, Entry]:
 def entry(topic: str) -> Entry:
     """The entry with id ``topic`` (KeyError for an unknown id)."""
     return _by_id()[topic]
+
+
+@cache
+def topic_of_code(code: str) -> str | None:
+    """The entry that explains the background of an error code (``codes`` in the data file)."""
+    return next((e.id for e in entries() if code in e.codes), None)
 
 
 def topic_ids() -> tuple[str, ...]:

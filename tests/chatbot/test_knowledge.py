@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from test_conversation import demo_bot
 
 from chatbot import knowledge
 from chatbot.intents import topics
 
 from support.lab import Lab
-from test_conversation import demo_bot
 
 #: the topic ids of the labelling contract (chatbot/intents/__init__.py)
 CONTRACT_TOPICS = {
@@ -38,6 +38,15 @@ def test_every_answer_renders_with_the_bot_s_live_facts(lab: Lab) -> None:
     assert str(bot.manager.config.requests_dir / "ls_activation.req") in request
     assert "licensing-portal --data" in request  # the demo vendor's exact command
     assert bot.manager.hardware_id in bot.handle("why does a response only work on one computer?").text
+
+
+def test_the_codes_an_entry_explains_are_real_error_codes_each_in_one_entry() -> None:
+    from licensing import ERROR_CODES
+
+    codes = [code for entry in knowledge.entries() for code in entry.codes]
+    assert set(codes) <= set(ERROR_CODES) and len(codes) == len(set(codes))
+    assert knowledge.topic_of_code("clock_tampered") == "clock_tampering"
+    assert knowledge.topic_of_code("file_error") is None
 
 
 @pytest.mark.parametrize("bad, message", [
