@@ -37,6 +37,8 @@ _PATH_EXT_RE = re.compile(r"\.(?:lic|req)$", re.IGNORECASE)
 _SLASH_COMMAND_RE = re.compile(r"/[A-Za-z]+")
 
 _APOSTROPHES_RE = re.compile(r"[’‘`´]")
+#: "clearLocalStorage", "isOnline": an API name is read as its words
+_CAMEL_CASE_RE = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")
 _POSSESSIVE_RE = re.compile(r"([a-z0-9]+)'s\b")
 _TOKEN_RE = re.compile(r"[a-z0-9]*[a-z][a-z0-9]*|[0-9]+(?:\.[0-9]+)?")
 # Multi-word spellings, applied to the space-joined token string.
@@ -60,6 +62,9 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bde (activate|activation|register|registration)\b", r"de\1"),
         (r"\bun (register|install)\b", r"un\1"),
         (r"\bcheck for updates?\b", "software update"),
+        # "I'd like", "it'd be": the apostrophe is gone, so "id" is told from an id by the word after it
+        (r"\b(i|it|you|that)d (like|love|rather|prefer|appreciate|be|need|want)\b", r"\1 would \2"),
+        (r"\bhw (?=many|much|do|does|did|long|can|to|is|are|come|often)", "how "),
     )
 )
 

@@ -210,6 +210,7 @@ statues funky costume consumer option optional mode modes model models
 created creates creating generated generator removed prepared saves menus
 networks machines connections requested stores recorder recorded fails
 exported unreadable interactions intercept dies
+dat lad tim ids types kinds
 """)) | frozenset({"hey", "hello", "hiya", "thx", "pls", "plz", "lol", "ok"})
 
 _NUMBER_UNITS: Mapping[str, int] = MappingProxyType({
@@ -284,6 +285,14 @@ wife husband brother sister friend friends colleague colleagues son daughter mom
 someone somebody person coworker partner boss kid kids family cousin neighbour neighbor
 """))
 _GREETINGS = frozenset({"hi", "hello", "hey", "hiya", "morning", "yo", "greetings"})
+#: words that questions about the license and the knowledge hinge on ("what tyep of license", "whn does it
+#: expire", "the respons file"): a typo of one is corrected like a typo of a command word
+_QUESTION_WORDS = frozenset(_words("""
+what when where which have does kind type many much long left remaining until
+response guard portal hardware signature grace period tamper tampered
+"""))
+#: the names of this bot's features as one word: kept whole, never split or corrected
+_FEATURE_NAMES = frozenset(_words("wordcount jokes joke dice convert time"))
 _NETWORK_WORDS = frozenset({"internet", "server", "connected"})
 _TROUBLE = frozenset(_words("""
 why fail fails failed failing failure error errors problem problems issue
