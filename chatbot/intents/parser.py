@@ -53,6 +53,7 @@ from .model import (
 from .rules import _guarded, _rule_out_of_scope, _View
 from .slots import _match_conversion, _match_wordcount, _slots_for
 from .tokens import _canonical, _corrected, _surface, _tokenise
+from .vocabulary import _ONLINE_SUBJECT
 
 #: intents that do something; a question never gets one
 ACTIONS = frozenset({
@@ -76,7 +77,9 @@ _GENERAL_HELP = re.compile(
     r"| what (?:else )?(?:can|could|do) you (?:do|help(?: me)?(?: with)?|offer|handle) "
     r"| what (?:are|is) (?:your|the) (?:help|commands|options|abilities|capabilities) "
     r"|^ (?:commands|show commands|menu|options|usage|instructions|list commands) $"
-    r"|^ how (?:does|do) (?:it|this|this thing|you) work $")
+    r"|^ how (?:does|do) (?:it|this|this thing|you) work $"
+    r"|^ how (?:do|can|could|should) (?:i|we) (?:quit|exit|leave|close|stop|end|get out of)"
+    r"(?: (?:the |this )?(?:chat|chatbot|bot|app|program|session|conversation))? $")
 #: "help offline", "help keys", "help problems", "help convert": the bot's help pages
 _HELP_PAGE = re.compile(r"^ help (?:me )?(?:with |on |about )?(?:the )?"
                         r"(?:offline|keys?|demo|problems?|convert|conversion|units?)(?: [a-z]+)? $")
@@ -87,8 +90,10 @@ _STATE_QUESTIONS = {
         r" (?:am|are) (?:i|we) (?:[a-z]+ )?(?:licensed|licenced|registered|activated|covered|legit|unlicensed) "
         r"| (?:is|are) (?:my|the|this|it|everything|our) (?:[a-z]+ ){0,3}(?:valid|invalid|ok|okay|active|activated|"
         r"licensed|working|fine|good|expired|alright|registered|usable) "
-        r"| why (?:am i not|am i unlicensed|can not i|can i not|is my|is it not|does it say|does the app say|"
-        r"is the license not|is my license not|do i get|am i getting) "
+        r"| why (?:am i not|am i unlicensed|can not i (?:activate|register|use (?:it|this|the app))|can i not|is my|"
+        r"is it not|does it say|does the app say|is the license not|is my license not|do i get|am i getting) "
+        r"| how come (?:i am not|i am unlicensed|i can not (?:activate|register)|my (?:license|licence) is|"
+        r"it says|the app says|i get|i am getting) "
         r"| (?:license|licence) (?:status|state|info|information|details) "
         r"|^ (?:what is|show|whats) (?:my|the) (?:license|licence) (?:status )?$"
         r"| (?:activation|license|licence|my) status | status of (?:my|the|this) (?:license|licence|activation) "
@@ -101,21 +106,21 @@ _STATE_QUESTIONS = {
         r"available|unlocked) | features (?:on|in|of) (?:my|this) (?:license|licence) "
         r"| what (?:is )?(?:included|available|unlocked|enabled|in|on) (?:in |on )?(?:my|the|this) (?:license|licence) "),
     IS_ONLINE: re.compile(
-        r" (?:am|are|is) (?:i|we|you|it|this|the app|the computer|my computer|the device|this device|the machine) "
-        r"(?:[a-z]+ )?(?:online|offline|connected) "
+        rf" (?:am|are|is) {_ONLINE_SUBJECT} (?:[a-z]+ )?(?:online|offline|connected) "
         r"| (?:server|internet|network|connection) (?:is |are )?(?:up|down|reachable|available|online|running|"
         r"alive|working|ok|okay|there) "
         r"| is (?:the |my )?(?:license |licensing )?(?:server|internet|network) "
-        r"| can (?:you|i|we|the app) (?:reach|contact|connect|see|talk|get)(?: to| with)? (?:the )?"
+        rf"| can {_ONLINE_SUBJECT} (?:reach|contact|connect|see|talk|get)(?: to| with)? (?:the )?"
         r"(?:license |licensing )?(?:server|internet)"
-        r"| (?:do|does) (?:i|we|you|it|this|the app) have (?:any )?(?:internet|a connection|network) "
+        rf"| (?:do|does) {_ONLINE_SUBJECT} have (?:any )?(?:internet|a connection|network) "
         r"| status of (?:the )?(?:license |licensing )?(?:server|internet|connection|network) "
         r"| (?:server|internet|online|connection) status "),
 }
 #: a line that starts with "help" (but not "help me activate …", a request)
 _HELP_FIRST = re.compile(r"^ help (?!me (?!understand|figure|with|please|out|$))")
 #: "who are you?", "what is this bot?": about the bot itself
-_ABOUT_BOT = re.compile(r" (?:who|what) (?:are|r) (?:you|u)(?: exactly| really)? | what is this (?:bot|app|chatbot|thing|program) "
+_ABOUT_BOT = re.compile(r" (?:who|what) (?:exactly |really |even )?(?:are|r) (?:you|u)(?: exactly| really)? "
+                        r"| what is this (?:bot|app|chatbot|thing|program) "
                         r"| who (?:am i|are we) (?:talking|chatting|speaking) (?:to|with) "
                         r"| tell me about yourself | are you (?:a|an) (?:bot|human|person|robot|ai|real person) "
                         r"| what kind of (?:bot|app|chatbot|thing) are you ")
@@ -126,7 +131,9 @@ _STATEMENT_SURE = 75.0
 _ABOUT_SKILL = re.compile(
     r" (?:feature|features|skill|skills|license|licence|licensed|need|needs|require|requires|locked|unlock|"
     r"unlocks|unlocked|refuse|refuses|refused|why|included|include|includes|credit|credits|allowed|available|"
-    r"enabled|cost|costs) ")
+    r"enabled|cost|costs|part|plan|cover|covers|covered) ")
+#: the skills' own words, which a question about the skill's result uses ("what does the clock say?")
+_SKILL_WORDS = frozenset({"clock", "clocks", "dice", "skill", "skills", "feature", "features"})
 #: words of the knowledge base that make a line about licensing even without a command word
 _DOMAIN = frozenset("""
 skill skills feature features locked unlock unlocked guard clock clocks timezone daylight portal seat seats grace hybrid tier signature signatures signed tamper tampered tampering hardware
@@ -163,7 +170,7 @@ def _understand(text: str) -> Intent:
     given = mentions.credentials(text)
     credentials, text = (given[0], given[1]) if given is not None else (None, text)
     code = mentions.code(text)
-    line = " " + " ".join(_surface(_tokenise(text))) + " "
+    line = questions.direct(" " + " ".join(_surface(_tokenise(text))) + " ")
     question = questions.asks(line, text.rstrip().endswith("?"))
     about_skill = question and _ABOUT_SKILL.search(line) is not None
     if not about_skill:
@@ -193,7 +200,7 @@ def _understand(text: str) -> Intent:
         if name not in (ACTIVATE_OFFLINE, CREATE_ACTIVATION_REQUEST):
             name = ACTIVATE_OFFLINE if "offline" in corrected.bag else ACTIVATE_ONLINE
         return Intent(name, _slots_for(name, corrected.words, extracted), credentials=credentials)
-    if question and (name in ACTIONS or (name in SKILLS and about_skill) or (
+    if question and (name in ACTIONS or (name in SKILLS and (about_skill or _beyond_skill(corrected, tokens))) or (
             name == CLARIFY and not set(candidates) - ACTIONS and _strong_question(line))):
         name, candidates = HELP, ()
     if name in (HELP, UNKNOWN) and code is None:
@@ -215,6 +222,12 @@ def _strong_question(line: str) -> bool:
 
 def _domain(view: _View, tokens: list[str]) -> bool:
     return view.licensing or any(token in _DOMAIN for token in tokens)
+
+
+def _beyond_skill(view: _View, tokens: list[str]) -> bool:
+    """Does a question the rules gave a skill speak of licensing beyond the skill's own words? ("is the clock
+    check done in UTC?", "does daylight saving mess with the clock check?": the knowledge, not the time)"""
+    return view.licensing or any(token in _DOMAIN and token not in _SKILL_WORDS for token in tokens)
 
 
 def _help(text: str, line: str, view: _View, code: str | None, found: topics.TopicMatch | None = None) -> Intent:

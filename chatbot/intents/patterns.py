@@ -55,6 +55,7 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"(?: to (?:the )?(?:internet|network|server|wifi))?\b", "offline"),
         # "get this activated" asks for activation; "is it activated" asks for status
         (r"\bget((?: [a-z]+){0,3}) (?:activated|registered)\b", r"get\1 activate"),
+        (r"\btime ?zones?\b", "timezone"),
         (r"\bgood bye\b", "goodbye"),
         (r"\bbye bye\b", "bye"),
         (r"\bsee (?:you|ya)(?: later| soon)?\b", "goodbye"),
@@ -130,7 +131,9 @@ _NUMBER_TOKEN_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _INT_RE = re.compile(r"-?[0-9]{1,12}")
 _FLOAT_RE = re.compile(r"-?[0-9]{1,12}\.[0-9]{1,12}")
 _NUMBER_SPLIT_RE = re.compile(r"[\s-]+")
-_CLOSE_APP_RE = re.compile(r" close (?:the |this )?(?:app|program|chat|session|bot) ")
+#: "close the chatbot", "shut down the bot", "end this session": quitting, said of the app itself
+_CLOSE_APP_RE = re.compile(r" (?:close|shut down|shutdown|end|stop|terminate|kill) (?:the |this |our |my )?"
+                           r"(?:app|application|program|chat|chatbot|bot|session|conversation|window|assistant) ")
 # "how many words does X have?": drop the trailing verb of the question.
 _WORDCOUNT_TAIL_RE = re.compile(r"\s+(?:have|contain|has)\s*\??\s*$", re.IGNORECASE)
 

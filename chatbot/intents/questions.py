@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["asks", "requests"]
+__all__ = ["asks", "direct", "requests"]
 
 _WH = r"(?:what|how|why|where|when|which|who|whose|whom)"
-_AUX = (r"(?:is|are|was|were|does|do(?! (?:a|an|the|it|this|that|one|some|me|my|another|online|local|offline)\b)|did|has|have|had|can (?:i|we|one|it|a|an|the|my|this|you not)|"
+_AUX = (r"(?:is|are|was|were|does|do(?! (?:a|an|the|it|this|that|one|some|me|my|another|online|local|offline)\b)|did|has|have|had|can(?! you | u | ya )|"
         r"could(?! you)|should|shall|will(?! you)|would(?! you)|may i|might|am i|is not|are not|does not|do not (?:i|you)|"
         r"can not (?:i|we)|any (?:idea|way|chance))")
 #: a polite request: the user asks the bot to act ("could you deactivate…", "please refresh")
@@ -61,6 +61,17 @@ _QUESTION = re.compile(
     r"| where (?:is|are|do|does|did|can|should|will|would) "
     r"| when (?:is|are|does|do|did|will|should|was|would|can) "
     r"| which (?:is|are|one|ones|file|files|license|licenses|key|keys|page|types?|kinds?) ")
+
+
+#: an embedded yes/no question keeps the statement's word order: "could you tell me whether I'm licensed?"
+_EMBEDDED = re.compile(r" (?P<conj>whether|if) (?P<subject>i|we|you|it|there|(?:my|the|this|our) (?:[a-z]+ ){0,2}?[a-z]+) "
+                       r"(?P<verb>am|is|are|has|have|can|will|was) ")
+
+
+def direct(line: str) -> str:
+    """The (tokenised, space-padded) line with an embedded question in question order ("… whether i am licensed"
+    -> "… whether am i licensed"), so that the patterns for direct questions read it too."""
+    return _EMBEDDED.sub(lambda m: f" {m['conj']} {m['verb']} {m['subject']} ", line)
 
 
 def requests(line: str) -> bool:

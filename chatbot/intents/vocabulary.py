@@ -329,18 +329,19 @@ _TIME_RES: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
     r" (?:tell|give|show) me the (?:time|date|day) ",
     r"^ (?:time|date|today|clock) $",
 ))
+#: who may be online or reach the server: "can the app reach the server?", "is this computer online?"
+_ONLINE_SUBJECT = (r"(?:i|we|you|it|this|(?:the|this|my|our) (?:app|application|program|bot|chatbot|sdk|device|"
+                  r"computer|machine|pc|laptop|system))")
 _IS_ONLINE_RES: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
-    r" (?:am|are|is) (?:i|we|you|it|this|the app|the computer|my computer|"
-    r"the device|my device|this device|the machine|my machine|this machine) "
-    r"(?:currently |still |now |even |really )?(?:online|offline|connected) ",
+    rf" (?:am|are|is) {_ONLINE_SUBJECT} (?:currently |still |now |even |really )?(?:online|offline|connected) ",
     r" connected ",
     r" if (?:i am|we are|it is|the app is|this is|the server is) (?:online|offline|up|down) ",
     r" (?:server|internet) (?:is |are )?(?:up|down|reachable|available|online|"
     r"running|alive|working|ok|okay|there) ",
     r" is (?:the |my )?(?:license |licensing )?(?:server|internet) ",
-    r" can (?:you|i|we) (?:reach|contact|connect|see|talk|get)(?: to| with)? (?:the )?"
+    rf" can {_ONLINE_SUBJECT} (?:reach|contact|connect|see|talk|get)(?: to| with)? (?:the )?"
     r"(?:license |licensing )?(?:server|internet)",
-    r" (?:do|does) (?:i|we|you|it|this|the app) have (?:any )?(?:internet|a connection) ",
+    rf" (?:do|does) {_ONLINE_SUBJECT} have (?:any )?(?:internet|a connection) ",
     r" (?:online|server|internet) status ",
     r" status of (?:the )?(?:license )?(?:server|internet|connection) ",
 ))
