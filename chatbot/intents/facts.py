@@ -58,6 +58,8 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
         ("license_key", (
             r" (?:license|licence|product|serial|activation|my) (?:key|number|code) (?!can |could |i can |to use )",
             r" (?:which|what) (?:license |licence )?key (?:am i|do i|i am|did i|is|was|have i|are we) ",
+            rf" (?:which|what) (?:license |licence )?key (?:i|we) {_W}{{0,2}}(?:used|activated|registered|entered|typed|"
+            rf"have|bought|got) ",
             r" (?:the|my) key (?:i am|am i|i|that i|we) (?:using|use|used|have|activated) ",
             r" serial ",
             r"^ (?:my |the |license |licence |product )*key $",

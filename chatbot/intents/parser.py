@@ -127,6 +127,9 @@ _ABOUT_BOT = re.compile(r" (?:who|what) (?:exactly |really |even )?(?:are|r) (?:
 #: a line that is not a question (a few words such as "guard file") is answered from knowledge only when
 #: an entry matches it this well
 _STATEMENT_SURE = 75.0
+#: ... and a question with no word of the domain ("what is the high-water mark?") when an entry matches it this
+#: well (off-topic questions score below 50)
+_QUESTION_SURE = 65.0
 #: the line asks about a skill or its license, so the skill must not run on it
 _ABOUT_SKILL = re.compile(
     r" (?:feature|features|skill|skills|license|licence|licensed|need|needs|require|requires|locked|unlock|"
@@ -209,9 +212,11 @@ def _understand(text: str) -> Intent:
         return _help(text, line, corrected, code)
     if name in _STATE_QUESTIONS and _strong_question(line) and _STATE_QUESTIONS[name].search(line) is None:
         return _help(text, line, corrected, code)  # "why is the license file signed?": a concept, not a state
-    if name == UNKNOWN and (code is not None or _domain(corrected, tokens)):
+    if name == UNKNOWN and (code is not None or question or _domain(corrected, list(corrected.words))):
         found = topics.match(text)
-        if code is not None or question or (found.topic is not None and found.score >= _STATEMENT_SURE):
+        sure = _QUESTION_SURE if question else _STATEMENT_SURE
+        if code is not None or (question and _domain(corrected, list(corrected.words))) or (
+                found.topic is not None and found.score >= sure):
             return _help(text, line, corrected, code, found)
     return Intent(name, _slots_for(name, corrected.words, extracted), candidates, code=code)
 

@@ -104,7 +104,7 @@ def _ask(*candidates: str) -> _Decision:
 def _rule_out_of_scope(v: _View) -> _Decision | None:
     if "oos" in v.bag or v.matches(_OOS_RES) or " software update " in v.line:
         return UNKNOWN, _UNKNOWN_SUGGESTION
-    if v.has("give", "share", "lend", "sell", "gift", "convert") and v.has("license"):
+    if v.has("give", "share", "lend", "sell", "gift", "convert") and v.has("license") and " give me " not in v.line:
         return UNKNOWN, _UNKNOWN_SUGGESTION
     if "move" in v.bag and v.has("license", "activation", "key") and v.bag & _PEOPLE:
         return UNKNOWN, _UNKNOWN_SUGGESTION  # handing a license to someone else is the vendor's business
