@@ -212,10 +212,11 @@ def _understand(text: str) -> Intent:
         return _help(text, line, corrected, code)
     if name in _STATE_QUESTIONS and _strong_question(line) and _STATE_QUESTIONS[name].search(line) is None:
         return _help(text, line, corrected, code)  # "why is the license file signed?": a concept, not a state
-    if name == UNKNOWN and (code is not None or question or _domain(corrected, list(corrected.words))):
+    domain = _domain(corrected, [*_surface(tokens), *corrected.words])
+    if name == UNKNOWN and (code is not None or question or domain):
         found = topics.match(text)
         sure = _QUESTION_SURE if question else _STATEMENT_SURE
-        if code is not None or (question and _domain(corrected, list(corrected.words))) or (
+        if code is not None or (question and domain) or (
                 found.topic is not None and found.score >= sure):
             return _help(text, line, corrected, code, found)
     return Intent(name, _slots_for(name, corrected.words, extracted), candidates, code=code)
