@@ -31,6 +31,15 @@ _PLAIN_PATH_RE = re.compile(
     r"|(?:\\\\|~[\\/]?|\.{1,2}[\\/]|/)[^\s\"'<>|*?]+)",
     re.IGNORECASE,
 )
+#: a folder typed after "to", "in", "into", "at", "on", "from", "under" may hold spaces ("write the file to
+#: ~/usb stick/", "save it in D:\\My Files"): it runs to the end of the line, a comma, or " and", " then", " please",
+#: " now", " thanks", " for me"
+_TRAILING_PATH_RE = re.compile(
+    r"(?:(?<=\bto )|(?<=\bin )|(?<=\binto )|(?<=\bat )|(?<=\bon )|(?<=\bfrom )|(?<=\bunder ))"
+    r"(?:[A-Za-z]:[\\/]|\\\\|~[\\/]|\.{1,2}[\\/]|/)[^\n\"'<>|*?,;]{0,255}?"
+    r"(?=[,;]|\s+(?:and|then|please|pls|now|thanks|thank you|for me)\b|[.!?]*\s*$)",
+    re.IGNORECASE,
+)
 _TRAILING_PUNCT_RE = re.compile(r"[.,;:!?)\]]+$")
 _PATH_EXT_RE = re.compile(r"\.(?:lic|req)$", re.IGNORECASE)
 # "/quit", "/help" at the start of a line: chat slash-commands, not paths.
