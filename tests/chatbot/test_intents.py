@@ -560,7 +560,7 @@ EXAMPLES: list[Example] = [
     E("burn 2 credits", "consume", {"count": 2}),
     E('do I need internet to activate?', 'help', {'topic': 'offline_activation'}),
     E('is offline activation possible?', 'help', {'topic': 'offline_activation'}),
-    E("what does consume do?", "help"),
+    E("what does consume do?", "help", {"topic": "consumption"}),  # was offered as the only closest entry
     E("/help", "help"),
     E("/quit", "quit"),
     E("uninstall the license", "clarify",
