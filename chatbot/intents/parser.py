@@ -214,7 +214,7 @@ def _understand(text: str) -> Intent:
         return _help(text, line, corrected, code)  # "why is the license file signed?": a concept, not a state
     domain = _domain(corrected, [*_surface(tokens), *corrected.words])
     if name == UNKNOWN and (code is not None or question or domain):
-        found = topics.match(text)
+        found = _topic(text)
         sure = _QUESTION_SURE if question else _STATEMENT_SURE
         if code is not None or (question and domain) or (
                 found.topic is not None and found.score >= sure):
@@ -236,6 +236,17 @@ def _beyond_skill(view: _View, tokens: list[str]) -> bool:
     return view.licensing or any(token in _DOMAIN and token not in _SKILL_WORDS for token in tokens)
 
 
+def _topic(text: str) -> topics.TopicMatch:
+    """The knowledge entry ``text`` asks about; in a long line that tells a story before it asks ("I made the req
+    and uploaded it, where do I put the lic now?"), the entry the question at its end asks about, if it names one."""
+    clause = questions.last_question(text)
+    if clause is not None:
+        found = topics.match(clause)
+        if found.topic is not None:
+            return found
+    return topics.match(text)
+
+
 def _help(text: str, line: str, view: _View, code: str | None, found: topics.TopicMatch | None = None) -> Intent:
     """A ``help`` line: the general help, a help page, or the knowledge entry it asks about (``found``: the
     match already made for it)."""
@@ -246,7 +257,7 @@ def _help(text: str, line: str, view: _View, code: str | None, found: topics.Top
     background = knowledge.topic_of_code(code) if code is not None else None
     if background is not None:
         return Intent(HELP, {"topic": background}, code=code)
-    match = found or topics.match(text)
+    match = found or _topic(text)
     if match.topic is not None:
         return Intent(HELP, {"topic": match.topic}, code=code)
     if not _domain(view, list(view.words)) and code is None and not match.closest:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["asks", "direct", "requests"]
+__all__ = ["asks", "direct", "last_question", "requests"]
 
 _WH = r"(?:what|how|why|where|when|which|who|whose|whom)"
 _AUX = (r"(?:is|are|was|were|does|do(?! (?:a|an|the|it|this|that|one|some|me|my|another|online|local|offline)\b)|did|has|have|had|can(?! you | u | ya )|"
@@ -72,6 +72,26 @@ def direct(line: str) -> str:
     """The (tokenised, space-padded) line with an embedded question in question order ("… whether i am licensed"
     -> "… whether am i licensed"), so that the patterns for direct questions read it too."""
     return _EMBEDDED.sub(lambda m: f" {m['conj']} {m['verb']} {m['subject']} ", line)
+
+
+#: where a question starts inside a longer line: "…, where do I put the lic now?"
+_CLAUSE_START = re.compile(r"(?:^|[\s,;:.!?-])(?=(?:what|how|where|when|which|why)\s)",
+                           re.IGNORECASE)
+#: a line is long enough to hold a story before its question from this many words; the question needs this many
+_STORY_WORDS = 12
+_QUESTION_WORDS = 3
+
+
+def last_question(text: str) -> str | None:
+    """The question that ends a long line telling a story first ("ok so I made the req file and took it to the
+    other pc and uploaded it, where do I put the lic now"), or None."""
+    if len(text.split()) < _STORY_WORDS:
+        return None
+    starts = [found.end() for found in _CLAUSE_START.finditer(text) if found.end() > 0]
+    if not starts:
+        return None
+    clause = text[starts[-1]:]
+    return clause if len(clause.split()) >= _QUESTION_WORDS else None
 
 
 def requests(line: str) -> bool:
