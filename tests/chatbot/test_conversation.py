@@ -276,7 +276,7 @@ def test_there_are_at_least_thirty_dialogues() -> None:
 
 def test_the_closest_topics_are_offered_when_unsure_and_picked_by_number(lab: Lab) -> None:
     bot = demo_bot(lab)
-    offered = bot.handle("why didn't I get a license file back from the portal")
+    offered = bot.handle("why is the lic file refused")
     if "topics" not in offered.data:
         pytest.skip("the matcher is sure of this one now")
     first = offered.data["topics"][1]
