@@ -22,10 +22,12 @@ from .. import (
     DeviceDisabledError,
     DeviceNotFoundError,
     FileMalformedError,
+    FloatingOnlyError,
     FreeTierError,
     InvalidCredentialsError,
     LicenseNotFoundError,
     MaxActivationsReachedError,
+    NotFloatingError,
     OfflineNotSupportedError,
     ProductConfigurationError,
     RequestReplayedError,
@@ -39,6 +41,7 @@ from ..wire import (
     ACTIVATION_RESPONSE,
     CONSUMPTION_SYNC,
     DEACTIVATION_REQUEST,
+    FLOATING_SERVER_ROLE,
     LICENSE_REFRESH,
     REFRESH_REQUEST,
     ActivationRequest,
@@ -136,6 +139,7 @@ class Issuer:
             _refuse_replay(session, request.request_id)
             license = session.scalars(select(License).where(License.id == license_id).with_for_update()).one()
             _refuse_unusable(license, now)
+            _refuse_wrong_role(license, request)
             if license.license_type == "subscription" and not online:
                 raise OfflineNotSupportedError()
             same_machine = list(session.scalars(select(Device).where(
@@ -319,6 +323,20 @@ def _book_consumption(license: License, device: Device, request: DeviceRequest) 
 def _refuse_replay(session: Session, request_id: str) -> None:
     if session.get(AnsweredRequest, request_id) is not None:
         raise RequestReplayedError()
+
+
+def _refuse_wrong_role(license: License, request: ActivationRequest) -> None:
+    """A floating license is activated by a floating server only, and a floating server by nothing else.
+
+    Its response certifies the server's key (the request's ``device_key``) and its seats (the
+    terms' ``floating`` part), which is what workstations check each lease against.
+    """
+    floating_server = request.role == FLOATING_SERVER_ROLE
+    if license.license_type == "floating" and not floating_server:
+        raise FloatingOnlyError()
+    if floating_server and license.license_type != "floating":
+        raise NotFloatingError(f"This is a {license.license_type} license, not a floating one: a floating server "
+                               "needs a license issued as floating.")
 
 
 def _refuse_unusable(license: License, now: datetime) -> None:
