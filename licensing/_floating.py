@@ -407,8 +407,8 @@ class Lease:
         if self._released:
             raise LeaseNotFoundError("This seat was given back, so it cannot be renewed.", hint="Take a seat again.")
         grant = self._held.grant
-        self._held = self._client._exchange(LEASE_HEARTBEAT, self._certificate, self._server_url,
-                                            lease_id=grant.lease_id, sequence=grant.sequence)
+        self._certificate, self._held = self._client._exchange(LEASE_HEARTBEAT, self._certificate, self._server_url,
+                                                               lease_id=grant.lease_id, sequence=grant.sequence)
         return self
 
     def start_heartbeat(self, interval: float | None = None, *,
@@ -641,7 +641,7 @@ class FloatingClient:
         try:
             certificate = open_certificate(borrow.certificate, self._context.config.trusted_keys,
                                            self._context.config.product)
-            grant = self._verified_grant(borrow.lease, certificate)
+            grant = self._check_seat(self._verified_grant(borrow.lease, certificate), certificate)
         except UnknownSigningKeyError:
             raise  # accurate as it is: the application no longer trusts the vendor key behind it
         except (LicenseFileError, SignatureMismatchError, ProductMismatchError):
@@ -675,13 +675,11 @@ class FloatingClient:
 
     def _request(self, typ: str, **fields: Any) -> Lease:
         """Ask for a seat (or a borrow) and return the one Lease object this client holds, updated."""
-        certificate = self.certificate()
         try:
-            held = self._exchange(typ, certificate, self.server_url, **fields)
+            certificate, held = self._exchange(typ, self.certificate(), self.server_url, **fields)
         except UnknownSigningKeyError:
             # The server may have been re-activated with a new key since its certificate was read.
-            certificate = self.certificate(fresh=True)
-            held = self._exchange(typ, certificate, self.server_url, **fields)
+            certificate, held = self._exchange(typ, self.certificate(fresh=True), self.server_url, **fields)
         lease = Lease(self, certificate, held, self.server_url)
         with self._lock:
             if self._lease is not None and not self._lease.released:
@@ -690,13 +688,18 @@ class FloatingClient:
             self._lease = lease
         return lease
 
-    def _exchange(self, typ: str, certificate: ServerCertificate, server_url: str, **fields: Any) -> _Held:
-        """Send one signed request and verify the lease that answers it."""
+    def _exchange(self, typ: str, certificate: ServerCertificate, server_url: str,
+                  **fields: Any) -> tuple[ServerCertificate, _Held]:
+        """Send one signed request and verify the lease that answers it (and the certificate, if it is newer)."""
         sent_wall, sent_mono = self.now(), time.monotonic()
         data, body = self._signed_request(typ, certificate, **fields)
         with self._connected(server_url) as connection:
             answer = connection.post(_ENDPOINTS[typ], data)
         grant = self._verified_grant(answer, certificate)
+        if grant.revision > certificate.terms.revision and server_url == self.server_url:
+            certificate = self.certificate(fresh=True)  # the vendor refreshed the server's terms (more seats...)
+            grant = self._verified_grant(answer, certificate)
+        self._check_seat(grant, certificate)
         if (grant.request_id, grant.nonce) != (body["request_id"], body["nonce"]):
             raise RequestMismatchError("The floating server's answer does not answer the request just sent "
                                        "(it is an earlier answer replayed, or another workstation's).",
@@ -711,9 +714,9 @@ class FloatingClient:
                     f"This computer's clock reads {sent_wall:%Y-%m-%d %H:%M} UTC, earlier than the floating server's "
                     f"({grant.issued_at:%Y-%m-%d %H:%M} UTC), so a borrowed seat could not end on time.",
                     hint=error.hint)
-            return _Held(grant, answer, grant.expires_at, None, self.now())
+            return certificate, _Held(grant, answer, grant.expires_at, None, self.now())
         seconds = timedelta(seconds=grant.seconds)
-        return _Held(grant, answer, sent_wall + seconds, sent_mono + grant.seconds, self.now())
+        return certificate, _Held(grant, answer, sent_wall + seconds, sent_mono + grant.seconds, self.now())
 
     def _send(self, typ: str, certificate: ServerCertificate, server_url: str, **fields: Any) -> bytes:
         data, _ = self._signed_request(typ, certificate, **fields)
@@ -752,6 +755,10 @@ class FloatingClient:
                                          hint="Take a seat on this computer; seats cannot be copied between computers.")
         if grant.server_device_id != certificate.device_id or grant.license_id != certificate.terms.license_id:
             raise SignatureMismatchError("This lease names another floating server than the one that signed it.")
+        return grant
+
+    @staticmethod
+    def _check_seat(grant: LeaseGrant, certificate: ServerCertificate) -> LeaseGrant:
         if grant.slot >= certificate.floating.seats:
             raise ServerResponseError(f"The floating server handed out seat {grant.slot + 1} of a license with "
                                       f"{certificate.floating.seats} seats.")

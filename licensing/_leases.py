@@ -132,6 +132,8 @@ class LeaseGrant:
     product: str
     server_device_id: str
     license_id: int
+    revision: int  # of the server's license when it signed: newer than a workstation's certificate means
+    #              the vendor sent the server a refresh (more seats...), so the certificate is read again
     lease_id: str
     slot: int
     kind: str
@@ -148,7 +150,8 @@ class LeaseGrant:
     def from_payload(cls, doc: dict[str, Any]) -> LeaseGrant:
         r = _Reader(doc, "lease")
         grant = cls(product=r.get("product", str), server_device_id=r.get("server_device_id", str),
-                    license_id=r.count("license_id"), lease_id=r.get("lease_id", str), slot=r.count("slot"),
+                    license_id=r.count("license_id"), revision=r.count("revision"),
+                    lease_id=r.get("lease_id", str), slot=r.count("slot"),
                     kind=r.get("kind", str), sequence=r.count("sequence"), hardware_id=r.get("hardware_id", str),
                     holder_key=r.get("holder_key", str), request_id=r.get("request_id", str),
                     nonce=r.get("nonce", str), client=r.get("client", str), issued_at=r.time("issued_at"),

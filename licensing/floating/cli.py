@@ -191,7 +191,7 @@ def _bounded(low: int, high: int, what: str) -> Callable[[str], int]:
     return convert
 
 
-def _global_options(*, after_command: bool) -> argparse.ArgumentParser:
+def _global_options(*, after_command: bool) -> _Parser:
     """--data and --json, accepted before or after the command (after it, they must not reset a value
     given before it, hence no defaults there: argparse shares option objects between parsers)."""
     options = _Parser(add_help=False)

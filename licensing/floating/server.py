@@ -235,7 +235,7 @@ class FloatingServer:
     def _signed(self, row: SeatRow, ask: LeaseAsk, now: datetime, license: License, signer: LeaseSigner) -> bytes:
         return signer.sign({
             "product": self.config.product, "server_device_id": license.device_id,
-            "license_id": license.terms.license_id, "lease_id": row.lease_id, "slot": row.slot, "kind": row.kind,
+            "license_id": license.terms.license_id, "revision": license.revision, "lease_id": row.lease_id, "slot": row.slot, "kind": row.kind,
             "sequence": row.sequence, "hardware_id": row.hardware_id, "holder_key": row.holder_key,
             "request_id": ask.request_id, "nonce": ask.nonce, "client": row.client,
             "issued_at": format_time(now), "expires_at": format_time(moment(row.expires_at)),
