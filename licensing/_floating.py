@@ -644,7 +644,7 @@ class FloatingClient:
             grant = self._check_seat(self._verified_grant(borrow.lease, certificate), certificate)
         except UnknownSigningKeyError:
             raise  # accurate as it is: the application no longer trusts the vendor key behind it
-        except (LicenseFileError, SignatureMismatchError, ProductMismatchError):
+        except (LicenseFileError, ProductMismatchError):  # a lease for another computer stays device_mismatch
             raise StorageCorruptError("The borrowed seat stored on this computer fails verification: it was altered.",
                                       hint="Give it up (clear local storage) and take or borrow a seat again.") from None
         if grant.lease_id in returned:
