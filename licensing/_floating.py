@@ -80,7 +80,7 @@ from ._formats import (
     open_signed,
     parse_time,
 )
-from ._leases import LeaseGrant, ServerCertificate, open_certificate
+from ._leases import LeaseGrant, ServerCertificate, format_span, open_certificate
 from ._license import _validity_error, _within_dates, feature_of
 from ._online import _refusal
 from ._results import CheckItem, LocalCheckResult
@@ -609,8 +609,8 @@ class FloatingClient:
             raise UsageError("This floating license does not allow borrowing seats.",
                              hint="Ask your vendor for a license that allows borrowing.")
         if period.total_seconds() > longest:
-            raise UsageError(f"A seat can be borrowed for at most {_duration(longest)}, not {_duration(period)}.",
-                             hint=f"Borrow it for {_duration(longest)} or less.")
+            raise UsageError(f"A seat can be borrowed for at most {format_span(longest)}, not "
+                             f"{format_span(period.total_seconds())}.", hint=f"Borrow it for {format_span(longest)} or less.")
         current = self._usable_borrow()
         if current is not None:
             raise UsageError(f"This computer already borrowed a seat, until {current.expires:%Y-%m-%d %H:%M} UTC.",
@@ -886,11 +886,3 @@ class FloatingClient:
 
 _ENDPOINTS = {LEASE_REQUEST: "/lease", LEASE_HEARTBEAT: "/heartbeat", LEASE_RELEASE: "/release"}
 
-
-def _duration(value: float | timedelta) -> str:
-    seconds = int(value.total_seconds() if isinstance(value, timedelta) else value)
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size and seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit}" + ("" if count == 1 else "s")
-    return f"{seconds} seconds"

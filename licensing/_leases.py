@@ -74,6 +74,7 @@ __all__ = [
     "LeaseSigner",
     "encode_certificate",
     "open_certificate",
+    "format_span",
 ]
 
 FLOATING_REQUESTS = frozenset({LEASE_REQUEST, LEASE_HEARTBEAT, LEASE_RELEASE})
@@ -261,3 +262,13 @@ class LeaseSigner:
 
     def __repr__(self) -> str:
         return f"LeaseSigner(kid={self.kid})"
+
+
+def format_span(seconds: float) -> str:
+    """A length of time for people, in its largest whole unit: "5 minutes", "7 days", "90 seconds"."""
+    whole = int(seconds)
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if whole >= size and whole % size == 0:
+            count = whole // size
+            return f"{count} {unit}" + ("" if count == 1 else "s")
+    return f"{whole} second" + ("" if whole == 1 else "s")

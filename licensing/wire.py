@@ -62,6 +62,7 @@ from ._leases import (
     LeaseSigner,
     ServerCertificate,
     encode_certificate,
+    format_span,
     open_certificate,
 )
 
@@ -119,6 +120,7 @@ __all__ = [
     "ServerCertificate",
     "encode_certificate",
     "open_certificate",
+    "format_span",
     # primitives
     "crypto",
 ]

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .. import License, LicenseError, LicenseID, StorageError, UsageError
-from ..wire import format_time
+from ..wire import format_span, format_time
 from .site import SITE_ENV, FloatingSite, default_site_dir
 from .store import moment
 
@@ -55,12 +55,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _span(seconds: int) -> str:
-    if seconds == 0:
-        return "no borrowing"
-    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size} {unit}{'s' if seconds != size else ''}"
-    return f"{seconds} seconds"
+    return format_span(seconds) if seconds else "no borrowing"
 
 
 def _lines(*pairs: tuple[str, object]) -> str:
