@@ -43,6 +43,7 @@ from .. import (
 from ..wire import (
     ACTIVATION_RESPONSE_FILE_NAME,
     REFRESH_FILE_NAME,
+    Clock,
     ServerCertificate,
     atomic_write,
     encode_certificate,
@@ -74,8 +75,12 @@ class FloatingSite:
     # -- the folder ------------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, folder: Path, config_file: Path, *, hardware_id: str | None = None) -> FloatingSite:
-        """Make ``folder`` a floating server for the product ``config_file`` names (the vendor's export)."""
+    def create(cls, folder: Path, config_file: Path, *, hardware_id: str | None = None,
+               clock: Clock | None = None) -> FloatingSite:
+        """Make ``folder`` a floating server for the product ``config_file`` names (the vendor's export).
+
+        ``hardware_id`` pins the server's device id (containers, VMs, a demo): the site keeps it.
+        """
         if (folder / _SITE_FILE).exists():
             raise UsageError(f"{folder} is a floating server already; nothing was changed.",
                              hint="Keep using it, or pick another folder with --data.")
@@ -88,10 +93,11 @@ class FloatingSite:
                                      hint="Pick a folder you can write to with --data.") from None
         site = {"format": _SITE_FORMAT, "version": 1, "product": configuration.product, "hardware_id": hardware_id}
         atomic_write(folder / _SITE_FILE, (json.dumps(site, indent=2) + "\n").encode("utf-8"), mode=0o644)
-        return cls.open(folder)
+        return cls.open(folder, clock=clock)
 
     @classmethod
-    def open(cls, folder: Path) -> FloatingSite:
+    def open(cls, folder: Path, *, clock: Clock | None = None) -> FloatingSite:
+        """The floating server in ``folder``; ``clock`` replaces the system clock (tests, a demo's fixed time)."""
         try:
             site = json.loads((folder / _SITE_FILE).read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -104,7 +110,8 @@ class FloatingSite:
             raise ConfigurationError(f"{folder / _SITE_FILE} is not a floating server's file of a version this knows.")
         hardware_id = site.get("hardware_id")
         configuration = Configuration.from_file(folder / _CONFIG_FILE, data_dir=folder / "device",
-                                                request_dir=folder, hardware_id=hardware_id)
+                                                request_dir=folder, hardware_id=hardware_id,
+                                                **({} if clock is None else {"clock": clock}))
         return cls(folder, configuration)
 
     @property

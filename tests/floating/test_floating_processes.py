@@ -82,6 +82,7 @@ def stations() -> Iterator[list[Workstation]]:
         station.stop()
 
 
+@pytest.mark.slow
 def test_twelve_workstations_racing_for_four_seats_get_exactly_four(floating: FloatingLab,
                                                                    stations: list[Workstation]) -> None:
     go = floating.root / "go"
@@ -132,6 +133,7 @@ def test_a_killed_workstation_frees_its_seat_after_the_lease_length_and_not_befo
         floating.lab.vendor.close()
 
 
+@pytest.mark.slow
 def test_a_server_killed_and_restarted_mid_session_loses_no_lease_and_hands_none_out_twice(
         floating: FloatingLab, stations: list[Workstation]) -> None:
     port = free_port()

@@ -4,6 +4,7 @@ activated only by a floating server, changed by a refresh file."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,15 +12,19 @@ import httpx
 import pytest
 
 from licensing import (
+    Configuration,
     FileMalformedError,
     FloatingOnlyError,
     LicenseID,
+    LicenseManager,
     LicenseTerms,
     NotFloatingError,
     VendorInputError,
 )
+from licensing.floating.launcher import start_server
 from licensing.issuing import catalog
 from licensing.issuing.cli import main as portal_main
+from licensing.issuing.demo import FLOATING_SITE, build_demo
 from licensing.issuing.portal.settings import set_admin_password
 from licensing.wire import ACTIVATION_RESPONSE, open_certificate, open_signed
 
@@ -173,3 +178,22 @@ def test_the_admin_pages_issue_show_and_change_a_floating_license(lab: Lab, admi
     refused = admin.post("/admin/licenses", data={"csrf_token": token, "product": PRODUCT, "type": "perpetual",
                                                   "seats": "4"})
     assert refused.status_code == 400 and "floating licenses only" in refused.text
+
+
+# -- the demo vendor ----------------------------------------------------------------------------------
+
+
+def test_the_demo_serves_its_floating_license_from_its_own_activated_server(tmp_path: Path) -> None:
+    info = build_demo(tmp_path / "demo")
+    assert info.floating_site == tmp_path / "demo" / FLOATING_SITE
+    assert info.floating_command[:3] == ["licensing-floating", "--data", str(info.floating_site)]
+    assert build_demo(tmp_path / "demo").floating_site == info.floating_site  # idempotent: activated once
+    manager = LicenseManager(Configuration.from_file(info.config_path, data_dir=tmp_path / "ws" / "data",
+                                                     request_dir=tmp_path / "ws", hardware_id="demo-workstation"))
+    with start_server(info.floating_site) as server:
+        lease = manager.floating(server.url).request_lease()
+        assert lease.seats == 4 and lease.key == info.key_of("floating") and lease.has_feature("jokes")
+        assert lease.release() is True
+    # rebuilt from scratch, the demo's server takes the license's one activation again
+    shutil.rmtree(info.floating_site)
+    assert build_demo(tmp_path / "demo").floating_site == info.floating_site
