@@ -81,6 +81,20 @@ class FloatingServer:
         self._api_key = self.config.api_key.encode("utf-8")
         self._shared_key = self.config.shared_key.encode("utf-8")
         self._load()
+        self._hold_known_seats()
+
+    def _hold_known_seats(self) -> None:
+        """At start, every live seat on record stays taken for one more lease length.
+
+        Renewals are not fsync'ed (see ``store``): after a power cut the record may show a lease
+        ending earlier than the workstation was told. Holding the seat one lease length from now
+        covers any renewal the disk lost, so no seat is ever handed out while its last holder may
+        still use it. (A workstation that vanished just before a restart keeps its seat that much longer.)
+        """
+        assert self._license is not None and self._license.terms.floating is not None
+        until = self.now() + timedelta(seconds=self._license.terms.floating.lease_seconds)
+        with self.store.transaction() as tx:
+            tx.hold_every_lease(micros(until))
 
     def close(self) -> None:
         self.store.close()
@@ -198,7 +212,7 @@ class FloatingServer:
         floating = license.terms.floating
         assert floating is not None
         at = micros(now)
-        with self.store.transaction() as tx:
+        with self.store.transaction(durable=False) as tx:
             tx.expire(at)
             row = self._held_row(tx.by_id(ask.lease_id or ""), ask)
             if row.kind == "borrow":
@@ -208,7 +222,8 @@ class FloatingServer:
                 raise NoSeatAvailableError(f"The floating license now has {floating.seats} seats; this seat is gone.",
                                            hint="Take a seat again when one is free.")
             end = micros(now + timedelta(seconds=floating.lease_seconds))
-            row = replace(row, sequence=row.sequence + 1, expires_at=end, held_until=end)
+            row = replace(row, sequence=max(row.sequence, ask.sequence or 0) + 1, expires_at=end,
+                          held_until=max(end, row.held_until))
             tx.put(row)
         return self._signed(row, ask, now, license, signer)
 
@@ -217,7 +232,7 @@ class FloatingServer:
         _, signer = self._current()
         now = self.now()
         ask = self._open(data, LEASE_RELEASE, now, signer)
-        with self.store.transaction() as tx:
+        with self.store.transaction(durable=False) as tx:  # a lost release only holds a seat until it ends
             tx.expire(micros(now))
             row = self._held_row(tx.by_id(ask.lease_id or ""), ask)
             tx.delete(row.lease_id)
@@ -227,7 +242,7 @@ class FloatingServer:
     def _held_row(row: SeatRow | None, ask: LeaseAsk) -> SeatRow:
         if row is None or row.holder_key != ask.device_key:
             raise LeaseNotFoundError()
-        if row.sequence != ask.sequence:
+        if ask.sequence is None or ask.sequence < row.sequence:  # ahead is fine: a renewal lost by a power cut
             raise RequestReplayedError("This request names an earlier state of the lease: it was replayed.",
                                        hint="Take a seat again if this workstation lost track of its lease.")
         return row

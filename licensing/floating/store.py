@@ -4,9 +4,16 @@ One row per seat in use. The seat number is the primary key and the holder's key
 the database itself guarantees one lease per seat and one seat per workstation; the server only
 hands out seat numbers below the license's seat count, so there are never more than N live
 leases. Every change runs in a ``BEGIN IMMEDIATE`` transaction (the write lock taken up front), so
-two workers can never both see the last seat free. The file is in WAL mode with
-``synchronous=FULL``: an answer leaves the server only after its row is on disk, so a server
-killed and restarted knows every lease it handed out — none lost, none handed out twice.
+two workers can never both see the last seat free.
+
+Durability, in WAL mode: a process killed at any instant loses no committed change (the log is
+written before the answer leaves). Against a power cut, a *grant* (a new seat, a borrow) is
+fsync'ed before it is answered (``durable=True``: ``synchronous=FULL``), so no seat handed out can
+be forgotten. Renewals and releases are not (``synchronous=NORMAL``: an fsync costs milliseconds on
+many disks, and heartbeats are the bulk of the traffic); a power cut may lose the last of them,
+which is made safe by the server, not the disk: at start it holds every seat it knows for one more
+lease length (see :meth:`Transaction.hold_every_lease`), and it accepts a heartbeat whose sequence
+is ahead of the one it kept.
 
 Times are whole microseconds since the Unix epoch, by the server's clock.
 """
@@ -103,6 +110,11 @@ class Transaction:
     def delete(self, lease_id: str) -> None:
         self._db.execute("DELETE FROM leases WHERE lease_id = ?", (lease_id,))
 
+    def hold_every_lease(self, until: int) -> int:
+        """After a start: no live lease's seat is free before ``until`` (a renewal may have been lost)."""
+        return self._db.execute("UPDATE leases SET held_until = MAX(held_until, ?) WHERE kind = 'lease'",
+                                (until,)).rowcount
+
     def remember(self, request_id: str, now: int) -> bool:
         """Record an answered request id; False when it was answered before (a replay)."""
         return self._db.execute("INSERT OR IGNORE INTO answered (request_id, at) VALUES (?, ?)",
@@ -126,7 +138,8 @@ class LeaseStore:
             self._db = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None,
                                        check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._synchronous = ""
+            self._set_durable(True)
             with self.transaction():
                 version = self._db.execute("PRAGMA user_version").fetchone()[0]
                 if version > _SCHEMA_VERSION:
@@ -138,10 +151,21 @@ class LeaseStore:
         except sqlite3.Error as exc:
             raise _storage_error(exc, path) from None
 
+    def _set_durable(self, durable: bool) -> None:
+        wanted = "FULL" if durable else "NORMAL"
+        if wanted != self._synchronous:
+            self._db.execute(f"PRAGMA synchronous={wanted}")
+            self._synchronous = wanted
+
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        """One change: the write lock is taken first; committed (and on disk) when the block ends."""
+    def transaction(self, *, durable: bool = True) -> Iterator[Transaction]:
+        """One change: the write lock is taken first; committed when the block ends.
+
+        ``durable``: on disk (fsync) before the block returns; otherwise safe against a killed
+        process but not a power cut (see the module's docstring for why that is enough).
+        """
         try:
+            self._set_durable(durable)
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise _storage_error(exc, self.path) from None

@@ -8,6 +8,7 @@ waiting. The real-process scenarios (racing clients, SIGKILL, restarts) are in
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -327,3 +328,31 @@ def test_a_disabled_floating_license_hands_out_no_seat(floating: FloatingLab, ur
     with pytest.raises(LicenseError) as refused:  # the server's own check, its code kept across HTTP
         floating.client(url, "ws-1").request_lease()
     assert refused.value.code == "license_disabled"
+
+
+# -- a power cut that lost the last renewals -----------------------------------------------------------
+
+
+def test_a_restart_after_renewals_were_lost_hands_no_seat_out_twice(floating: FloatingLab, clock: FakeClock) -> None:
+    """Renewals are not fsync'ed; a power cut may undo the last ones. A restarted server holds
+    every seat it knows for one more lease length, and accepts the heartbeat that is ahead of it."""
+    network = Interceptor("http://127.0.0.1:9")  # the server's address, which survives its restart
+    try:
+        with floating.serving() as first:
+            network.upstream = first
+            lease = floating.client(network.url, "ws-1").request_lease()
+            clock.advance(seconds=50)
+            lease.renew()  # the workstation now relies on its seat until +110 s
+        with sqlite3.connect(floating.site / "leases.db") as db:  # the disk lost that renewal
+            db.execute("UPDATE leases SET sequence = 1, held_until = expires_at - 50000000, "
+                       "expires_at = expires_at - 50000000")
+        clock.advance(seconds=20)  # +70 s: by the record on disk, the seat has been free for 10 s
+        with floating.serving() as restarted:
+            network.upstream = restarted
+            assert floating.client(network.url, "ws-2").request_lease().slot == 1
+            with pytest.raises(NoSeatAvailableError):
+                floating.client(network.url, "ws-3").request_lease()  # ws-1's seat is held, not handed out
+            lease.renew()  # a sequence ahead of the record: accepted, not taken for a replay
+            assert lease.local_check().ok and lease.slot == 0
+    finally:
+        network.close()
