@@ -5,18 +5,10 @@
 -- t sends lines t, t+T, t+2T, ... (T = $BENCH_THREADS), so no heartbeat overtakes an earlier one
 -- of the same lease while far fewer requests are in flight than there are leases.
 
-local counter = 0
-
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-end
+dofile(os.getenv("BENCH_WRK_DIR") .. "/bodies.lua")  -- defines setup() (thread numbers) and read_bodies()
 
 function init(args)
-  bodies = {}
-  for line in io.lines(os.getenv("BENCH_REQUESTS")) do
-    bodies[#bodies + 1] = line .. "\n"
-  end
+  bodies = read_bodies()
   step = tonumber(os.getenv("BENCH_THREADS"))
   index = (tid or 0) + 1
   headers = { ["Content-Type"] = "application/json" }

@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .. import (
+    FloatingTerms,
     LeaseNotFoundError,
     License,
     LicenseError,
@@ -159,13 +160,17 @@ class FloatingServer:
                 hint="Check both computers' clocks, then ask again.")
         return ask
 
-    def grant(self, data: bytes) -> bytes:
-        """A seat for a workstation (``lease-request``): a live lease, or a borrow."""
+    def _receive(self, data: bytes, typ: str) -> tuple[LeaseAsk, datetime, License, LeaseSigner, FloatingTerms]:
+        """A request checked against the server's current license: the request, the time, the license's terms."""
         license, signer = self._current()
         now = self.now()
-        ask = self._open(data, LEASE_REQUEST, now, signer)
         floating = license.terms.floating
-        assert floating is not None
+        assert floating is not None  # the site loads floating licenses only
+        return self._open(data, typ, now, signer), now, license, signer, floating
+
+    def grant(self, data: bytes) -> bytes:
+        """A seat for a workstation (``lease-request``): a live lease, or a borrow."""
+        ask, now, license, signer, floating = self._receive(data, LEASE_REQUEST)
         end = now + timedelta(seconds=floating.lease_seconds)
         kind, held_until = "lease", end
         if ask.borrow_seconds:
@@ -206,11 +211,7 @@ class FloatingServer:
 
     def renew(self, data: bytes) -> bytes:
         """A heartbeat (``lease-heartbeat``): the lease holds for another lease length."""
-        license, signer = self._current()
-        now = self.now()
-        ask = self._open(data, LEASE_HEARTBEAT, now, signer)
-        floating = license.terms.floating
-        assert floating is not None
+        ask, now, license, signer, floating = self._receive(data, LEASE_HEARTBEAT)
         at = micros(now)
         with self.store.transaction(durable=False) as tx:
             tx.expire(at)
@@ -229,9 +230,7 @@ class FloatingServer:
 
     def release(self, data: bytes) -> dict[str, Any]:
         """Give a seat back (``lease-release``): a live lease, or a borrow returned early."""
-        _, signer = self._current()
-        now = self.now()
-        ask = self._open(data, LEASE_RELEASE, now, signer)
+        ask, now, *_ = self._receive(data, LEASE_RELEASE)
         with self.store.transaction(durable=False) as tx:  # a lost release only holds a seat until it ends
             tx.expire(micros(now))
             row = self._held_row(tx.by_id(ask.lease_id or ""), ask)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -32,20 +30,6 @@ from licensing.wire import REFRESH_FILE_NAME
 
 from support.floating import FloatingLab, Interceptor
 from support.lab import FakeClock
-
-
-@pytest.fixture
-def floating(tmp_path: Path, clock: FakeClock) -> Iterator[FloatingLab]:
-    created = FloatingLab(tmp_path, clock, seats=2, lease_seconds=60, max_borrow_seconds=3 * 86_400)
-    yield created
-    created.lab.vendor.close()
-
-
-@pytest.fixture
-def url(floating: FloatingLab) -> Iterator[str]:
-    with floating.serving() as served:
-        yield served
-
 
 # -- taking, keeping and giving back a seat ---------------------------------------------------------
 

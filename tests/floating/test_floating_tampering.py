@@ -8,7 +8,6 @@ a second genuine one), sends requests of its own, or holds the machine (``suppor
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,19 +33,6 @@ LEASE = FLOATING_API_PREFIX + "/lease"
 HEARTBEAT = FLOATING_API_PREFIX + "/heartbeat"
 RELEASE = FLOATING_API_PREFIX + "/release"
 CERTIFICATE = FLOATING_API_PREFIX + "/certificate"
-
-
-@pytest.fixture
-def floating(tmp_path: Path, clock: FakeClock) -> Iterator[FloatingLab]:
-    created = FloatingLab(tmp_path, clock, seats=2, lease_seconds=60, max_borrow_seconds=86_400)
-    yield created
-    created.lab.vendor.close()
-
-
-@pytest.fixture
-def url(floating: FloatingLab) -> Iterator[str]:
-    with floating.serving() as served:
-        yield served
 
 
 def _edited_payload(envelope_bytes: bytes, change: dict[str, object]) -> bytes:
