@@ -114,10 +114,15 @@ class LeaseAsk:
         return cls(typ=typ, product=r.get("product", str), api_key=r.get("api_key", str),
                    request_id=r.get("request_id", str), nonce=r.get("nonce", str),
                    hardware_id=r.get("hardware_id", str), device_key=r.get("device_key", str),
-                   created_at=r.time("created_at"), client=r.get("client", str)[:MAX_CLIENT_NAME],
+                   created_at=r.time("created_at"), client=_shown(r.get("client", str)),
                    server=r.get("server", str), borrow_seconds=r.count("borrow_seconds", optional=True) or 0,
                    lease_id=r.get("lease_id", str, optional=not about_a_lease),
                    sequence=r.count("sequence", optional=not about_a_lease))
+
+
+def _shown(name: str) -> str:
+    """A workstation's name as seat lists show it: printable characters only, and not too long."""
+    return "".join(c if c.isprintable() else "?" for c in name[:MAX_CLIENT_NAME]) or "?"
 
 
 @dataclass(frozen=True)

@@ -289,3 +289,10 @@ def test_the_lease_type_has_its_own_signature_domain() -> None:
     for other in (LEASE_REQUEST, LEASE_HEARTBEAT, "activation-response", "license-refresh"):
         assert not crypto.verify(key.public_key(), "floating-lease", payload, crypto.sign(key, other, payload))
 
+
+
+def test_a_workstation_name_cannot_smuggle_control_characters_into_the_seat_list(floating: FloatingLab,
+                                                                                 url: str) -> None:
+    floating.manager("ws-1").floating(url, client_name="mallory\x1b[2J\r\nseat 1 free" + "x" * 500).request_lease()
+    (holder,) = floating.client(url, "observer").seats().holders
+    assert holder.client.isprintable() and len(holder.client) <= 120 and holder.client.startswith("mallory?[2J")
