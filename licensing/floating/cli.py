@@ -143,7 +143,7 @@ def cmd_refresh_request(run: _Run, args: argparse.Namespace) -> Result:
 
 def cmd_refresh(run: _Run, args: argparse.Namespace) -> Result:
     view = _license_view(run.site().apply_refresh(args.file))
-    return Result({"license": view}, "Applied the vendor's refresh; a running server uses it at once.\n"
+    return Result({"license": view}, "Applied the vendor's refresh; a running server uses it within a second.\n"
                   + _license_text(view))
 
 

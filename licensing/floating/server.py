@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,7 +65,9 @@ __all__ = ["FloatingServer", "REQUEST_WINDOW"]
 
 #: how far a request's time may be from the server's clock, and how long its id is remembered
 REQUEST_WINDOW = timedelta(days=1)
-_CERTIFICATE_CHECK_SECONDS = 1.0
+#: how often a worker looks whether its license files changed (a refresh or deactivation applied
+#: by ``licensing-floating`` while it serves): two stat() calls, not worth paying on every heartbeat
+_CERTIFICATE_CHECK_SECONDS = 0.5
 
 
 class FloatingServer:
@@ -76,6 +79,7 @@ class FloatingServer:
         self.clock = clock or self.config.clock
         self.store = LeaseStore(site.leases_path)
         self._loaded_at: tuple[int, ...] | None = None
+        self._looked_at = 0.0  # time.monotonic() of the last look at the license files
         self._license: License | None = None
         self._signer: LeaseSigner | None = None
         self._certificate: ServerCertificate | None = None
@@ -127,9 +131,12 @@ class FloatingServer:
 
     def _current(self) -> tuple[License, LeaseSigner]:
         """The server's license, reloaded when its files changed (a refresh, a deactivation), and checked."""
-        if self._certificate_stamp() != self._loaded_at:
-            self._license = None
-            self._load()
+        looked = time.monotonic()
+        if looked - self._looked_at >= _CERTIFICATE_CHECK_SECONDS:
+            self._looked_at = looked
+            if self._certificate_stamp() != self._loaded_at:
+                self._license = None
+                self._load()
         assert self._license is not None and self._signer is not None
         self._license.local_check()
         return self._license, self._signer

@@ -297,6 +297,7 @@ def test_the_vendors_refresh_changes_the_seats_of_a_running_server(floating: Flo
     refresh = floating.root / REFRESH_FILE_NAME
     refresh.write_bytes(floating.lab.vendor.issuer.refresh(floating.key, device_id))
     site.apply_refresh(refresh)
+    time.sleep(0.6)  # the running server looks at its license files twice a second
     third = floating.client(url, "ws-3").request_lease()
     assert third.slot == 2 and third.seats == 3
 
@@ -309,6 +310,7 @@ def test_a_disabled_floating_license_hands_out_no_seat(floating: FloatingLab, ur
     refresh = floating.root / REFRESH_FILE_NAME
     refresh.write_bytes(floating.lab.vendor.issuer.refresh(floating.key, device_id))
     site.apply_refresh(refresh)
+    time.sleep(0.6)  # the running server looks at its license files twice a second
     with pytest.raises(LicenseError) as refused:  # the server's own check, its code kept across HTTP
         floating.client(url, "ws-1").request_lease()
     assert refused.value.code == "license_disabled"
