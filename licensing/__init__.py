@@ -27,7 +27,8 @@ lower layer the issuing side builds on (envelopes, file types and names, time, p
 from ._config import Configuration
 from ._errors import *  # noqa: F403 - the hierarchy is part of the public API
 from ._errors import __all__ as _error_names
-from ._floating import FloatingClient, Heartbeat, Lease, SeatHolder, SeatsReport
+from ._floating import FloatingClient, Heartbeat, Lease
+from ._floating_link import SeatHolder, SeatsReport
 from ._formats import Feature, FloatingTerms, LicenseTerms
 from ._license import License
 from ._manager import LicenseID, LicenseManager

@@ -33,11 +33,9 @@ server has not heard yet is kept and sent again with the next request.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
 import math
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -45,11 +43,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
-
-import httpx
 
 from . import _crypto as crypto
+from ._borrows import Borrow, FloatingRecord, PendingReturn
 from ._clock import clock_error
 from ._context import LicenseContext
 from ._errors import (
@@ -68,6 +64,7 @@ from ._errors import (
     UnknownSigningKeyError,
     UsageError,
 )
+from ._floating_link import ENDPOINTS, FloatingLink, SeatsReport, checked_server_url, default_client_name
 from ._formats import (
     FLOATING_LEASE,
     LEASE_HEARTBEAT,
@@ -78,159 +75,25 @@ from ._formats import (
     encode_device_signed,
     format_time,
     open_signed,
-    parse_time,
 )
 from ._leases import LeaseGrant, ServerCertificate, format_span, open_certificate
 from ._license import _validity_error, _within_dates, feature_of
-from ._online import _refusal
 from ._results import CheckItem, LocalCheckResult
 from ._storage import DeviceState
-from ._version import __version__
 
-__all__ = ["FloatingClient", "Lease", "Heartbeat", "SeatsReport", "SeatHolder", "LEASE_CHECK_ORDER", "API_PREFIX"]
+__all__ = ["FloatingClient", "Lease", "Heartbeat", "LEASE_CHECK_ORDER"]
 
-#: where the floating server's endpoints live (``licensing.floating.app`` serves them)
-API_PREFIX = "/floating/v1"
 LEASE_CHECK_ORDER = ("signature", "product", "hardware_id", "enabled", "validity", "lease", "clock")
 _ALL_PASSED = tuple(CheckItem(name, True) for name in LEASE_CHECK_ORDER)
-_MAX_ANSWER = 256 * 1024
 
 
 # -- what seats() reports ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SeatHolder:
-    """One seat in use: who holds it, and until when by the server's clock."""
-
-    slot: int
-    lease_id: str
-    client: str
-    holder: str  # the key id of the holder's device key
-    borrowed: bool
-    expires: datetime
-    yours: bool  # held by this workstation
-
-
-@dataclass(frozen=True)
-class SeatsReport:
-    """How many seats the floating license has, how many are free, and who holds the others."""
-
-    server_url: str
-    total: int
-    holders: tuple[SeatHolder, ...]
-    server_time: datetime
-
-    @property
-    def used(self) -> int:
-        return len(self.holders)
-
-    @property
-    def free(self) -> int:
-        return max(0, self.total - self.used)
-
-
 # -- the connection ------------------------------------------------------------------------------
 
 
-class _Connection:
-    """A small blocking HTTP client for one floating server; every failure is typed and names it."""
-
-    def __init__(self, url: str, timeout: float) -> None:
-        self.url = url
-        self._client = httpx.Client(base_url=url + API_PREFIX, timeout=httpx.Timeout(timeout), trust_env=False,
-                                    headers={"User-Agent": f"offline-licensing/{__version__}"})
-
-    def get(self, endpoint: str) -> bytes:
-        return self._send("GET", endpoint, None)
-
-    def post(self, endpoint: str, body: bytes) -> bytes:
-        return self._send("POST", endpoint, body)
-
-    def _send(self, method: str, endpoint: str, body: bytes | None) -> bytes:
-        try:
-            answer = self._client.request(method, endpoint, content=body,
-                                          headers=None if body is None else {"Content-Type": "application/json"})
-        except httpx.TimeoutException:
-            raise FloatingServerUnreachableError(f"The floating server at {self.url} did not answer in time.") from None
-        except httpx.HTTPError as exc:
-            raise FloatingServerUnreachableError(
-                f"The floating server at {self.url} cannot be reached ({type(exc).__name__}).") from None
-        if len(answer.content) > _MAX_ANSWER:
-            raise ServerResponseError(f"The floating server at {self.url} sent an answer far too large to be a lease.")
-        if answer.status_code == 200:
-            return answer.content
-        raise _refusal(answer.status_code, answer.content)
-
-    def close(self) -> None:
-        self._client.close()
-
-
-def _server_url(text: str) -> str:
-    parts = urlsplit(text.strip()) if isinstance(text, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise UsageError(f"{text!r} is not the address of a floating server.",
-                         hint="Give its URL, e.g. http://licenses.example.lan:8470 (ask your administrator).")
-    return text.strip().rstrip("/")
-
-
-def _default_client_name() -> str:
-    try:
-        return f"{getpass.getuser()}@{socket.gethostname()}"
-    except (OSError, KeyError, ImportError):  # no user name in some containers
-        return socket.gethostname() or "workstation"
-
-
 # -- what floating.dat holds -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Borrow:
-    lease: bytes  # the server-signed lease, verbatim
-    certificate: bytes  # the server's certificate, verbatim
-    server_url: str
-
-
-@dataclass(frozen=True)
-class _PendingReturn:
-    request: bytes  # the signed release, resent as-is until the server hears it
-    server_url: str
-    lease_id: str
-
-
-@dataclass(frozen=True)
-class _FloatingRecord:
-    borrow: _Borrow | None = None
-    pending_returns: tuple[_PendingReturn, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        borrow = self.borrow
-        return {
-            "borrow": None if borrow is None else {"lease": borrow.lease.decode("ascii"),
-                                                   "certificate": borrow.certificate.decode("ascii"),
-                                                   "server_url": borrow.server_url},
-            "pending_returns": [{"request": p.request.decode("ascii"), "server_url": p.server_url,
-                                 "lease_id": p.lease_id} for p in self.pending_returns],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> _FloatingRecord:
-        if data is None:
-            return cls()
-        try:
-            borrow = data["borrow"]
-            returns = data["pending_returns"]
-            if not isinstance(returns, list):
-                raise TypeError("pending returns")
-            return cls(
-                borrow=None if borrow is None else _Borrow(borrow["lease"].encode("ascii"),
-                                                           borrow["certificate"].encode("ascii"),
-                                                           str(borrow["server_url"])),
-                pending_returns=tuple(_PendingReturn(p["request"].encode("ascii"), str(p["server_url"]),
-                                                     str(p["lease_id"])) for p in returns),
-            )
-        except (KeyError, TypeError, AttributeError, UnicodeError):
-            raise StorageCorruptError("The local record of floating seats holds unreadable data.") from None
 
 
 # -- a lease ---------------------------------------------------------------------------------------
@@ -541,9 +404,9 @@ class FloatingClient:
 
     def __init__(self, context: LicenseContext, server_url: str, *, client_name: str | None = None) -> None:
         self._context = context
-        self.server_url = _server_url(server_url)
-        self.client_name = (client_name or _default_client_name()).strip()[:120] or "workstation"
-        self._connection = _Connection(self.server_url, context.config.timeout)
+        self.server_url = checked_server_url(server_url)
+        self.client_name = (client_name or default_client_name()).strip()[:120] or "workstation"
+        self._connection = FloatingLink(self.server_url, context.config.timeout)
         self._certificate: ServerCertificate | None = None
         self._device_key: crypto.Ed25519PrivateKey | None = None
         self._high_water: datetime | None = None
@@ -621,8 +484,8 @@ class FloatingClient:
             raise ServerResponseError("The floating server answered a borrow with a live lease.")
         store = self._context.store
         with store.locked():
-            record = _FloatingRecord.from_dict(store.read_floating())
-            store.write_floating(replace(record, borrow=_Borrow(lease._held.raw, lease._certificate.data,
+            record = FloatingRecord.from_dict(store.read_floating())
+            store.write_floating(replace(record, borrow=Borrow(lease._held.raw, lease._certificate.data,
                                                                 lease.server_url)).to_dict())
         self._saw(self.now(), persist=True)
         return lease
@@ -631,7 +494,7 @@ class FloatingClient:
         """The seat this computer borrowed (from disk, verified again), or None; ended ones raise."""
         store = self._context.store
         with store.locked():
-            record = _FloatingRecord.from_dict(store.read_floating())
+            record = FloatingRecord.from_dict(store.read_floating())
             returned = store.read_tombstones()
         borrow = record.borrow
         if borrow is None:
@@ -658,18 +521,7 @@ class FloatingClient:
 
     def seats(self) -> SeatsReport:
         """How many seats the floating license has, how many are free, and who holds them."""
-        try:
-            data = json.loads(self._connection.get("/seats"))
-            own = crypto.key_id(self._key().public_key())
-            holders = tuple(SeatHolder(slot=int(h["slot"]), lease_id=str(h["lease_id"]), client=str(h["client"]),
-                                       holder=str(h["holder"]), borrowed=h["kind"] == "borrow",
-                                       expires=parse_time(h["expires_at"]), yours=h["holder"] == own)
-                            for h in data["holders"])
-            return SeatsReport(server_url=self.server_url, total=int(data["seats"]), holders=holders,
-                               server_time=parse_time(data["server_time"]))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise ServerResponseError(f"The floating server at {self.server_url} sent a seat list this application "
-                                      "cannot read.") from None
+        return self._connection.seats(crypto.key_id(self._key().public_key()))
 
     # -- requests and answers ----------------------------------------------------------------------
 
@@ -694,7 +546,7 @@ class FloatingClient:
         sent_wall, sent_mono = self.now(), time.monotonic()
         data, body = self._signed_request(typ, certificate, **fields)
         with self._connected(server_url) as connection:
-            answer = connection.post(_ENDPOINTS[typ], data)
+            answer = connection.post(ENDPOINTS[typ], data)
         grant = self._verified_grant(answer, certificate)
         if grant.revision > certificate.terms.revision and server_url == self.server_url:
             certificate = self.certificate(fresh=True)  # the vendor refreshed the server's terms (more seats...)
@@ -721,7 +573,7 @@ class FloatingClient:
     def _send(self, typ: str, certificate: ServerCertificate, server_url: str, **fields: Any) -> bytes:
         data, _ = self._signed_request(typ, certificate, **fields)
         with self._connected(server_url) as connection:
-            return connection.post(_ENDPOINTS[typ], data)
+            return connection.post(ENDPOINTS[typ], data)
 
     def _signed_request(self, typ: str, certificate: ServerCertificate, **fields: Any) -> tuple[bytes, dict[str, Any]]:
         config = self._context.config
@@ -765,12 +617,12 @@ class FloatingClient:
         return grant
 
     @contextlib.contextmanager
-    def _connected(self, server_url: str) -> Iterator[_Connection]:
+    def _connected(self, server_url: str) -> Iterator[FloatingLink]:
         """This client's connection, or one for another server (a borrow's, returned elsewhere) for one call."""
         if server_url == self.server_url:
             yield self._connection
             return
-        connection = _Connection(server_url, self._context.config.timeout)
+        connection = FloatingLink(server_url, self._context.config.timeout)
         try:
             yield connection
         finally:
@@ -793,7 +645,7 @@ class FloatingClient:
     def _forget_borrow(self, lease_id: str) -> None:
         store = self._context.store
         with store.locked():
-            record = _FloatingRecord.from_dict(store.read_floating())
+            record = FloatingRecord.from_dict(store.read_floating())
             store.add_tombstone(lease_id)
             store.write_floating(replace(record, borrow=None).to_dict())
         if self._lease is not None and self._lease.lease_id == lease_id:
@@ -806,27 +658,27 @@ class FloatingClient:
         grant = lease._held.grant
         data, _ = self._signed_request(LEASE_RELEASE, lease._certificate, lease_id=grant.lease_id,
                                        sequence=grant.sequence)
-        pending = _PendingReturn(data, lease.server_url, grant.lease_id)
+        pending = PendingReturn(data, lease.server_url, grant.lease_id)
         store = self._context.store
         with store.locked():  # first make it unusable here: a crash after this point loses no seat
-            record = _FloatingRecord.from_dict(store.read_floating())
+            record = FloatingRecord.from_dict(store.read_floating())
             store.add_tombstone(grant.lease_id)
-            store.write_floating(_FloatingRecord(None, (*record.pending_returns, pending)).to_dict())
+            store.write_floating(FloatingRecord(None, (*record.pending_returns, pending)).to_dict())
         if self._lease is lease:
             self._lease = None
         return self._deliver(pending)
 
-    def _deliver(self, pending: _PendingReturn) -> bool:
+    def _deliver(self, pending: PendingReturn) -> bool:
         try:
             with self._connected(pending.server_url) as connection:
-                connection.post(_ENDPOINTS[LEASE_RELEASE], pending.request)
+                connection.post(ENDPOINTS[LEASE_RELEASE], pending.request)
         except FloatingServerUnreachableError:
             return False
         except LeaseNotFoundError:
             pass  # the borrow had already ended there
         store = self._context.store
         with store.locked():
-            record = _FloatingRecord.from_dict(store.read_floating())
+            record = FloatingRecord.from_dict(store.read_floating())
             left = tuple(p for p in record.pending_returns if p.request != pending.request)
             store.write_floating(replace(record, pending_returns=left).to_dict())
         return True
@@ -834,7 +686,7 @@ class FloatingClient:
     def _send_pending_returns(self) -> None:
         store = self._context.store
         with store.locked():
-            pending = _FloatingRecord.from_dict(store.read_floating()).pending_returns
+            pending = FloatingRecord.from_dict(store.read_floating()).pending_returns
         for item in pending:
             try:
                 self._deliver(item)
@@ -883,6 +735,4 @@ class FloatingClient:
             store.write_state(state)
         self._high_water = self._persisted_high_water = state.high_water
 
-
-_ENDPOINTS = {LEASE_REQUEST: "/lease", LEASE_HEARTBEAT: "/heartbeat", LEASE_RELEASE: "/release"}
 

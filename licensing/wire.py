@@ -15,7 +15,7 @@ from __future__ import annotations
 from . import _crypto as crypto
 from ._clock import Clock, system_clock, utc_now
 from ._config import PRODUCT_CODE_PATTERN
-from ._floating import API_PREFIX as FLOATING_API_PREFIX
+from ._floating_link import API_PREFIX as FLOATING_API_PREFIX
 from ._formats import (
     ACTIVATION_REQUEST,
     ACTIVATION_REQUEST_FILE_NAME,
