@@ -213,7 +213,10 @@ class Lease:
                 and terms.enabled and _within_dates(terms, now) and client._clock_ok(now, self._signed_times(held))):
             client._saw(now)
             return LocalCheckResult(checked_at=now, items=_ALL_PASSED)
-        error = next(error for _name, error in self._checks(now, held) if error is not None)
+        error = next((error for _name, error in self._checks(now, held) if error is not None), None)
+        if error is None:  # another thread renewed the lease between the two looks: it passes
+            client._saw(now)
+            return LocalCheckResult(checked_at=now, items=_ALL_PASSED)
         if isinstance(error, LeaseExpiredError) and held.grant.borrowed:
             client._saw(now, persist=True)  # an ended borrow cannot come back by turning the clock back
         raise error
@@ -489,6 +492,14 @@ class FloatingClient:
                                                                 lease.server_url)).to_dict())
         self._saw(self.now(), persist=True)
         return lease
+
+    def return_borrowed(self) -> bool:
+        """Give back the seat this computer borrowed, before its end (see :meth:`Lease.release`)."""
+        lease = self.borrowed_lease()
+        if lease is None:
+            raise UsageError("This computer has no borrowed seat to give back.",
+                             hint="Borrow one first, or check that this is the computer that borrowed it.")
+        return lease.release()
 
     def borrowed_lease(self) -> Lease | None:
         """The seat this computer borrowed (from disk, verified again), or None; ended ones raise."""

@@ -244,8 +244,10 @@ def test_returning_a_borrow_early_frees_the_seat_and_an_old_copy_cannot_bring_it
     laptop = floating.client(url, "laptop")
     borrowed = laptop.borrow(timedelta(days=1))
     saved = (floating.data_dir("laptop") / "chatbot" / "floating.dat").read_bytes()
-    assert borrowed.release() is True
-    assert laptop.seats().used == 0 and laptop.borrowed_lease() is None
+    assert laptop.return_borrowed() is True
+    assert borrowed.released and laptop.seats().used == 0 and laptop.borrowed_lease() is None
+    with pytest.raises(UsageError, match="no borrowed seat"):
+        laptop.return_borrowed()
     (floating.data_dir("laptop") / "chatbot" / "floating.dat").write_bytes(saved)  # restore the old copy
     with pytest.raises(LicenseDeactivatedError):
         floating.client(url, "laptop").borrowed_lease()
