@@ -502,7 +502,8 @@ class FloatingClient:
         return lease.release()
 
     def borrowed_lease(self) -> Lease | None:
-        """The seat this computer borrowed (from disk, verified again), or None; ended ones raise."""
+        """The seat this computer borrowed (from disk, verified again), or None; its ``local_check()`` says
+        whether it still holds (an ended borrow fails with ``lease_expired``, a returned one cannot come back)."""
         store = self._context.store
         with store.locked():
             record = FloatingRecord.from_dict(store.read_floating())
