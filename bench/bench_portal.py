@@ -42,14 +42,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from licensing import (  # noqa: E402
-    LicenseID,
-    LicenseManager,
-    crypto,  # noqa: E402
-)
+from licensing import LicenseID, LicenseManager  # noqa: E402
 from licensing.issuing import catalog  # noqa: E402
 from licensing.issuing.workspace import VendorWorkspace  # noqa: E402
-from licensing.wire import ACTIVATION_REQUEST, Envelope, encode_device_signed, format_time  # noqa: E402
+from licensing.wire import ACTIVATION_REQUEST, Envelope, crypto, encode_device_signed, format_time  # noqa: E402
 
 HOST = "127.0.0.1"
 WRK_DIR = Path(__file__).resolve().parent / "wrk"

@@ -34,12 +34,18 @@ sees one of these.
     │   ├── ConsumptionLimitError       consumption_limit
     │   ├── FeatureNotFoundError        feature_not_found
     │   ├── FeatureExpiredError         feature_expired
-    │   └── GracePeriodExpiredError     grace_period_expired
+    │   ├── GracePeriodExpiredError     grace_period_expired
+    │   └── LeaseExpiredError           lease_expired
     ├── ClockTamperedError              clock_tampered
     ├── RefreshOutdatedError            refresh_outdated
     ├── OnlineError
     │   ├── ServerUnreachableError      server_unreachable
+    │   │   └── FloatingServerUnreachableError  floating_server_unreachable
     │   └── ServerResponseError         server_error
+    ├── FloatingError                   (seats of a floating license, at the customer's site)
+    │   ├── NoSeatAvailableError        no_seat_available
+    │   ├── LeaseNotFoundError          lease_not_found
+    │   └── NotFloatingError            not_floating
     ├── StorageError                    storage_io
     │   ├── StorageCorruptError         storage_corrupt
     │   └── StorageLockedError          storage_locked
@@ -56,6 +62,7 @@ sees one of these.
         ├── ProductNotFoundError        product_not_found
         ├── LicenseNotFoundError        license_not_found
         ├── DeviceNotFoundError         device_not_found
+        ├── FloatingOnlyError           floating_only
         └── VendorInputError            vendor_input
 """
 
@@ -92,11 +99,17 @@ __all__ = [
     "FeatureNotFoundError",
     "FeatureExpiredError",
     "GracePeriodExpiredError",
+    "LeaseExpiredError",
     "ClockTamperedError",
     "RefreshOutdatedError",
     "OnlineError",
     "ServerUnreachableError",
     "ServerResponseError",
+    "FloatingServerUnreachableError",
+    "FloatingError",
+    "NoSeatAvailableError",
+    "LeaseNotFoundError",
+    "NotFloatingError",
     "StorageError",
     "StorageCorruptError",
     "StorageLockedError",
@@ -113,6 +126,7 @@ __all__ = [
     "ProductNotFoundError",
     "LicenseNotFoundError",
     "DeviceNotFoundError",
+    "FloatingOnlyError",
     "VendorInputError",
     "ERROR_CODES",
 ]
@@ -322,6 +336,17 @@ class GracePeriodExpiredError(LicenseStateError):
     default_hint = "Connect to the internet and say 'check online' (license.check()); it works again once the server answers."
 
 
+class LeaseExpiredError(LicenseStateError):
+    """A seat of a floating license ran out: not renewed in time (server lost), or a borrow ended."""
+
+    code = "lease_expired"
+    default_message = "Your seat of the floating license has run out."
+    default_hint = (
+        "Check that the floating server at your site is running and reachable (licensing-floating serve), "
+        "then take a seat again."
+    )
+
+
 class ClockTamperedError(LicenseError):
     code = "clock_tampered"
     default_message = "This computer's clock is set earlier than a time the license has already seen."
@@ -374,6 +399,47 @@ class ServerResponseError(OnlineError):
     code = "server_error"
     default_message = "The license server answered with something this application cannot use."
     default_hint = "Try again in a few minutes; if it persists, tell the vendor (their server may be misconfigured)."
+
+
+class FloatingServerUnreachableError(ServerUnreachableError):
+    """The customer's own floating server (not the vendor's license server) cannot be reached."""
+
+    code = "floating_server_unreachable"
+    default_message = "The floating license server at your site cannot be reached."
+    default_hint = (
+        "Check that the floating server is running (licensing-floating serve) and that this computer can reach "
+        "its address; ask your administrator if it moved."
+    )
+
+
+# -- floating licenses -------------------------------------------------------------------------
+
+
+class FloatingError(LicenseError):
+    code = "floating_error"
+    default_message = "The floating license server refused the request."
+    default_hint = "Ask your administrator to look at the floating server (licensing-floating status)."
+
+
+class NoSeatAvailableError(FloatingError):
+    code = "no_seat_available"
+    default_message = "Every seat of the floating license is in use."
+    default_hint = (
+        "Wait until someone closes the application (seats() shows who holds them), or ask your administrator "
+        "for more seats."
+    )
+
+
+class LeaseNotFoundError(FloatingError):
+    code = "lease_not_found"
+    default_message = "The floating server no longer knows this seat: it ran out or was given back."
+    default_hint = "Take a seat again."
+
+
+class NotFloatingError(FloatingError):
+    code = "not_floating"
+    default_message = "This license is not a floating license, so it cannot serve seats."
+    default_hint = "Activate the floating server with a floating license key (issued with --type floating)."
 
 
 # -- vendor refusals ---------------------------------------------------------------------------
@@ -457,6 +523,15 @@ class DeviceNotFoundError(VendorRefusal):
     code = "device_not_found"
     default_message = "No such device is activated on this license."
     default_hint = "List the license's devices to find the right id."
+
+
+class FloatingOnlyError(VendorRefusal):
+    code = "floating_only"
+    default_message = (
+        "This is a floating license: it is activated by the floating server at your site, "
+        "and each computer takes a seat from that server."
+    )
+    default_hint = "Ask your administrator for the floating server's address, or use a license key of another type."
 
 
 class VendorInputError(VendorRefusal):

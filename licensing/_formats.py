@@ -56,8 +56,10 @@ __all__ = [
     "DEACTIVATION_FILE_NAME",
     "REFRESH_FILE_NAME",
     "REFRESH_REQUEST_FILE_NAME",
+    "FLOATING_SERVER_ROLE",
     "Envelope",
     "Feature",
+    "FloatingTerms",
     "LicenseTerms",
     "ActivationRequest",
     "ActivationResponse",
@@ -84,6 +86,11 @@ LICENSE_REFRESH = "license-refresh"
 DEACTIVATION_REQUEST = "deactivation-request"
 REFRESH_REQUEST = "refresh-request"
 CONSUMPTION_SYNC = "consumption-sync"
+#: floating licenses: a workstation's requests to the floating server, and the server's lease (see _leases)
+LEASE_REQUEST = "lease-request"
+LEASE_HEARTBEAT = "lease-heartbeat"
+LEASE_RELEASE = "lease-release"
+FLOATING_LEASE = "floating-lease"
 
 #: the tutorial's default file names (on the desktop, or the home folder where there is none)
 ACTIVATION_REQUEST_FILE_NAME = "ls_activation.req"
@@ -99,11 +106,17 @@ _FILE_NAMES = {
     DEACTIVATION_REQUEST: f"a deactivation request ({DEACTIVATION_FILE_NAME})",
     REFRESH_REQUEST: f"a refresh request ({REFRESH_REQUEST_FILE_NAME})",
     CONSUMPTION_SYNC: "a consumption report",
+    LEASE_REQUEST: "a request for a floating seat",
+    LEASE_HEARTBEAT: "a floating seat's heartbeat",
+    LEASE_RELEASE: "a floating seat's release",
+    FLOATING_LEASE: "a floating seat's lease",
 }
 VENDOR_SIGNED = frozenset({ACTIVATION_RESPONSE, LICENSE_REFRESH})
 DEVICE_SIGNED = frozenset({ACTIVATION_REQUEST, DEACTIVATION_REQUEST, REFRESH_REQUEST, CONSUMPTION_SYNC})
 
-LICENSE_TYPES = ("perpetual", "time-based", "consumption", "subscription")
+LICENSE_TYPES = ("perpetual", "time-based", "consumption", "subscription", "floating")
+#: the ``role`` an activation request names when a floating server (not an application) activates
+FLOATING_SERVER_ROLE = "floating-server"
 
 
 # -- time --------------------------------------------------------------------------------------
@@ -383,6 +396,28 @@ class Feature:
 
 
 @dataclass(frozen=True)
+class FloatingTerms:
+    """What a floating license grants its server: seats at once, how long a lease lasts, how long a borrow."""
+
+    seats: int
+    lease_seconds: int
+    max_borrow_seconds: int
+
+    @classmethod
+    def from_dict(cls, data: Any) -> FloatingTerms:
+        r = _Reader(data, "floating")
+        terms = cls(seats=r.count("seats"), lease_seconds=r.count("lease_seconds"),
+                    max_borrow_seconds=r.count("max_borrow_seconds"))
+        if terms.seats < 1 or terms.lease_seconds < 1:
+            raise r._fail("seats" if terms.seats < 1 else "lease_seconds")
+        return terms
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seats": self.seats, "lease_seconds": self.lease_seconds,
+                "max_borrow_seconds": self.max_borrow_seconds}
+
+
+@dataclass(frozen=True)
 class LicenseTerms:
     """What the vendor granted, as signed into a response or refresh. Immutable by construction."""
 
@@ -402,6 +437,9 @@ class LicenseTerms:
     features: tuple[Feature, ...]
     revision: int
     customer: str | None = None
+    #: present exactly when ``license_type`` is ``floating`` (and only then written: other licenses
+    #: sign the same bytes as before floating licenses existed)
+    floating: FloatingTerms | None = None
 
     @classmethod
     def from_dict(cls, data: Any) -> LicenseTerms:
@@ -409,6 +447,9 @@ class LicenseTerms:
         license_type = r.get("type", str)
         if license_type not in LICENSE_TYPES:
             raise r._fail("type")
+        floating = r.get("floating", dict, optional=True)
+        if (floating is None) != (license_type != "floating"):
+            raise r._fail("floating")
         features = r.get("features", list)
         return cls(
             license_id=r.count("id"), key=r.get("key", str, optional=True), user=r.get("user", str, optional=True),
@@ -419,10 +460,11 @@ class LicenseTerms:
             total_consumptions=r.count("total_consumptions"), allow_overages=r.get("allow_overages", bool),
             max_overages=r.count("max_overages"), features=tuple(Feature.from_dict(f) for f in features),
             revision=r.count("revision"), customer=r.get("customer", str, optional=True),
+            floating=None if floating is None else FloatingTerms.from_dict(floating),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.license_id, "key": self.key, "user": self.user, "type": self.license_type,
             "enabled": self.enabled, "start": _time_or_none(self.start), "expires": _time_or_none(self.expires),
             "max_activations": self.max_activations, "total_activations": self.total_activations,
@@ -431,6 +473,9 @@ class LicenseTerms:
             "features": [f.to_dict() for f in self.features], "revision": self.revision,
             "customer": self.customer,
         }
+        if self.floating is not None:
+            data["floating"] = self.floating.to_dict()
+        return data
 
 
 @dataclass(frozen=True)
@@ -445,6 +490,8 @@ class ActivationRequest:
     key: str | None
     user: str | None
     sealed_password: dict[str, str] | None
+    #: None for an application; FLOATING_SERVER_ROLE when a floating server asks for its license
+    role: str | None = None
 
     @classmethod
     def from_payload(cls, doc: dict[str, Any]) -> ActivationRequest:
@@ -457,7 +504,8 @@ class ActivationRequest:
                    request_id=r.get("request_id", str), nonce=r.get("nonce", str),
                    hardware_id=r.get("hardware_id", str), device_key=r.get("device_key", str),
                    created_at=r.time("created_at"), key=credentials.get("key", str, optional=True),
-                   user=credentials.get("user", str, optional=True), sealed_password=sealed)
+                   user=credentials.get("user", str, optional=True), sealed_password=sealed,
+                   role=r.get("role", str, optional=True))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from ._errors import (
     LicenseError,
     LicenseExpiredError,
     LicenseNotStartedError,
+    NotFloatingError,
     ProductMismatchError,
     RefreshOutdatedError,
     RequestReplayedError,
@@ -55,6 +56,7 @@ from ._formats import (
     write_artefact,
 )
 from ._fs import output_path
+from ._leases import LeaseSigner
 from ._results import CHECK_ORDER, CheckItem, HybridResult, LocalCheckResult
 from ._storage import DeviceState, PendingSync
 
@@ -154,6 +156,16 @@ class License:
             return "expired"
         return "active"
 
+    def lease_signer(self) -> LeaseSigner:
+        """What a floating server signs its leases with: this device's key, which the vendor certified.
+
+        Only a floating license has one (``NotFloatingError`` otherwise); the private key stays
+        inside the returned signer, which signs floating leases and nothing else.
+        """
+        if self.terms.floating is None:
+            raise NotFloatingError(f"This is a {self.license_type} license, not a floating one: it cannot sign leases.")
+        return LeaseSigner(crypto.Ed25519PrivateKey.from_private_bytes(self._state.device_key))  # type: ignore[arg-type]
+
     # -- features ----------------------------------------------------------------------------
 
     def features(self) -> tuple[Feature, ...]:
@@ -161,12 +173,7 @@ class License:
 
     def feature(self, code: str) -> Feature:
         """The feature ``code``, or FeatureNotFoundError/FeatureExpiredError saying why not."""
-        found = next((f for f in self.terms.features if f.code == code), None)
-        if found is None:
-            raise FeatureNotFoundError(f"The license does not include the feature '{code}'.")
-        if found.expires is not None and self._context.now() >= found.expires:
-            raise FeatureExpiredError(f"The feature '{code}' expired on {found.expires:%Y-%m-%d}.")
-        return found
+        return feature_of(self.terms, code, self._context.now())
 
     def has_feature(self, code: str) -> bool:
         try:
@@ -554,6 +561,16 @@ def _plural(count: int, noun: str) -> str:
 def _require_positive(count: int) -> None:
     if type(count) is not int or count < 1:
         raise UsageError(f"The number of uses must be a whole number of at least 1, not {count!r}.")
+
+
+def feature_of(terms: LicenseTerms, code: str, now: datetime) -> Feature:
+    """The feature ``code`` of ``terms`` usable at ``now``; FeatureNotFoundError/FeatureExpiredError if not."""
+    found = next((f for f in terms.features if f.code == code), None)
+    if found is None:
+        raise FeatureNotFoundError(f"The license does not include the feature '{code}'.")
+    if found.expires is not None and now >= found.expires:
+        raise FeatureExpiredError(f"The feature '{code}' expired on {found.expires:%Y-%m-%d}.")
+    return found
 
 
 def _within_dates(terms: LicenseTerms, now: datetime) -> bool:

@@ -33,11 +33,13 @@ from ._errors import (
     UnknownSigningKeyError,
     UsageError,
 )
+from ._floating import FloatingClient
 from ._formats import (
     ACTIVATION_REQUEST,
     ACTIVATION_REQUEST_FILE_NAME,
     ACTIVATION_RESPONSE,
     ACTIVATION_RESPONSE_FILE_NAME,
+    FLOATING_SERVER_ROLE,
     LICENSE_REFRESH,
     ActivationResponse,
     LicenseRefresh,
@@ -120,17 +122,24 @@ class LicenseManager:
 
     # -- step 1: the request -----------------------------------------------------------------
 
-    def create_offline_activation_file(self, license_id: LicenseID, path: str | Path | None = None) -> Path:
-        """Write ``ls_activation.req`` (default: on the desktop) and remember it in the guard file."""
+    def create_offline_activation_file(self, license_id: LicenseID, path: str | Path | None = None, *,
+                                       floating_server: bool = False) -> Path:
+        """Write ``ls_activation.req`` (default: on the desktop) and remember it in the guard file.
+
+        ``floating_server=True`` is for a floating license server at a customer's site (the
+        ``licensing-floating`` command): the request says so, and the vendor answers it only for a
+        floating license — and answers a floating license only to such a request.
+        """
         target = output_path(path, self.config.requests_dir, ACTIVATION_REQUEST_FILE_NAME)
         with self._store.locked():
-            data, pending = self._activation_request(license_id)
+            data, pending = self._activation_request(license_id, floating_server=floating_server)
             write_artefact(target, data)  # first: if it cannot be written, the earlier request stays valid
             if self.config.guard_file:
                 self._store.write_guard(pending)
         return target
 
-    def _activation_request(self, license_id: LicenseID) -> tuple[bytes, PendingRequest]:
+    def _activation_request(self, license_id: LicenseID, *,
+                            floating_server: bool = False) -> tuple[bytes, PendingRequest]:
         """A signed activation request and what to remember about it. Call with the lock held."""
         if not isinstance(license_id, LicenseID):
             raise UsageError("Name the license with LicenseID.from_key(...) or LicenseID.from_user(...).")
@@ -150,6 +159,8 @@ class LicenseManager:
             "created_at": format_time(now),
             "credentials": self._credentials(license_id, request_id),
         }
+        if floating_server:
+            body["role"] = FLOATING_SERVER_ROLE
         device_key = crypto.Ed25519PrivateKey.from_private_bytes(state.device_key)  # type: ignore[arg-type]
         data = encode_device_signed(ACTIVATION_REQUEST, body, device_key, config.shared_key.encode("utf-8"))
         return data, PendingRequest(request_id, nonce, self.hardware_id, now)
@@ -261,6 +272,15 @@ class LicenseManager:
             raise ClockTamperedError("The pending request was created later than this computer's clock now reads.")
         if pending.request_id != response.request_id or pending.nonce != response.nonce:
             raise RequestMismatchError()
+
+    # -- floating licenses -------------------------------------------------------------------
+
+    def floating(self, server_url: str, *, client_name: str | None = None) -> FloatingClient:
+        """This device as a workstation of the floating server at ``server_url`` (take, keep, borrow seats).
+
+        ``client_name`` is how the seat list shows this workstation (default: user@host).
+        """
+        return FloatingClient(self._context, server_url, client_name=client_name)
 
     # -- memory and disk ---------------------------------------------------------------------
 

@@ -11,6 +11,8 @@ One folder per product holds:
   license, is only ever added to, and survives ``clear_local_storage``, so that restoring an old
   copy of ``license.dat`` after a deactivation is caught.
 * ``.guard`` — the pending activation request (the tutorial's hidden guard file).
+* ``floating.dat`` — this workstation's side of floating licenses: its key for leases, a borrowed
+  lease carried away from the site, a return not yet told to the server (see ``_floating``).
 * ``.lock`` — the cross-process lock taken around every read-modify-write.
 
 Every file is sealed with a key derived (HKDF) from the device secret and the product, and its
@@ -37,13 +39,14 @@ from ._formats import format_time, parse_time
 from ._fs import atomic_write, fsync_dir
 
 __all__ = ["LocalStore", "DeviceState", "PendingRequest", "PendingSync", "derive_store_key",
-           "LICENSE_FILE", "TOMBSTONE_FILE", "GUARD_FILE", "LOCK_FILE"]
+           "LICENSE_FILE", "TOMBSTONE_FILE", "GUARD_FILE", "LOCK_FILE", "FLOATING_FILE"]
 
 _MAGIC = b"OLS1"
 LICENSE_FILE = "license.dat"
 TOMBSTONE_FILE = "tombstones.dat"
 GUARD_FILE = ".guard"
 LOCK_FILE = ".lock"
+FLOATING_FILE = "floating.dat"
 
 
 def derive_store_key(device_secret: bytes, product: str) -> bytes:
@@ -296,13 +299,23 @@ class LocalStore:
     def remove_guard(self) -> None:
         self._remove(GUARD_FILE)
 
+    # -- floating seats ----------------------------------------------------------------------
+
+    def read_floating(self) -> dict[str, Any] | None:
+        """The workstation's floating record (parsed by ``_floating``); None when there is none."""
+        return self._read_json(FLOATING_FILE, "floating")
+
+    def write_floating(self, data: dict[str, Any]) -> None:
+        """Replace the floating record; call with the lock held."""
+        self._write_json(FLOATING_FILE, "floating", data)
+
     # -- everything --------------------------------------------------------------------------
 
     def wipe(self) -> None:
-        """Remove the license and any pending request.
+        """Remove the license, any pending request, and the floating record (a borrowed seat with it).
 
         Tombstones stay (they hold no license, and dropping them would let an old copy of the
         license file come back), and so does the lock file (others may be waiting on it).
         """
-        for name in (LICENSE_FILE, GUARD_FILE):
+        for name in (LICENSE_FILE, GUARD_FILE, FLOATING_FILE):
             self._remove(name)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from . import _crypto as crypto
 from ._clock import Clock, system_clock, utc_now
 from ._config import PRODUCT_CODE_PATTERN
+from ._floating_link import API_PREFIX as FLOATING_API_PREFIX
 from ._formats import (
     ACTIVATION_REQUEST,
     ACTIVATION_REQUEST_FILE_NAME,
@@ -24,7 +25,12 @@ from ._formats import (
     DEACTIVATION_FILE_NAME,
     DEACTIVATION_REQUEST,
     DEVICE_SIGNED,
+    FLOATING_LEASE,
+    FLOATING_SERVER_ROLE,
     FORMAT_VERSION,
+    LEASE_HEARTBEAT,
+    LEASE_RELEASE,
+    LEASE_REQUEST,
     LICENSE_REFRESH,
     LICENSE_TYPES,
     MAX_FILE_SIZE,
@@ -47,6 +53,18 @@ from ._formats import (
     write_artefact,
 )
 from ._fs import atomic_write
+from ._leases import (
+    FLOATING_REQUESTS,
+    LEASE_KINDS,
+    MAX_CLIENT_NAME,
+    LeaseAsk,
+    LeaseGrant,
+    LeaseSigner,
+    ServerCertificate,
+    encode_certificate,
+    format_span,
+    open_certificate,
+)
 
 __all__ = [
     # artefact types and the tutorial's file names
@@ -86,6 +104,23 @@ __all__ = [
     "Clock",
     "system_clock",
     "utc_now",
+    # floating licenses: the workstation's requests, the server's leases, the server's certificate
+    "LEASE_REQUEST",
+    "LEASE_HEARTBEAT",
+    "LEASE_RELEASE",
+    "FLOATING_LEASE",
+    "FLOATING_REQUESTS",
+    "FLOATING_SERVER_ROLE",
+    "FLOATING_API_PREFIX",
+    "LEASE_KINDS",
+    "MAX_CLIENT_NAME",
+    "LeaseAsk",
+    "LeaseGrant",
+    "LeaseSigner",
+    "ServerCertificate",
+    "encode_certificate",
+    "open_certificate",
+    "format_span",
     # primitives
     "crypto",
 ]

@@ -25,11 +25,13 @@ from .. import (
     DeviceDisabledError,
     DeviceNotFoundError,
     FileMalformedError,
+    FloatingOnlyError,
     FreeTierError,
     InvalidCredentialsError,
     LicenseNotFoundError,
     LicenseTerms,
     MaxActivationsReachedError,
+    NotFloatingError,
     OfflineNotSupportedError,
     ProductConfigurationError,
     RequestReplayedError,
@@ -43,6 +45,7 @@ from ..wire import (
     ACTIVATION_RESPONSE,
     CONSUMPTION_SYNC,
     DEACTIVATION_REQUEST,
+    FLOATING_SERVER_ROLE,
     LICENSE_REFRESH,
     REFRESH_REQUEST,
     ActivationRequest,
@@ -143,6 +146,7 @@ class Issuer:
         _refuse_replay(db, request.request_id)
         license = statements.locked_license(db, license_id)
         _refuse_unusable(license, now)
+        _refuse_wrong_role(license, request)
         if license.license_type == "subscription" and not online:
             raise OfflineNotSupportedError()
         same_machine = statements.devices_of_machine(db, license.id, request.hardware_id)
@@ -342,6 +346,20 @@ def _book_consumption(db: Connection, row: Record, request: DeviceRequest) -> di
 def _refuse_replay(db: Connection, request_id: str) -> None:
     if statements.is_answered(db, request_id):
         raise RequestReplayedError()
+
+
+def _refuse_wrong_role(license: Record, request: ActivationRequest) -> None:
+    """A floating license is activated by a floating server only, and a floating server by nothing else.
+
+    Its response certifies the server's key (the request's ``device_key``) and its seats (the
+    terms' ``floating`` part), which is what workstations check each lease against.
+    """
+    floating_server = request.role == FLOATING_SERVER_ROLE
+    if license.license_type == "floating" and not floating_server:
+        raise FloatingOnlyError()
+    if floating_server and license.license_type != "floating":
+        raise NotFloatingError(f"This is a {license.license_type} license, not a floating one: a floating server "
+                               "needs a license issued as floating.")
 
 
 def _refuse_unusable(license: Record, now: datetime) -> None:

@@ -69,6 +69,10 @@ class License(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     customer: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: floating licenses only (NULL otherwise): seats at once, lease length, longest borrow (0: none)
+    seats: Mapped[int | None] = mapped_column(Integer)
+    lease_seconds: Mapped[int | None] = mapped_column(Integer)
+    max_borrow_seconds: Mapped[int | None] = mapped_column(Integer)
 
     product: Mapped[Product] = relationship(back_populates="licenses")
     features: Mapped[list[LicenseFeature]] = relationship(back_populates="license", order_by="LicenseFeature.code",

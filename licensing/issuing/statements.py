@@ -66,6 +66,7 @@ _LICENSE_COLUMNS = (
     licenses.c.enabled, licenses.c.start, licenses.c.expires, licenses.c.max_activations,
     licenses.c.max_consumptions, licenses.c.total_consumptions, licenses.c.allow_overages,
     licenses.c.max_overages, licenses.c.revision, licenses.c.customer,
+    licenses.c.seats, licenses.c.lease_seconds, licenses.c.max_borrow_seconds,  # floating licenses
 )
 #: the device's side of a joined row, named so it cannot clash with the license's columns
 _DEVICE_COLUMNS = (

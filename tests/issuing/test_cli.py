@@ -530,7 +530,7 @@ def test_demo_builds_every_kind_and_is_idempotent(tmp_path: Path, capsys) -> Non
     assert info["ok"] is True and info["config"] == str(data / "chatbot-config.json")
     labels = [entry["label"] for entry in info["licenses"]]
     assert labels == ["perpetual", "time-based", "consumption", "subscription", "expired", "disabled", "at-max",
-                      "user-based"]
+                      "user-based", "floating"]
     by_label = {entry["label"]: entry for entry in info["licenses"]}
     assert by_label["user-based"] == {**by_label["user-based"], "key": None, "user": DEMO_USER, "type": "perpetual"}
     assert by_label["subscription"]["type"] == "subscription" and by_label["expired"]["type"] == "time-based"
@@ -549,7 +549,7 @@ def test_demo_builds_every_kind_and_is_idempotent(tmp_path: Path, capsys) -> Non
     workspace = VendorWorkspace.open(data)
     try:
         with workspace.store.session() as session:
-            assert len(catalog.list_licenses(session)) == 8  # nothing issued twice
+            assert len(catalog.list_licenses(session)) == 9  # nothing issued twice
             at_max = catalog.get_license(session, by_label["at-max"]["key"])
             assert catalog.active_devices(session, at_max) == 1
             perpetual = catalog.get_license(session, by_label["perpetual"]["key"])
@@ -588,7 +588,8 @@ def test_demo_licenses_behave_as_labelled(tmp_path: Path, capsys) -> None:
     assert license.max_consumptions == 20 and license.has_feature("wordcount")
 
     for label, code in (("expired", "license_expired"), ("disabled", "license_disabled"),
-                        ("at-max", "max_activations_reached"), ("subscription", "offline_not_supported")):
+                        ("at-max", "max_activations_reached"), ("subscription", "offline_not_supported"),
+                        ("floating", "floating_only")):
         refused = respond(manager(f"device-{label}"), label)
         assert (refused.code, refused.json["code"]) == (1, code), label
 

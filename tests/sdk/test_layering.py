@@ -13,6 +13,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 import licensing
 import licensing.wire
 
@@ -21,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_API = {
     "Configuration", "LicenseManager", "LicenseID", "License", "LicenseTerms", "Feature", "LocalCheckResult",
     "CheckItem", "HybridResult", "ERROR_CODES", "__version__",
+    # floating licenses: a workstation's seats from the floating server at its site
+    "FloatingClient", "Lease", "Heartbeat", "SeatsReport", "SeatHolder", "FloatingTerms",
     # the error tree (licensing._errors), every class with its stable code
     "LicenseError", "UsageError", "ConfigurationError", "LicenseFileError", "FileMissingError",
     "FileTooLargeError", "FileMalformedError", "WrongFileTypeError", "SignatureInvalidError",
@@ -33,7 +37,8 @@ PUBLIC_API = {
     "MaxActivationsReachedError", "VendorLicenseExpiredError", "VendorLicenseDisabledError",
     "InvalidCredentialsError", "ProductConfigurationError", "FreeTierError", "OfflineNotSupportedError",
     "RequestReplayedError", "DeviceDisabledError", "LicenseNotFoundError", "DeviceNotFoundError",
-    "ProductNotFoundError", "VendorInputError",
+    "ProductNotFoundError", "VendorInputError", "LeaseExpiredError", "FloatingServerUnreachableError",
+    "FloatingError", "NoSeatAvailableError", "LeaseNotFoundError", "NotFloatingError", "FloatingOnlyError",
 }
 
 #: modules outside licensing/ allowed to import private SDK modules, and why
@@ -113,9 +118,10 @@ def test_nothing_outside_licensing_imports_a_private_module() -> None:
     assert not offenders, "private SDK modules imported from outside:\n" + "\n".join(offenders)
 
 
-def test_the_issuing_side_uses_only_the_public_sdk_and_wire() -> None:
+@pytest.mark.parametrize("folder", ["licensing/issuing", "licensing/floating"])
+def test_the_issuing_side_and_the_floating_server_use_only_the_public_sdk_and_wire(folder: str) -> None:
     offenders = []
-    for path in _python_files("licensing/issuing"):
+    for path in _python_files(folder):
         private = sorted(m for m in _imported_modules(path)
                          if m.startswith("licensing._") or m == "licensing._version")
         if private:
@@ -123,11 +129,20 @@ def test_the_issuing_side_uses_only_the_public_sdk_and_wire() -> None:
     assert not offenders, "\n".join(offenders)
 
 
-def test_the_sdk_never_imports_the_issuing_side_or_the_chatbot() -> None:
+def test_the_floating_server_never_needs_the_vendors_side() -> None:
+    """It runs at the customer's site, where neither the issuing side nor its extra is installed."""
+    offenders = [f"{path.relative_to(ROOT)}: {sorted(bad)}" for path in _python_files("licensing/floating")
+                 if (bad := {m for m in _imported_modules(path)
+                             if m.startswith(("licensing.issuing", "chatbot", "sqlalchemy", "alembic", "fastapi"))})]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_sdk_never_imports_the_issuing_side_the_floating_server_or_the_chatbot() -> None:
     for path in _python_files("licensing"):
-        if "issuing" in path.relative_to(ROOT).parts:
+        if {"issuing", "floating"} & set(path.relative_to(ROOT).parts):
             continue
-        bad = {m for m in _imported_modules(path) if m.startswith(("licensing.issuing", "chatbot"))}
+        bad = {m for m in _imported_modules(path)
+               if m.startswith(("licensing.issuing", "licensing.floating", "chatbot"))}
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 

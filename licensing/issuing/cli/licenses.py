@@ -1,5 +1,5 @@
 """``license issue | list | show | enable | disable | extend | add-feature | set-max-activations |
-reset-consumption``."""
+set-floating | reset-consumption``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from .context import CommandContext, quote
 from .output import (
     Output,
     fields,
+    floating_text,
     license_data,
     license_name,
     license_text,
@@ -33,7 +34,8 @@ def issue(ctx: CommandContext, args: argparse.Namespace) -> Output:
         license_type=args.type, features=args.features, max_activations=args.max_activations, start=args.start,
         expires=args.expires, max_consumptions=args.max_consumptions, allow_overages=args.allow_overages,
         max_overages=args.max_overages, user=args.user, password=args.password, customer=args.customer,
-        enabled=not args.disabled,
+        enabled=not args.disabled, seats=args.seats, lease_seconds=args.lease_length,
+        max_borrow_seconds=args.max_borrow,
     )
     with ctx.workspace.store.session() as session:
         product = catalog.get_product(session, args.product)
@@ -46,6 +48,7 @@ def issue(ctx: CommandContext, args: argparse.Namespace) -> Output:
             ("features", ", ".join(f["code"] for f in data["features"]) or "-"),
             ("activations", f"0 / {data['max_activations']}"),
             ("expires", show_expiry(parse_time_field(data["expires"]))),
+            *([("floating", floating_text(data["floating"]))] if "floating" in data else []),
             ("status", data["status"]),
         ], "  "),
     ])
@@ -108,6 +111,12 @@ def add_feature(ctx: CommandContext, args: argparse.Namespace) -> Output:
 def set_max_activations(ctx: CommandContext, args: argparse.Namespace) -> Output:
     return _change(ctx, args.key, lambda s, now, lic: catalog.set_max_activations(s, now, lic, args.count),
                    f"Set the maximum activations to {args.count} on")
+
+
+def set_floating(ctx: CommandContext, args: argparse.Namespace) -> Output:
+    return _change(ctx, args.key, lambda s, now, lic: catalog.set_floating(
+        s, now, lic, seats=args.seats, lease_seconds=args.lease_length, max_borrow_seconds=args.max_borrow),
+        "Changed the floating terms of")
 
 
 def reset_consumption(ctx: CommandContext, args: argparse.Namespace) -> Output:

@@ -23,7 +23,7 @@ from starlette.datastructures import FormData
 from ... import VendorInputError
 from ...wire import LICENSE_TYPES, utc_now
 from .. import catalog
-from ..dates import parse_date, parse_start_date
+from ..dates import parse_date, parse_duration, parse_start_date
 from ..models import AuditEvent, Device, License
 from .web import PageError, attachment, check_csrf, csrf_token, flash, read_form, render, run_db
 
@@ -110,6 +110,17 @@ def _date(form: FormData, name: str, label: str, *, start: bool = False) -> date
         raise VendorInputError(f"'{label}': {error.message}.", hint="Pick a date (YYYY-MM-DD).") from None
 
 
+def _span(form: FormData, name: str, label: str) -> int | None:
+    """A length of time typed as 5m, 2h or 7d (a floating license's lease length or longest borrow)."""
+    value = _text(form, name)
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except VendorInputError as error:
+        raise VendorInputError(f"'{label}': {error.message}", hint=error.hint) from None
+
+
 def _checked(form: FormData, name: str) -> bool:
     return str(form.get(name, "")).lower() in ("1", "on", "true", "yes")
 
@@ -140,6 +151,9 @@ def _license_view(session: Any, license: License, now: datetime) -> dict[str, An
         "revision": license.revision, "customer": license.customer, "created": license.created_at,
         "features": [{"code": f.code, "name": f.name, "expires": f.expires, "used": f.total_consumptions,
                       "limit": f.max_consumptions} for f in license.features],
+        "floating": None if license.license_type != "floating" else {
+            "seats": license.seats, "lease_seconds": license.lease_seconds,
+            "max_borrow_seconds": license.max_borrow_seconds},
     }
 
 
@@ -311,6 +325,12 @@ def licenses_page(request: Request) -> Response:
                                                   "types": LICENSE_TYPES})
 
 
+def _floating_fields(form: FormData) -> dict[str, int | None]:
+    """A floating license's seats, lease length and longest borrow, as typed (empty: not given)."""
+    return {"seats": _int(form, "seats", "Seats"), "lease_seconds": _span(form, "lease_length", "Lease length"),
+            "max_borrow_seconds": _span(form, "max_borrow", "Longest borrow")}
+
+
 @router.post("/licenses")
 async def issue_license(request: Request) -> Response:
     form = await _admin_form(request, back="/admin/licenses")
@@ -326,6 +346,7 @@ async def issue_license(request: Request) -> Response:
         allow_overages=_checked(form, "allow_overages"), max_overages=max_overages or 0,
         user=_text(form, "user"), password=form.get("password") or None,  # type: ignore[arg-type]
         customer=_text(form, "customer"), enabled=not _checked(form, "disabled"),
+        **_floating_fields(form),
     )
     product_code = _required(form, "product", "Product")
     workspace = _workspace(request)
@@ -388,6 +409,9 @@ def _license_change(form: FormData, action: str) -> tuple[Callable[[Any, datetim
         limit = _int(form, "max_consumptions", "Feature consumption limit")
         return (lambda s, now, lic: catalog.add_feature(s, now, lic, code, name=name, expires=expires,
                                                         max_consumptions=limit)), f"Added the feature {code} to"
+    if action == "set-floating":
+        terms = _floating_fields(form)
+        return (lambda s, now, lic: catalog.set_floating(s, now, lic, **terms)), "Changed the floating terms of"
     if action == "max-activations":
         count = _int(form, "count", "Maximum activations")
         if count is None:
