@@ -321,6 +321,40 @@ _DEVICE: Mapping[str, _Entry] = MappingProxyType({
         "This device is not (or no longer) activated on the license at the vendor — for example the vendor reset "
         "it. " + VENDOR_CHANGES_OFFLINE,
         "Activate again with a new request (say **activate offline**).", ("activate offline",)),
+    "floating_error": _Entry(
+        "The floating license server refused",
+        "The license server at your site (the floating server) answered with a refusal of its own.",
+        "Ask your administrator to look at the floating server (`licensing-floating status`)."),
+    "no_seat_available": _Entry(
+        "Every seat is taken",
+        "A floating license lets only so many computers use the application at once, and all of its seats are "
+        "in use or borrowed right now.",
+        "Wait for a seat to free up (ask **how many seats are free?**), or ask your administrator for more seats.",
+        ("how many seats are free?",)),
+    "lease_expired": _Entry(
+        "Your seat ran out",
+        "A seat from the floating server lasts a short time and is kept alive by heartbeats; the server did not "
+        "answer in time, or a borrowed seat reached its end.",
+        "Make sure the floating server runs and can be reached, then take a seat again (say **get a seat**).",
+        ("get a seat",)),
+    "lease_not_found": _Entry(
+        "The floating server no longer knows this seat",
+        "The seat was released, or it ran out while this computer was away, so the server gave it up.",
+        "Take a seat again (say **get a seat**).", ("get a seat",)),
+    "floating_server_unreachable": _Entry(
+        "The floating server cannot be reached",
+        "Seats of a floating license come from a license server on your site's network, and it did not answer.",
+        "Check that the floating server runs and that its address is right; a borrowed seat keeps working "
+        "meanwhile."),
+    "floating_only": _Entry(
+        "This is a floating license",
+        "Computers do not activate a floating license themselves: they take a seat from your site's floating "
+        "server, which the vendor activated once.",
+        "Ask your administrator for the floating server's address, then say **get a seat**.", ("get a seat",)),
+    "not_floating": _Entry(
+        "This license is not a floating license",
+        "Only a license issued as floating can serve seats from a floating server.",
+        "Use a key your vendor issued as a floating license."),
     "vendor_input": _Entry(
         "A vendor command got an invalid value",
         "The value given to the vendor command is not one it accepts.",
