@@ -38,6 +38,7 @@ from ..wire import (
     ACTIVATION_REQUEST,
     ACTIVATION_RESPONSE,
     CONSUMPTION_SYNC,
+    DEACTIVATION_RECEIPT,
     DEACTIVATION_REQUEST,
     LICENSE_REFRESH,
     REFRESH_REQUEST,
@@ -87,6 +88,8 @@ class DeactivationReceipt:
     total_activations: int
     max_activations: int
     deactivated_at: datetime
+    #: the vendor-signed receipt bound to the request (online deactivation: the device forgets only on it)
+    signed: bytes | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,7 +98,7 @@ class DeactivationReceipt:
             "feature_consumptions_booked": dict(self.feature_consumptions_booked),
             "total_activations": self.total_activations, "max_activations": self.max_activations,
             "deactivated_at": format_time(self.deactivated_at),
-        }
+        } | ({} if self.signed is None else {"receipt": self.signed.decode("ascii")})
 
 
 class Issuer:
@@ -164,7 +167,7 @@ class Issuer:
                 "product": product.code, "request_id": request.request_id, "nonce": request.nonce,
                 "hardware_id": request.hardware_id, "device_id": device.id, "device_key": request.device_key,
                 "issued_at": format_time(now), "license": terms.to_dict(),
-            }
+            } | ({"hardware_components": request.components} if request.components else {})
             signed = encode_signed(ACTIVATION_RESPONSE, body, self.keys.active_signing_key, self.keys.active_kid)
             return ActivationAnswer(data=signed, license_key=license.key, user=license.user, device_id=device.id,
                                     total_activations=terms.total_activations,
@@ -226,12 +229,21 @@ class Issuer:
             raise DeviceDisabledError()
         return license, device
 
-    def answer_deactivation(self, data: bytes) -> DeactivationReceipt:
+    def answer_deactivation(self, data: bytes, *, online: bool = False) -> DeactivationReceipt:
+        """Free the device's seat and book its consumption.
+
+        ``online`` (the API): the receipt is also signed and bound to the request, and a device
+        already deactivated gets a signed "already deactivated" receipt rather than a refusal —
+        the SDK forgets its license only on a receipt it can verify.
+        """
         envelope, doc = open_device_signed(data, DEACTIVATION_REQUEST)
         request = DeviceRequest.from_payload(doc)
         now = utc_now(self.clock)
         with self.store.session() as session:
             license, device = self._device_for(session, envelope, request)
+            if not device.active and online:
+                return self._receipt(license, device, request, now, booked={}, total_activations=catalog
+                                     .active_devices(session, license), already=True)
             if not device.active:  # checked before replay: "already done" is the useful answer
                 raise RequestReplayedError("This device is already deactivated.",
                                            hint="Nothing to do: the activation is already free.")
@@ -243,11 +255,24 @@ class Issuer:
             catalog.audit(session, now, "device.deactivate", license=license, device_id=device.id,
                           consumptions=request.local_consumptions)
             session.flush()
-            return DeactivationReceipt(
-                license_key=license.key, user=license.user, device_id=device.id,
-                consumptions_booked=request.local_consumptions, feature_consumptions_booked=booked,
-                total_activations=catalog.active_devices(session, license), max_activations=license.max_activations,
-                deactivated_at=now)
+            return self._receipt(license, device, request, now, booked=booked,
+                                 total_activations=catalog.active_devices(session, license), signed=online)
+
+    def _receipt(self, license: License, device: Device, request: DeviceRequest, now: datetime, *,
+                 booked: dict[str, int], total_activations: int, signed: bool = True,
+                 already: bool = False) -> DeactivationReceipt:
+        consumptions = 0 if already else request.local_consumptions
+        body = {
+            "product": license.product.code, **request.echo(), "hardware_id": device.hardware_id,
+            "device_id": device.id, "issued_at": format_time(now), "consumptions_booked": consumptions,
+            "feature_consumptions_booked": booked, "already_deactivated": already,
+        }
+        return DeactivationReceipt(
+            license_key=license.key, user=license.user, device_id=device.id, consumptions_booked=consumptions,
+            feature_consumptions_booked=booked, total_activations=total_activations,
+            max_activations=license.max_activations, deactivated_at=device.deactivated_at or now,
+            signed=encode_signed(DEACTIVATION_RECEIPT, body, self.keys.active_signing_key, self.keys.active_kid)
+            if signed else None)
 
     def answer_refresh_request(self, data: bytes) -> bytes:
         """``license_refresh.lic`` for a device that asks for it itself (portal page or online check)."""
@@ -256,7 +281,7 @@ class Issuer:
         # Read-only (and not audited): online checks are frequent and must not queue behind writers.
         with self.store.session(readonly=True) as session:
             license, device = self._device_for(session, envelope, request, for_update=False)
-            return self._signed_refresh(session, license, device, reset_consumption=False)
+            return self._signed_refresh(session, license, device, reset_consumption=False, answering=request)
 
     def answer_consumption_report(self, data: bytes) -> bytes:
         """Book a device's local consumption once, and answer with the terms that include it.
@@ -275,7 +300,7 @@ class Issuer:
                 catalog.audit(session, now, "device.consumption", license=license, device_id=device.id,
                               consumptions=request.local_consumptions)
                 session.flush()
-            return self._signed_refresh(session, license, device, reset_consumption=False)
+            return self._signed_refresh(session, license, device, reset_consumption=False, answering=request)
 
     # -- refresh -----------------------------------------------------------------------------
 
@@ -290,7 +315,10 @@ class Issuer:
                           revision=license.revision)
             return signed
 
-    def _signed_refresh(self, session: Session, license: License, device: Device, *, reset_consumption: bool) -> bytes:
+    def _signed_refresh(self, session: Session, license: License, device: Device, *, reset_consumption: bool,
+                        answering: DeviceRequest | None = None) -> bytes:
+        """The current terms for ``device``; ``answering``: the device's request they answer (its id and
+        nonce are signed in, so the device can refuse the answer to any other request)."""
         if not device.active:
             raise DeviceNotFoundError("This device is no longer activated on the license.",
                                       hint="Only an active device can be refreshed; the device must activate again.")
@@ -298,8 +326,9 @@ class Issuer:
         terms = catalog.license_terms(session, license)
         body = {
             "product": license.product.code, "hardware_id": device.hardware_id, "device_id": device.id,
-            "issued_at": format_time(now), "reset_consumption": reset_consumption, "license": terms.to_dict(),
-        }
+            "activation_request_id": device.request_id, "issued_at": format_time(now),
+            "reset_consumption": reset_consumption, "license": terms.to_dict(),
+        } | ({} if answering is None else answering.echo())
         return encode_signed(LICENSE_REFRESH, body, self.keys.active_signing_key, self.keys.active_kid)
 
 
