@@ -593,6 +593,7 @@ class _Replay:
     def _start_app(self, computer: _Computer) -> Bot:
         overrides: dict[str, Any] = {
             "data_dir": computer.data, "request_dir": computer.desktop,
+            "trace_dir": computer.data.parent / "trace",  # the SDK's second trace: this run's, not the user's
             "hardware_id": HARDWARE_IDS[computer.name],
             "clock": lambda: self.clock() + computer.offset,
         }
