@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,7 @@ __all__ = [
     "set_device_enabled",
     "reset_device",
     "license_terms",
+    "terms_of",
     "hash_password",
     "password_matches",
     "audit",
@@ -284,6 +286,11 @@ def license_terms(session: Session, license: License, *, total_activations: int 
     """The signed view of a license, as a device will see it (pass the seat count if known)."""
     if total_activations is None:
         total_activations = active_devices(session, license)
+    return terms_of(license, license.features, total_activations)
+
+
+def terms_of(license: Any, features: Iterable[Any], total_activations: int) -> LicenseTerms:
+    """The signed view of a license from anything with its columns as attributes: an ORM object or a Core row."""
     return LicenseTerms(
         license_id=license.id, key=license.key, user=license.user, license_type=license.license_type,
         enabled=license.enabled, start=license.start, expires=license.expires,
@@ -291,6 +298,6 @@ def license_terms(session: Session, license: License, *, total_activations: int 
         max_consumptions=license.max_consumptions, total_consumptions=license.total_consumptions,
         allow_overages=license.allow_overages, max_overages=license.max_overages,
         features=tuple(Feature(code=f.code, name=f.name, expires=f.expires, max_consumptions=f.max_consumptions,
-                               total_consumptions=f.total_consumptions) for f in license.features),
+                               total_consumptions=f.total_consumptions) for f in features),
         revision=license.revision, customer=license.customer,
     )
