@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -24,11 +24,14 @@ from licensing import (
     DeviceDisabledError,
     GracePeriodExpiredError,
     LicenseError,
+    LicenseExpiredError,
     LicenseID,
     LicenseManager,
     MaxActivationsReachedError,
     OfflineNotSupportedError,
     ServerUnreachableError,
+    VendorLicenseExpiredError,
+    VendorRefusal,
 )
 from licensing.issuing import catalog
 
@@ -129,6 +132,15 @@ def test_refusals_come_back_typed_from_the_server(online_lab: Lab, server: str) 
     with pytest.raises(MaxActivationsReachedError) as caught:
         _device(online_lab, server).activate_license(LicenseID.from_key(key))
     assert caught.value.code == "max_activations_reached" and "1 of its 1" in caught.value.message
+
+
+def test_a_refusal_for_a_shared_code_comes_back_as_the_vendors_class(online_lab: Lab, server: str) -> None:
+    """license_expired is raised on both sides; from the server it is the vendor's refusal (and still a
+    LicenseExpiredError), so the application words it as one: ask the vendor, make a new request."""
+    key = online_lab.issue("time-based", expires=online_lab.clock() - timedelta(days=1))
+    with pytest.raises(VendorLicenseExpiredError) as caught:
+        _device(online_lab, server).activate_license(LicenseID.from_key(key))
+    assert isinstance(caught.value, LicenseExpiredError) and isinstance(caught.value, VendorRefusal)
 
 
 def test_check_picks_up_the_vendors_changes(online_lab: Lab, server: str) -> None:
