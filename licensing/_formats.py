@@ -347,6 +347,13 @@ class _Reader:
             raise self._fail(name)
         return value
 
+    def counts(self, name: str) -> dict[str, int]:
+        """A mapping of names to counts (uses per feature)."""
+        found = self.get(name, dict)
+        if not all(isinstance(k, str) and type(v) is int and 0 <= v <= MAX_COUNT for k, v in found.items()):
+            raise self._fail(name)
+        return dict(found)
+
     def components(self) -> dict[str, str]:
         """The optional ``hardware_components``: component name -> its HMAC (hex)."""
         found = self.get("hardware_components", dict, optional=True) or {}
@@ -559,14 +566,12 @@ class DeviceRequest:
     @classmethod
     def from_payload(cls, doc: dict[str, Any]) -> DeviceRequest:
         r = _Reader(doc, "request")
-        usage = r.get("feature_consumptions", dict)
-        if not all(isinstance(k, str) and type(v) is int and 0 <= v <= MAX_COUNT for k, v in usage.items()):
-            raise r._fail("feature_consumptions")
+        usage = r.counts("feature_consumptions")
         return cls(product=r.get("product", str), api_key=r.get("api_key", str),
                    request_id=r.get("request_id", str), hardware_id=r.get("hardware_id", str),
                    device_id=r.get("device_id", str), device_key=r.get("device_key", str),
                    license_id=r.count("license_id"), created_at=r.time("created_at"),
-                   local_consumptions=r.count("local_consumptions"), feature_consumptions=dict(usage),
+                   local_consumptions=r.count("local_consumptions"), feature_consumptions=usage,
                    nonce=r.get("nonce", str, optional=True))
 
     def echo(self) -> dict[str, str]:
@@ -591,11 +596,9 @@ class SignedDeactivation:
     @classmethod
     def from_payload(cls, doc: dict[str, Any]) -> SignedDeactivation:
         r = _Reader(doc, "receipt")
-        booked = r.get("feature_consumptions_booked", dict)
-        if not all(isinstance(k, str) and type(v) is int and 0 <= v <= MAX_COUNT for k, v in booked.items()):
-            raise r._fail("feature_consumptions_booked")
         return cls(product=r.get("product", str), request_id=r.get("request_id", str),
                    nonce=r.get("nonce", str, optional=True), hardware_id=r.get("hardware_id", str),
                    device_id=r.get("device_id", str), issued_at=r.time("issued_at"),
-                   consumptions_booked=r.count("consumptions_booked"), feature_consumptions_booked=dict(booked),
+                   consumptions_booked=r.count("consumptions_booked"),
+                   feature_consumptions_booked=r.counts("feature_consumptions_booked"),
                    already_deactivated=r.get("already_deactivated", bool))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+import licensing
 from licensing import (
     ERROR_CODES,
     LicenseDisabledError,
@@ -23,13 +24,8 @@ from licensing import (
 
 
 def _every_class() -> list[type[LicenseError]]:
-    found, pending = [], [LicenseError]
-    while pending:
-        cls = pending.pop()
-        if cls not in found:
-            found.append(cls)
-            pending.extend(cls.__subclasses__())
-    return found
+    exported = (getattr(licensing, name) for name in licensing.__all__)
+    return [cls for cls in exported if isinstance(cls, type) and issubclass(cls, LicenseError)]
 
 
 def test_every_class_is_an_instance_of_the_class_its_code_maps_to() -> None:
