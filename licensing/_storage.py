@@ -409,7 +409,9 @@ class LocalStore:
             raise damaged from None
 
     def _write_trace(self, trace: _Trace) -> None:
-        atomic_write(self.trace_path, self._seal("trace", _json_bytes(trace.to_dict())))
+        # The file is fsync'ed (a power cut never leaves it torn), its folder is not: at worst the trace
+        # comes back a few writes behind the data folder, which the maximum of both then covers.
+        atomic_write(self.trace_path, self._seal("trace", _json_bytes(trace.to_dict())), sync_folder=False)
 
     # -- the local license file --------------------------------------------------------------
 
