@@ -18,7 +18,7 @@ signed in), and their signed time — never the device clock — is the time of 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -80,10 +80,11 @@ class License:
 
     ``activation`` is the vendor-signed response this activation began with: the identity
     components it signed must still (mostly) be this machine's, whatever newer terms followed.
+    (For a license refreshed by an earlier version, whose response is gone, that refresh.)
     """
 
     def __init__(self, context: LicenseContext, signed: SignedLicense, state: DeviceState,
-                 tombstones: frozenset[str], activation: ActivationResponse | None = None) -> None:
+                 tombstones: frozenset[str], activation: SignedLicense | None = None) -> None:
         self._context = context
         self._signed = signed
         self._state = state
@@ -624,25 +625,39 @@ class License:
 
 
 def _binding_error(context: LicenseContext, signed: SignedLicense,
-                   activation: ActivationResponse | None) -> SignatureMismatchError | None:
+                   activation: SignedLicense | None) -> SignatureMismatchError | None:
     """Is this license bound to this machine: its hardware id, and the components signed at activation?"""
     if signed.hardware_id != context.hardware_id:
         return SignatureMismatchError(
             "The local license was activated on a different device.",
             hint="Activate this device with its own request file; licenses cannot be copied between devices.")
-    continues = signed.activation_request_id if isinstance(signed, LicenseRefresh) else signed.request_id
-    if continues is not None and (activation is None or activation.request_id != continues):
+    recorded = _signed_components(signed, activation)
+    if recorded is None:
         return SignatureMismatchError(
             "This device no longer holds the activation response these license terms continue, so it cannot "
             "confirm that the license belongs to this computer.",
             hint="Create a new activation request on this computer and use the response the vendor gives.")
-    recorded = activation.components if activation is not None else {}
     if not components_match(recorded, context.components):
         return SignatureMismatchError(
             "This computer has changed too much since the license was activated (or the license was copied "
             "from another computer): more of its hardware differs than the license allows.",
             hint="Create a new activation request on this computer and use the response the vendor gives.")
     return None
+
+
+def _signed_components(signed: SignedLicense, activation: SignedLicense | None) -> Mapping[str, str] | None:
+    """The components the vendor signed for this activation; None when the proof of them is missing.
+
+    Terms name the activation they continue (its request id): its response must be here. A
+    license activated, or last refreshed, by an earlier version names none and carries none: it
+    is bound by the machine id alone (every file the vendor signs for a newer activation names
+    it, so stripping the response from a newer license cannot pass for that).
+    """
+    continues = signed.activation_request_id if isinstance(signed, LicenseRefresh) else signed.request_id
+    if isinstance(activation, ActivationResponse) and continues in (None, activation.request_id):
+        return activation.components
+    earlier_version = isinstance(activation, LicenseRefresh) and activation.activation_request_id is None
+    return {} if earlier_version or (activation is None and continues is None) else None
 
 
 def _refresh_clock(refresh: LicenseRefresh, now: datetime, state: DeviceState, *, online: bool, ours: bool,

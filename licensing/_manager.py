@@ -300,8 +300,7 @@ class LicenseManager:
         activation = signed if state.activation in (None, state.license) else self._verified(state.activation)
         if signed.device_id != state.device_id or activation.device_id != state.device_id:
             raise StorageCorruptError("The local license file is inconsistent with this device's records.")
-        self._current = License(self._context, signed, state, tombstones,
-                                activation if isinstance(activation, ActivationResponse) else None)
+        self._current = License(self._context, signed, state, tombstones, activation)
         return self._current
 
     def _verified(self, stored: bytes) -> ActivationResponse | LicenseRefresh:

@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 
 from licensing import Configuration, LicenseError, LicenseID, LicenseManager
+from licensing.issuing import catalog
 
 from support.lab import Lab
+from support.whitebox import LICENSE_FILE, reseal, store_of
 
 ENV = "LICENSING_HARDWARE_ID"
 
@@ -140,3 +142,21 @@ def test_a_pinned_id_is_the_whole_identity(lab: Lab) -> None:
     data = _copy_data(lab, pinned, "vm-1-moved")
     assert _passes(lab.config("vm-1-moved", hardware_id="vm-1-id", data_dir=data))  # the application's choice
     assert not _passes(lab.config("vm-1-moved", hardware_id="vm-2-id", data_dir=data))
+
+
+def test_newer_terms_without_the_response_that_signed_the_components_bind_nothing(lab: Lab) -> None:
+    """The attacker who holds the machine id rewrites the sealed state and drops the activation response
+    (the proof of the components): the refreshed terms it leaves are not taken as this machine's."""
+    manager = LicenseManager(_machine(lab, "machine-A", "id-of-A", A_PARTS))
+    key = lab.issue()
+    license = lab.activate(manager, key)
+    with lab.vendor.store.session() as session:
+        catalog.add_feature(session, lab.clock(), catalog.get_license(session, key), "dice")
+    license.update_offline(lab.refresh_file(key, license.device_id, manager))
+    assert _passes(manager.config)
+    state = json.loads(store_of(manager)._read_sealed(LICENSE_FILE, "license"))
+    assert state["activation"] not in (None, state["license"])
+    reseal(manager, LICENSE_FILE, "license", json.dumps({**state, "activation": None}).encode())
+    with pytest.raises(LicenseError) as caught:
+        LicenseManager(manager.config).reload_license().local_check()  # type: ignore[union-attr]
+    assert caught.value.code == "device_mismatch"
