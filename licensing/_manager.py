@@ -196,8 +196,7 @@ class LicenseManager:
             if disagreement is not None:
                 raise disagreement
         with self._store.locked():
-            state = self._store.read_state()
-            tombstones = self._store.read_tombstones()
+            state, tombstones = self._store.read_state_and_tombstones()
             self._check_response_is_ours(response, state, tombstones)
             if pending is None and config.guard_file:
                 self._check_guard(response, now)
@@ -291,8 +290,7 @@ class LicenseManager:
     def reload_license(self) -> License | None:
         """Always read the local license file from disk, verify it again, and hold it in memory."""
         with self._store.locked():
-            state = self._store.read_state()
-            tombstones = self._store.read_tombstones()
+            state, tombstones = self._store.read_state_and_tombstones()
         if state.license is None:
             self._current = None
             return None

@@ -277,9 +277,11 @@ class _Traced:
         features = {code: max(used, self.feature_consumptions.get(code, 0))
                     for code, used in state.feature_consumptions.items()}
         features.update({code: used for code, used in self.feature_consumptions.items() if code not in features})
-        newer = _license_revision(self.license)
-        held = _license_revision(state.license)
-        signed = self.license if newer is not None and held is not None and newer > held else state.license
+        signed = state.license
+        if self.license is not None and self.license != state.license:  # an older copy was restored (rare)
+            newer, held = _license_revision(self.license), _license_revision(state.license)
+            if newer is not None and held is not None and newer > held:
+                signed = self.license
         return replace(state, license=signed, local_consumptions=max(state.local_consumptions, self.local_consumptions),
                        feature_consumptions=features)
 
@@ -417,8 +419,15 @@ class LocalStore:
 
     def read_state(self) -> DeviceState:
         """The local license file, raised to the trace's floor (the maximum of both places)."""
-        data = self._read_json(LICENSE_FILE, "license")
+        return self._state_over(self._read_trace())
+
+    def read_state_and_tombstones(self) -> tuple[DeviceState, frozenset[str]]:
+        """Both, reading the trace once (what loading a license needs)."""
         trace = self._read_trace()
+        return self._state_over(trace), self._tombstones_over(trace)
+
+    def _state_over(self, trace: _Trace) -> DeviceState:
+        data = self._read_json(LICENSE_FILE, "license")
         if data is None:
             return trace.floor_of(DeviceState())
         try:
@@ -436,8 +445,11 @@ class LocalStore:
 
     def read_tombstones(self) -> frozenset[str]:
         """The deactivated activations: those of the data folder and of the trace."""
+        return self._tombstones_over(self._read_trace())
+
+    def _tombstones_over(self, trace: _Trace) -> frozenset[str]:
         data = self._read_json(TOMBSTONE_FILE, "tombstones")
-        traced = self._read_trace().tombstones
+        traced = trace.tombstones
         if data is None:
             return traced
         ids = data.get("device_ids")
