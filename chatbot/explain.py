@@ -102,6 +102,13 @@ _DEVICE: Mapping[str, _Entry] = MappingProxyType({
         "Start the chatbot with the configuration file your vendor exported "
         "(`licensing-portal product export-config PRODUCT -o FILE`), for example by setting `CHATBOT_CONFIG` "
         "to its path."),
+    "configuration_tampered": _Entry(
+        "The licensing configuration file was changed",
+        "The configuration file holds the vendor keys every license is checked against, so this application "
+        "pins it: what it holds now is not what was pinned (a key added, an address or a key changed). A "
+        "license signed with a key someone slipped into the file would otherwise pass as genuine.",
+        "Restore the configuration file your vendor shipped (or reinstall the application); for the demo vendor, "
+        "delete its folder and start again to build a new one. Do not edit the file."),
     "file_error": _Entry(
         "That file cannot be used",
         "The file handed to me is not usable for this step.",
@@ -254,6 +261,13 @@ _DEVICE: Mapping[str, _Entry] = MappingProxyType({
         "The license server gave an answer this application cannot use",
         "The server answered, but not with something valid.",
         "Try again in a few minutes; if it keeps happening, tell your vendor."),
+    "answer_mismatch": _Entry(
+        "That answer was not for this request",
+        "Each request to the license server carries a fresh random number, and the vendor signs it into the "
+        "answer. The answer that came back names another request: it was an old answer replayed, or it was "
+        "redirected on the way. Nothing was changed on this device.",
+        "Check that you reach the vendor's own license server (no proxy or redirect in between) and try again "
+        "— say **check online**; if it keeps happening, tell your vendor.", ("check online", "am I online?")),
     "storage_io": _Entry(
         "The license storage cannot be read or written",
         "The folder where this application keeps its license is not accessible.",

@@ -9,6 +9,11 @@ Authentication: the product's API key in ``X-Api-Key`` (it must match the one in
 request) plus the request's signatures — the device's own key (for anything about an existing
 activation, the key the vendor bound to that device) and the product's shared-key MAC.
 
+Every answer is bound to its request: the vendor-signed bytes repeat the request's id and nonce
+(``/check``, ``/refresh`` and ``/consumption`` answer with a refresh that names them; ``/activate``
+with the response to that request; ``/deactivate`` with a signed ``receipt``), so a captured
+answer replayed later, or sent for another request, is refused by the SDK.
+
 Refusals are ``{"ok": false, "code", "message", "hint"}`` with the status of
 :func:`licensing.issuing.portal.errors.status_for`.
 """
@@ -125,11 +130,13 @@ async def activate(request: Request) -> Response:
     return _envelope_response(answer.data)
 
 
-@router.post("/deactivate", summary="Deactivate a device (books its consumption); returns a receipt",
+@router.post("/deactivate", summary="Deactivate a device (books its consumption); returns a receipt, signed in "
+                                   "`receipt` and bound to the request",
              openapi_extra=_ENVELOPE_BODY, responses=_ERRORS)
 async def deactivate(request: Request) -> Response:
     try:
-        receipt = await _answer(request, _issuer(request).answer_deactivation)
+        issuer = _issuer(request)
+        receipt = await _answer(request, lambda body: issuer.answer_deactivation(body, online=True))
     except LicenseError as error:
         return _refusal(error)
     return JSONResponse({"ok": True, **receipt.to_dict()})

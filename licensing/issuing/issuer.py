@@ -44,6 +44,7 @@ from ..wire import (
     ACTIVATION_REQUEST,
     ACTIVATION_RESPONSE,
     CONSUMPTION_SYNC,
+    DEACTIVATION_RECEIPT,
     DEACTIVATION_REQUEST,
     FLOATING_SERVER_ROLE,
     LICENSE_REFRESH,
@@ -94,6 +95,8 @@ class DeactivationReceipt:
     total_activations: int
     max_activations: int
     deactivated_at: datetime
+    #: the vendor-signed receipt bound to the request (online deactivation: the device forgets only on it)
+    signed: bytes | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,7 +105,7 @@ class DeactivationReceipt:
             "feature_consumptions_booked": dict(self.feature_consumptions_booked),
             "total_activations": self.total_activations, "max_activations": self.max_activations,
             "deactivated_at": format_time(self.deactivated_at),
-        }
+        } | ({} if self.signed is None else {"receipt": self.signed.decode("ascii")})
 
 
 class Issuer:
@@ -232,11 +235,20 @@ class Issuer:
             raise DeviceDisabledError()
         return row
 
-    def answer_deactivation(self, data: bytes) -> DeactivationReceipt:
+    def answer_deactivation(self, data: bytes, *, online: bool = False) -> DeactivationReceipt:
+        """Free the device's seat and book its consumption.
+
+        ``online`` (the API): the receipt is also signed and bound to the request, and a device
+        already deactivated gets a signed "already deactivated" receipt rather than a refusal —
+        the SDK forgets its license only on a receipt it can verify.
+        """
         request, product = self._device_request(data, DEACTIVATION_REQUEST)
         now = utc_now(self.clock)
         with self.store.transaction() as db:
             row = self._activation_of(db, product, request, lock=True)
+            if not row.device_active and online:
+                return self._receipt(product.code, row, request, now, booked={}, already=True,
+                                     total_activations=statements.active_devices(db, row.id))
             if not row.device_active:  # checked before replay: "already done" is the useful answer
                 raise RequestReplayedError("This device is already deactivated.",
                                            hint="Nothing to do: the activation is already free.")
@@ -246,11 +258,20 @@ class Issuer:
             statements.record_answer(db, request.request_id, DEACTIVATION_REQUEST, now)
             statements.audit(db, now, "device.deactivate", license_id=row.id, device_id=row.device_id,
                              consumptions=request.local_consumptions)
-            return DeactivationReceipt(
-                license_key=row.key, user=row.user, device_id=row.device_id,
-                consumptions_booked=request.local_consumptions, feature_consumptions_booked=booked,
-                total_activations=statements.active_devices(db, row.id), max_activations=row.max_activations,
-                deactivated_at=now)
+            return self._receipt(product.code, row, request, now, booked=booked, signed=online,
+                                 total_activations=statements.active_devices(db, row.id))
+
+    def _receipt(self, product_code: str, row: Record, request: DeviceRequest, now: datetime, *,
+                 booked: dict[str, int], total_activations: int, signed: bool = True,
+                 already: bool = False) -> DeactivationReceipt:
+        consumptions = 0 if already else request.local_consumptions
+        proof = _receipt_body(product_code, request, row.device_hardware_id, row.device_id, now,
+                              consumptions=consumptions, booked=booked, already=already) if signed else None
+        return DeactivationReceipt(
+            license_key=row.key, user=row.user, device_id=row.device_id, consumptions_booked=consumptions,
+            feature_consumptions_booked=booked, total_activations=total_activations,
+            max_activations=row.max_activations, deactivated_at=now,
+            signed=None if proof is None else self._sign(DEACTIVATION_RECEIPT, proof))
 
     def answer_refresh_request(self, data: bytes) -> bytes:
         """``license_refresh.lic`` for a device that asks for it itself (portal page or online check)."""
@@ -261,7 +282,7 @@ class Issuer:
         with self.store.transaction(readonly=True) as db:
             product = self._product_for(db, request.product, request.api_key, envelope)
             row = self._activation_of(db, product, request, lock=False)
-            return self._signed_refresh(db, product.code, row, reset_consumption=False)
+            return self._signed_refresh(db, product.code, row, reset_consumption=False, answering=request)
 
     def answer_consumption_report(self, data: bytes) -> bytes:
         """Book a device's local consumption once, and answer with the terms that include it.
@@ -279,7 +300,7 @@ class Issuer:
                 statements.audit(db, now, "device.consumption", license_id=row.id, device_id=row.device_id,
                                  consumptions=request.local_consumptions)
                 row = self._activation_of(db, product, request, lock=False)  # the totals just booked
-            return self._signed_refresh(db, product.code, row, reset_consumption=False)
+            return self._signed_refresh(db, product.code, row, reset_consumption=False, answering=request)
 
     # -- refresh -----------------------------------------------------------------------------
 
@@ -298,14 +319,16 @@ class Issuer:
                              revision=row.revision)
             return signed
 
-    def _signed_refresh(self, db: Connection, product_code: str, row: Record, *, reset_consumption: bool) -> bytes:
-        """The refresh file for the device of a joined license-and-device row."""
+    def _signed_refresh(self, db: Connection, product_code: str, row: Record, *, reset_consumption: bool,
+                        answering: DeviceRequest | None = None) -> bytes:
+        """The refresh file for the device of a joined license-and-device row; ``answering``: the
+        device's request it answers (its id and nonce are signed in)."""
         if not row.device_active:
             raise DeviceNotFoundError("This device is no longer activated on the license.",
                                       hint="Only an active device can be refreshed; the device must activate again.")
         terms = catalog.terms_of(row, statements.features(db, row.id), statements.active_devices(db, row.id))
-        body = _refresh_body(product_code, row.device_hardware_id, row.device_id, utc_now(self.clock), terms,
-                             reset_consumption=reset_consumption)
+        body = _refresh_body(product_code, row, utc_now(self.clock), terms, reset_consumption=reset_consumption,
+                             answering=answering)
         return self._sign(LICENSE_REFRESH, body)
 
     def _sign(self, typ: str, body: dict[str, Any]) -> bytes:
@@ -313,6 +336,9 @@ class Issuer:
 
 
 # -- the signed answers' bodies (the only place they are built) -----------------------------------
+#
+# Every answer to a device's request repeats the request's id and nonce inside the signed bytes,
+# so the device can refuse a captured answer replayed later or sent for another request.
 
 
 def _activation_body(product_code: str, request: ActivationRequest, device_id: str, now: datetime,
@@ -321,14 +347,25 @@ def _activation_body(product_code: str, request: ActivationRequest, device_id: s
         "product": product_code, "request_id": request.request_id, "nonce": request.nonce,
         "hardware_id": request.hardware_id, "device_id": device_id, "device_key": request.device_key,
         "issued_at": format_time(now), "license": terms.to_dict(),
-    }
+    } | ({"hardware_components": request.components} if request.components else {})
 
 
-def _refresh_body(product_code: str, hardware_id: str, device_id: str, now: datetime, terms: LicenseTerms, *,
-                  reset_consumption: bool) -> dict[str, Any]:
+def _refresh_body(product_code: str, row: Record, now: datetime, terms: LicenseTerms, *,
+                  reset_consumption: bool, answering: DeviceRequest | None) -> dict[str, Any]:
     return {
-        "product": product_code, "hardware_id": hardware_id, "device_id": device_id,
-        "issued_at": format_time(now), "reset_consumption": reset_consumption, "license": terms.to_dict(),
+        "product": product_code, "hardware_id": row.device_hardware_id, "device_id": row.device_id,
+        # the activation these terms continue: its response holds the hardware components signed for the device
+        "activation_request_id": row.device_request_id, "issued_at": format_time(now),
+        "reset_consumption": reset_consumption, "license": terms.to_dict(),
+    } | ({} if answering is None else answering.echo())
+
+
+def _receipt_body(product_code: str, request: DeviceRequest, hardware_id: str, device_id: str, now: datetime, *,
+                  consumptions: int, booked: dict[str, int], already: bool) -> dict[str, Any]:
+    return {
+        "product": product_code, **request.echo(), "hardware_id": hardware_id, "device_id": device_id,
+        "issued_at": format_time(now), "consumptions_booked": consumptions, "feature_consumptions_booked": booked,
+        "already_deactivated": already,
     }
 
 

@@ -73,6 +73,7 @@ _DEVICE_COLUMNS = (
     devices.c.id.label("device_id"), devices.c.license_id.label("device_license_id"),
     devices.c.hardware_id.label("device_hardware_id"), devices.c.device_key.label("device_key"),
     devices.c.active.label("device_active"), devices.c.enabled.label("device_enabled"),
+    devices.c.request_id.label("device_request_id"),
 )
 
 _PRODUCT = select(products.c.id, products.c.code, products.c.api_key, products.c.shared_key,

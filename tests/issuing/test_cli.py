@@ -492,6 +492,13 @@ def test_export_config_with_server_url_into_a_folder(vendor: Vendor, tmp_path: P
     assert Configuration.from_file(data["path"]).server_url == "https://lic.example"
 
 
+def test_export_config_gives_the_fingerprint_to_pin(vendor: Vendor, tmp_path: Path) -> None:
+    data = vendor.ok("product", "export-config", "chatbot", "-o", str(tmp_path / "app.json"))
+    assert Configuration.from_file(data["path"], expected_fingerprint=data["fingerprint"]).product == "chatbot"
+    human = vendor.cli("product", "export-config", "chatbot", "-o", str(tmp_path / "again.json"))
+    assert f"expected_fingerprint={data['fingerprint']!r}" in human.out
+
+
 def test_date_parsing() -> None:
     assert parse_date("2026-06-30") == datetime(2026, 7, 1, tzinfo=timezone.utc)
     assert parse_start_date("2026-06-30") == datetime(2026, 6, 30, tzinfo=timezone.utc)

@@ -26,14 +26,16 @@ PUBLIC_API = {
     # floating licenses: a workstation's seats from the floating server at its site
     "FloatingClient", "Lease", "Heartbeat", "SeatsReport", "SeatHolder", "FloatingTerms",
     # the error tree (licensing._errors), every class with its stable code
-    "LicenseError", "UsageError", "ConfigurationError", "LicenseFileError", "FileMissingError",
+    "LicenseError", "UsageError", "ConfigurationError", "ConfigurationTamperedError", "LicenseFileError",
+    "FileMissingError",
     "FileTooLargeError", "FileMalformedError", "WrongFileTypeError", "SignatureInvalidError",
     "UnknownSigningKeyError", "BindingError", "SignatureMismatchError", "ProductMismatchError",
     "RequestMismatchError", "ResponseReusedError", "GuardError", "GuardMissingError", "GuardTamperedError",
     "LicenseStateError", "NoLicenseError", "LicenseExpiredError", "LicenseNotStartedError", "LicenseDisabledError",
     "LicenseDeactivatedError", "FeatureNotFoundError", "FeatureExpiredError", "ConsumptionLimitError",
     "ClockTamperedError", "RefreshOutdatedError", "GracePeriodExpiredError", "StorageError", "StorageCorruptError",
-    "StorageLockedError", "OnlineError", "ServerUnreachableError", "ServerResponseError", "VendorRefusal",
+    "StorageLockedError", "OnlineError", "ServerUnreachableError", "ServerResponseError", "ServerAnswerMismatchError",
+    "VendorRefusal",
     "MaxActivationsReachedError", "VendorLicenseExpiredError", "VendorLicenseDisabledError",
     "InvalidCredentialsError", "ProductConfigurationError", "FreeTierError", "OfflineNotSupportedError",
     "RequestReplayedError", "DeviceDisabledError", "LicenseNotFoundError", "DeviceNotFoundError",

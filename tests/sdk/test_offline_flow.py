@@ -630,3 +630,28 @@ def test_a_folder_under_an_unknown_users_home_is_a_configuration_error(lab: Lab)
     with pytest.raises(ConfigurationError) as caught:
         lab.config(data_dir="~no-such-user-here/licenses")
     assert "full path" in caught.value.hint
+
+
+# -- features agree with the local check --------------------------------------------------------
+
+
+def test_has_feature_is_false_on_an_expired_license(lab: Lab, clock) -> None:  # type: ignore[no-untyped-def]
+    license = lab.activate(lab.manager(), lab.issue("time-based", features=("jokes",),
+                                                     expires=clock() + timedelta(days=3)))
+    assert license.has_feature("jokes")
+    clock.advance(days=4)
+    assert not license.has_feature("jokes")
+    with pytest.raises(LicenseExpiredError):
+        license.feature("jokes")
+
+
+def test_has_feature_is_false_when_the_clock_was_set_back(lab: Lab, clock) -> None:  # type: ignore[no-untyped-def]
+    license = lab.activate(lab.manager(), lab.issue("perpetual", features=("jokes",)))
+    clock.advance(days=5)
+    license.local_check()
+    clock.advance(days=-3)
+    assert not license.has_feature("jokes")
+    with pytest.raises(ClockTamperedError):
+        license.feature("jokes")
+    clock.advance(days=3)
+    assert license.has_feature("jokes")
