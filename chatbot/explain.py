@@ -321,6 +321,25 @@ _DEVICE: Mapping[str, _Entry] = MappingProxyType({
         "This device is not (or no longer) activated on the license at the vendor — for example the vendor reset "
         "it. " + VENDOR_CHANGES_OFFLINE,
         "Activate again with a new request (say **activate offline**).", ("activate offline",)),
+    "device_already_activated": _Entry(
+        "This computer already has an activation of this license",
+        "The vendor already bound this license to this computer for another copy of the license data (for example "
+        "one made before the storage was cleared, or a copied folder). One computer holds one activation, so the "
+        "vendor does not hand out a second.",
+        "Use the copy that is already activated. If it is gone (storage cleared, disk replaced), ask your vendor "
+        "to reset this device on their side, then activate again (say **activate offline**).",
+        ("activate offline",)),
+    "reactivation_limit": _Entry(
+        "This license was activated again too often",
+        "The vendor limits how many times one license may be activated again in a period, so that a license "
+        "cannot be copied by activating it over and over.",
+        "Wait a while and try again, or ask your vendor: they can see every activation in their audit log."),
+    "too_many_attempts": _Entry(
+        "Too many wrong passwords",
+        "Several wrong passwords were tried for this user name recently, so the vendor locks it for a few "
+        "minutes; this stops anyone from guessing the password.",
+        "Wait the few minutes the message names, then try again with the right password (say **activate "
+        "offline** or **activate online**).", ("activate offline",)),
     "vendor_input": _Entry(
         "A vendor command got an invalid value",
         "The value given to the vendor command is not one it accepts.",

@@ -56,6 +56,9 @@ sees one of these.
         ├── ProductNotFoundError        product_not_found
         ├── LicenseNotFoundError        license_not_found
         ├── DeviceNotFoundError         device_not_found
+        ├── DeviceAlreadyActivatedError device_already_activated
+        ├── ReactivationLimitError      reactivation_limit
+        ├── TooManyAttemptsError        too_many_attempts
         └── VendorInputError            vendor_input
 """
 
@@ -113,6 +116,9 @@ __all__ = [
     "ProductNotFoundError",
     "LicenseNotFoundError",
     "DeviceNotFoundError",
+    "DeviceAlreadyActivatedError",
+    "ReactivationLimitError",
+    "TooManyAttemptsError",
     "VendorInputError",
     "ERROR_CODES",
 ]
@@ -457,6 +463,28 @@ class DeviceNotFoundError(VendorRefusal):
     code = "device_not_found"
     default_message = "No such device is activated on this license."
     default_hint = "List the license's devices to find the right id."
+
+
+class DeviceAlreadyActivatedError(VendorRefusal):
+    code = "device_already_activated"
+    default_message = ("This machine already holds an activation of this license, made by another copy of the "
+                       "application's data.")
+    default_hint = ("Use the copy that is already activated, or deactivate it there first (its "
+                    "ls_deactivation.req); if that copy is lost, ask the vendor to reset the device.")
+
+
+class ReactivationLimitError(VendorRefusal):
+    code = "reactivation_limit"
+    default_message = "This license was activated again too many times recently."
+    default_hint = "Wait and try again later, or ask the vendor, who can see every activation in the audit log."
+
+
+class TooManyAttemptsError(VendorRefusal):
+    """Credential checks are rate-limited; ``details["retry_after"]`` holds the seconds to wait."""
+
+    code = "too_many_attempts"
+    default_message = "Too many wrong passwords were tried for this license recently, so it is locked for a while."
+    default_hint = "Wait a few minutes, then try again with the right password (or ask the vendor)."
 
 
 class VendorInputError(VendorRefusal):

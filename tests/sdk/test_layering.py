@@ -33,7 +33,8 @@ PUBLIC_API = {
     "MaxActivationsReachedError", "VendorLicenseExpiredError", "VendorLicenseDisabledError",
     "InvalidCredentialsError", "ProductConfigurationError", "FreeTierError", "OfflineNotSupportedError",
     "RequestReplayedError", "DeviceDisabledError", "LicenseNotFoundError", "DeviceNotFoundError",
-    "ProductNotFoundError", "VendorInputError",
+    "ProductNotFoundError", "VendorInputError", "DeviceAlreadyActivatedError", "ReactivationLimitError",
+    "TooManyAttemptsError",
 }
 
 #: modules outside licensing/ allowed to import private SDK modules, and why
