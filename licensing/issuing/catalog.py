@@ -7,8 +7,6 @@ license's ``revision`` (a refresh file is accepted only when it is newer) and wr
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +18,7 @@ from sqlalchemy.orm import Session
 from .. import DeviceNotFoundError, Feature, LicenseNotFoundError, LicenseTerms, ProductNotFoundError, VendorInputError
 from ..wire import LICENSE_TYPES, PRODUCT_CODE_PATTERN
 from .models import AuditEvent, Device, License, LicenseFeature, Product
+from .passwords import hash_password
 
 __all__ = [
     "LicenseSpec",
@@ -40,8 +39,6 @@ __all__ = [
     "set_device_enabled",
     "reset_device",
     "license_terms",
-    "hash_password",
-    "password_matches",
     "audit",
     "new_license_key",
 ]
@@ -51,23 +48,6 @@ _KEY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no O/0, I/1: keys are read
 
 def new_license_key() -> str:
     return "-".join("".join(secrets.choice(_KEY_ALPHABET) for _ in range(4)) for _ in range(4))
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
-
-
-def password_matches(stored: str | None, password: str) -> bool:
-    if not stored:
-        return False
-    try:
-        _scheme, n, r, p, salt, digest = stored.split("$")
-        candidate = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
-    except ValueError:
-        return False
-    return hmac.compare_digest(candidate, bytes.fromhex(digest))
 
 
 def audit(session: Session, now: datetime, action: str, *, license: License | None = None,

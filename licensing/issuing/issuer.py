@@ -55,6 +55,7 @@ from ..wire import (
 from . import catalog
 from .keys import VendorKeys
 from .models import AnsweredRequest, Device, License, Product
+from .passwords import password_matches
 from .store import VendorStore
 
 __all__ = ["Issuer", "ActivationAnswer", "DeactivationReceipt", "RefreshAnswer"]
@@ -190,7 +191,7 @@ class Issuer:
         elif request.user is not None and request.sealed_password is not None:
             license = session.scalar(query.where(License.user == request.user))
             password = self._open_password(request)
-            if license is not None and not catalog.password_matches(license.password_hash, password):
+            if license is not None and not password_matches(license.password_hash, password):
                 license = None
         else:
             license = None
