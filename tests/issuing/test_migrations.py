@@ -10,8 +10,22 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
+from licensing.issuing import store as store_module
 from licensing.issuing.models import Base
 from licensing.issuing.store import VendorStore, sqlite_url
+
+MIGRATIONS = Path(store_module.__file__).with_name("migrations")
+
+
+def _head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
 
 
 def _schema_drift(url: str) -> list[object]:
@@ -51,6 +65,28 @@ def test_opening_again_is_an_in_place_no_op_that_keeps_data(tmp_path: Path) -> N
     again.create_schema()
     with again.engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT code FROM products").scalar() == "p"
-        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == _head()
     assert "alembic_version" in inspect(again.engine).get_table_names()
     again.dispose()
+
+
+def test_a_database_made_by_the_first_release_is_upgraded_in_place(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    url = sqlite_url(tmp_path / "vendor.db")
+    store = VendorStore(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.exec_driver_sql(
+            "INSERT INTO products (code, name, api_key, shared_key, free_tier, created_at) "
+            "VALUES ('p', 'P', 'a', 's', 0, '2026-01-01 00:00:00')")
+    store.create_schema()
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT code FROM products").scalar() == "p"
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == _head()
+    store.dispose()
+    assert _schema_drift(url) == []
