@@ -56,6 +56,9 @@ def register(commands: Any, command: Callable[..., argparse.ArgumentParser],
     sub.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"), default="info",
                      help="how much the server logs (default: info)")
     sub.add_argument("--no-access-log", action="store_true", help="do not log every request")
+    sub.add_argument("--secure-cookies", action="store_true",
+                     help="the portal is served over https (a reverse proxy terminates TLS): mark the admin cookie "
+                          "Secure and send HSTS on every answer, whatever the proxy forwards")
 
     admin = command(commands, "admin", "Manage the portal's admin area (its password).",
                     ["admin set-password", "admin set-password --password-stdin < password.txt"], None)
@@ -108,7 +111,7 @@ def _is_loopback(host: str) -> bool:
 def cmd_serve(ctx: Any, args: argparse.Namespace) -> Any:
     from ..cli import Output
     from ..workspace import DATA_ENV
-    from .app import DATABASE_ENV
+    from .app import DATABASE_ENV, SECURE_COOKIES_ENV
     from .settings import ensure_portal_file
 
     _check_vendor(ctx)
@@ -125,6 +128,10 @@ def cmd_serve(ctx: Any, args: argparse.Namespace) -> Any:
         os.environ[DATABASE_ENV] = args.database
     else:
         os.environ.pop(DATABASE_ENV, None)
+    if args.secure_cookies:
+        os.environ[SECURE_COOKIES_ENV] = "1"
+    else:
+        os.environ.pop(SECURE_COOKIES_ENV, None)
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{shown_host}:{args.port}/"
     lines = [
@@ -139,9 +146,12 @@ def cmd_serve(ctx: Any, args: argparse.Namespace) -> Any:
     if args.workers > 1 and not args.database:
         lines.append("  note: several workers share one SQLite file; writes take turns. "
                      "PostgreSQL (--database) scales further.")
-    if not _is_loopback(args.host):
-        lines.append("  note: reachable from other machines. Put it behind https (a reverse proxy): "
-                     "admin cookies are marked Secure only on https.")
+    if args.secure_cookies:
+        lines.append("  https:       admin cookies are Secure and HSTS is sent (serve it only behind TLS)")
+    elif not _is_loopback(args.host):
+        lines.append("  note: reachable from other machines. Put it behind https (a reverse proxy) and add "
+                     "--secure-cookies: without it, admin cookies are marked Secure only on requests the proxy "
+                     "marks as https.")
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
     uvicorn.run(APP_FACTORY, factory=True, host=args.host, port=args.port, workers=args.workers,
