@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from licensing import Configuration, LicenseID, LicenseManager
+from licensing import Configuration, LicenseID, LicenseManager, VendorInputError
 from licensing.issuing import catalog
-from licensing.issuing.cli import main, parse_date, parse_start_date
+from licensing.issuing.cli import main
+from licensing.issuing.dates import parse_date, parse_start_date
 from licensing.issuing.demo import DEMO_FEATURES, DEMO_PASSWORD, DEMO_USER, build_demo
 from licensing.issuing.workspace import DATA_ENV, VendorWorkspace
 
@@ -188,6 +189,21 @@ def test_refresh_extends_and_resets_consumption(vendor: Vendor, tmp_path: Path, 
     assert license.local_consumptions == 0
     assert license.expires == datetime(2100, 1, 1, tzinfo=timezone.utc)
 
+
+
+def test_respond_answers_a_devices_own_refresh_request(vendor: Vendor) -> None:
+    """The device's license_refresh.req (the portal's self-service page answers it too) works here."""
+    key = vendor.issue("--features", "jokes")
+    license = vendor.activate(vendor.manager(), key)
+    vendor.ok("license", "add-feature", key, "dice")
+    request = license.create_refresh_request()
+    human = vendor.cli("respond", str(request))
+    assert human.code == 0, human.err
+    assert f"Wrote the refresh file to {request.parent / 'license_refresh.lic'}" in human.out
+    data = vendor.ok("respond", str(request), "-o", str(request.parent / "again.lic"))
+    assert data == {"ok": True, "kind": "refresh", "path": str(request.parent / "again.lic")}
+    license.update_offline()
+    assert license.has_feature("dice") and license.local_check().ok
 
 def test_response_to_an_explicit_output_folder_and_file(vendor: Vendor, tmp_path: Path) -> None:
     key = vendor.issue("--max-activations", "3")
@@ -482,9 +498,9 @@ def test_date_parsing() -> None:
     assert parse_date("2026-06-30T12:00:00Z") == datetime(2026, 6, 30, 12, tzinfo=timezone.utc)
     assert parse_date("2026-06-30 12:00+02:00") == datetime(2026, 6, 30, 10, tzinfo=timezone.utc)
     for bad in ("", "2026", "20260630", "30.06.2026", "2026-06-31", "2026-06-30T12:00", "9999-12-31T23:59:59-23:59"):
-        with pytest.raises(Exception) as info:
+        with pytest.raises(VendorInputError) as info:
             parse_date(bad)
-        assert type(info.value).__name__ == "ArgumentTypeError", bad
+        assert info.value.code == "vendor_input" and info.value.message.startswith(repr(bad)), bad
 
 
 # -- help --------------------------------------------------------------------------------------

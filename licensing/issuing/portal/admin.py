@@ -7,7 +7,6 @@ The pages call :mod:`licensing.issuing.catalog` and the issuer, exactly as the C
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from starlette.datastructures import FormData
 from ... import TooManyAttemptsError, VendorInputError
 from ...wire import LICENSE_TYPES, utc_now
 from .. import catalog
+from ..dates import parse_date, parse_start_date
 from ..models import AuditEvent, Device, License
 from .web import PageError, attachment, check_csrf, csrf_token, flash, read_form, render, run_db
 
@@ -113,15 +113,13 @@ def _int(form: FormData, name: str, label: str) -> int | None:
 
 
 def _date(form: FormData, name: str, label: str, *, start: bool = False) -> datetime | None:
-    from ..cli import parse_date, parse_start_date
-
     value = _text(form, name)
     if value is None:
         return None
     try:
         return (parse_start_date if start else parse_date)(value)
-    except argparse.ArgumentTypeError as exc:
-        raise VendorInputError(f"'{label}': {exc}.", hint="Pick a date (YYYY-MM-DD).") from None
+    except VendorInputError as error:
+        raise VendorInputError(f"'{label}': {error.message}.", hint="Pick a date (YYYY-MM-DD).") from None
 
 
 def _checked(form: FormData, name: str) -> bool:

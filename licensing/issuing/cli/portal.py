@@ -1,8 +1,4 @@
-"""``licensing-portal serve`` and ``licensing-portal admin set-password`` (registered by the CLI).
-
-Kept apart from :mod:`licensing.issuing.cli` so that the CLI stays a thin shell: :func:`register`
-adds the two commands to its parser; the handlers import uvicorn and FastAPI only when run.
-"""
+"""``serve`` and ``admin set-password``: run the Offline Licensing Portal, and guard its admin area."""
 
 from __future__ import annotations
 
@@ -12,68 +8,21 @@ import ipaddress
 import os
 import socket
 import sys
-from collections.abc import Callable
-from typing import Any
 
-__all__ = ["register", "cmd_serve", "cmd_admin_set_password"]
+import uvicorn
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
+from ... import ConfigurationError, UsageError
+from ..keys import VendorKeys
+from ..portal.app import DATABASE_ENV, SECURE_COOKIES_ENV
+from ..portal.settings import PORTAL_FILE, ensure_portal_file, set_admin_password
+from ..workspace import DATA_ENV
+from .context import CommandContext
+from .output import Output
+
 APP_FACTORY = "licensing.issuing.portal.app:create_app_from_env"
 
 
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError("use between 1 and 64 workers")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError("a port is between 1 and 65535")
-    return value
-
-
-def register(commands: Any, command: Callable[..., argparse.ArgumentParser],
-             subgroup: Callable[[argparse.ArgumentParser, str], Any]) -> None:
-    """Add ``serve`` and ``admin set-password`` with the CLI's own ``command``/``subgroup`` helpers."""
-    sub = command(commands, "serve", "Run the Offline Licensing Portal (web pages, admin area and JSON API).",
-                  ["--data ./demo-vendor serve", "serve --host 0.0.0.0 --port 8080 --workers 4",
-                   "--database postgresql+psycopg://vendor@db/licensing serve --workers 4"], cmd_serve)
-    sub.add_argument("--host", default=DEFAULT_HOST,
-                     help=f"the address to listen on (default: {DEFAULT_HOST}, this machine only)")
-    sub.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"the TCP port (default: {DEFAULT_PORT})")
-    sub.add_argument("--workers", type=_workers, default=1, metavar="N",
-                     help="worker processes (default: 1; use PostgreSQL via --database for many)")
-    sub.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"), default="info",
-                     help="how much the server logs (default: info)")
-    sub.add_argument("--no-access-log", action="store_true", help="do not log every request")
-    sub.add_argument("--secure-cookies", action="store_true",
-                     help="the portal is served over https (a reverse proxy terminates TLS): mark the admin cookie "
-                          "Secure and send HSTS on every answer, whatever the proxy forwards")
-
-    admin = command(commands, "admin", "Manage the portal's admin area (its password).",
-                    ["admin set-password", "admin set-password --password-stdin < password.txt"], None)
-    admins = subgroup(admin, "admin_command")
-    sub = command(admins, "set-password", "Set (or change) the admin password of the portal; a running portal "
-                                          "picks it up at once and ends existing admin sessions.",
-                  ["admin set-password", "admin set-password --password-stdin"], cmd_admin_set_password)
-    sub.add_argument("--password-stdin", action="store_true",
-                     help="read the password from the first line of standard input instead of asking twice")
-
-
-def _check_vendor(ctx: Any) -> None:
-    from ... import ConfigurationError
-    from ..keys import VendorKeys
-
+def _check_vendor(ctx: CommandContext) -> None:
     folder = ctx.data_dir
     if not VendorKeys.exists(folder / "keys"):
         raise ConfigurationError(f"There is no vendor in {folder}.",
@@ -82,8 +31,6 @@ def _check_vendor(ctx: Any) -> None:
 
 
 def _check_port_free(host: str, port: int) -> None:
-    from ... import UsageError
-
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -108,21 +55,13 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def cmd_serve(ctx: Any, args: argparse.Namespace) -> Any:
-    from ..cli import Output
-    from ..workspace import DATA_ENV
-    from .app import DATABASE_ENV, SECURE_COOKIES_ENV
-    from .settings import ensure_portal_file
-
+def serve(ctx: CommandContext, args: argparse.Namespace) -> Output:
     _check_vendor(ctx)
     _ = ctx.workspace  # opens the keys and the database now, so a wrong --database fails here, not in a worker
     ctx.close()
     folder = ctx.data_dir
     credentials = ensure_portal_file(folder)
     _check_port_free(args.host, args.port)
-
-    import uvicorn
-
     os.environ[DATA_ENV] = str(folder)
     if args.database:
         os.environ[DATABASE_ENV] = args.database
@@ -161,8 +100,6 @@ def cmd_serve(ctx: Any, args: argparse.Namespace) -> Any:
 
 
 def _read_password(args: argparse.Namespace) -> str:
-    from ... import UsageError
-
     if args.password_stdin:
         line = sys.stdin.readline()
         if not line:
@@ -180,10 +117,7 @@ def _read_password(args: argparse.Namespace) -> str:
     return first
 
 
-def cmd_admin_set_password(ctx: Any, args: argparse.Namespace) -> Any:
-    from ..cli import Output
-    from .settings import PORTAL_FILE, set_admin_password
-
+def set_password(ctx: CommandContext, args: argparse.Namespace) -> Output:
     _check_vendor(ctx)
     password = _read_password(args)
     folder = ctx.data_dir
