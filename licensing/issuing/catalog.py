@@ -118,7 +118,7 @@ class LicenseSpec:
         if (self.max_consumptions is not None and self.max_consumptions < 0) or self.max_overages < 0:
             raise VendorInputError("Consumption limits cannot be negative.")
         if (self.user is None) != (self.password is None) or (self.password is not None and not self.password):
-            raise VendorInputError("A user-based license needs both --user and --password.")
+            raise VendorInputError("A user-based license needs both a user name and a non-empty password.")
         if self.start is not None and self.expires is not None and self.start >= self.expires:
             raise VendorInputError("The start date must be before the expiry date.")
         for code in self.features:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import ipaddress
 import os
 import socket
@@ -18,6 +17,7 @@ from ..portal.settings import PORTAL_FILE, ensure_portal_file, set_admin_passwor
 from ..workspace import DATA_ENV
 from .context import CommandContext
 from .output import Output
+from .passwords import read_password
 
 APP_FACTORY = "licensing.issuing.portal.app:create_app_from_env"
 
@@ -99,27 +99,9 @@ def serve(ctx: CommandContext, args: argparse.Namespace) -> Output:
     return Output({"url": url, "stopped": True}, "The portal has stopped.")
 
 
-def _read_password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
-        line = sys.stdin.readline()
-        if not line:
-            raise UsageError("No password arrived on standard input.",
-                             hint="Pipe it in, e.g.: printf '%s\\n' \"$PASSWORD\" | licensing-portal admin "
-                                  "set-password --password-stdin")
-        return line.rstrip("\r\n")
-    if not sys.stdin.isatty():
-        raise UsageError("There is no terminal to ask for the password on.",
-                         hint="Pass it on standard input with --password-stdin.")
-    first = getpass.getpass("New admin password: ")
-    second = getpass.getpass("Type it again: ")
-    if first != second:
-        raise UsageError("The two passwords are not the same; nothing was changed.", hint="Run the command again.")
-    return first
-
-
 def set_password(ctx: CommandContext, args: argparse.Namespace) -> Output:
     _check_vendor(ctx)
-    password = _read_password(args)
+    password = read_password(args, what="the new admin password", command="admin set-password")
     folder = ctx.data_dir
     set_admin_password(folder, password)
     path = folder / PORTAL_FILE
