@@ -8,6 +8,7 @@ license's ``revision`` (a refresh file is accepted only when it is newer) and wr
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,6 +40,7 @@ __all__ = [
     "set_device_enabled",
     "reset_device",
     "license_terms",
+    "terms_of",
     "audit",
     "new_license_key",
 ]
@@ -264,6 +266,11 @@ def license_terms(session: Session, license: License, *, total_activations: int 
     """The signed view of a license, as a device will see it (pass the seat count if known)."""
     if total_activations is None:
         total_activations = active_devices(session, license)
+    return terms_of(license, license.features, total_activations)
+
+
+def terms_of(license: Any, features: Iterable[Any], total_activations: int) -> LicenseTerms:
+    """The signed view of a license from anything with its columns as attributes: an ORM object or a Core row."""
     return LicenseTerms(
         license_id=license.id, key=license.key, user=license.user, license_type=license.license_type,
         enabled=license.enabled, start=license.start, expires=license.expires,
@@ -271,6 +278,6 @@ def license_terms(session: Session, license: License, *, total_activations: int 
         max_consumptions=license.max_consumptions, total_consumptions=license.total_consumptions,
         allow_overages=license.allow_overages, max_overages=license.max_overages,
         features=tuple(Feature(code=f.code, name=f.name, expires=f.expires, max_consumptions=f.max_consumptions,
-                               total_consumptions=f.total_consumptions) for f in license.features),
+                               total_consumptions=f.total_consumptions) for f in features),
         revision=license.revision, customer=license.customer,
     )

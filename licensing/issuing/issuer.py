@@ -1,7 +1,11 @@
 """The vendor's rules: answer activation and deactivation requests, and issue refresh files.
 
-Each answer is one database transaction that locks the license row, so counting activations is
-exact however many processes answer at once. A request is refused — with the stable code and
+Every answer follows one shape: first *who is asking* is settled in a read-only transaction
+(the product's API key and shared-key MAC, the license's credentials: a password check takes
+tens of milliseconds and must not hold the write lock), then one short write transaction locks
+the license row, applies the rules and writes. Counting activations is exact however many
+processes answer at once. The SQL is :mod:`licensing.issuing.statements` (SQLAlchemy Core, no
+ORM objects); the signed answer bodies are built in one place, at the end of this module. A request is refused — with the stable code and
 plain sentence of a :class:`~licensing._errors.VendorRefusal` — for the reasons the tutorial
 lists: maximum activations reached, expired or disabled license, wrong credentials, wrong
 product configuration, a free-tier account, a subscription asked for offline, a replayed
@@ -15,8 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from .. import (
     DeviceDisabledError,
@@ -25,6 +28,7 @@ from .. import (
     FreeTierError,
     InvalidCredentialsError,
     LicenseNotFoundError,
+    LicenseTerms,
     MaxActivationsReachedError,
     OfflineNotSupportedError,
     ProductConfigurationError,
@@ -52,10 +56,10 @@ from ..wire import (
     system_clock,
     utc_now,
 )
-from . import catalog
+from . import catalog, statements
 from .keys import VendorKeys
-from .models import AnsweredRequest, Device, License, Product
 from .passwords import password_matches
+from .statements import Record
 from .store import VendorStore
 
 __all__ = ["Issuer", "ActivationAnswer", "DeactivationReceipt", "RefreshAnswer"]
@@ -128,51 +132,42 @@ class Issuer:
         envelope, doc = open_device_signed(data, ACTIVATION_REQUEST)
         request = ActivationRequest.from_payload(doc)
         now = utc_now(self.clock)
-        # Who is asking is settled before taking the write lock: checking a password (scrypt)
-        # takes tens of milliseconds, and every other writer would wait for it.
-        with self.store.session(readonly=True) as session:
-            product = self._product_for(session, request.product, request.api_key, envelope)
-            license_id = self._license_for(session, product, request).id
-        with self.store.session() as session:
-            _refuse_replay(session, request.request_id)
-            license = session.scalars(select(License).where(License.id == license_id).with_for_update()).one()
-            _refuse_unusable(license, now)
-            if license.license_type == "subscription" and not online:
-                raise OfflineNotSupportedError()
-            same_machine = list(session.scalars(select(Device).where(
-                Device.license_id == license.id, Device.hardware_id == request.hardware_id,
-                Device.active.is_(True) | Device.enabled.is_(False))))
-            if any(not d.enabled for d in same_machine):
-                raise DeviceDisabledError()
-            in_use = catalog.active_devices(session, license)
-            for previous in same_machine:
-                # The same machine activating again (after clearing its storage): one seat, not two.
-                previous.active = False
-                previous.deactivated_at = now
-                in_use -= 1
-            if in_use >= license.max_activations:
-                raise MaxActivationsReachedError(
-                    f"This license is already active on {in_use} of its {license.max_activations} allowed "
-                    f"{'device' if license.max_activations == 1 else 'devices'}.")
-            device = Device(id="dev_" + secrets.token_hex(8), license_id=license.id, hardware_id=request.hardware_id,
-                            device_key=request.device_key, request_id=request.request_id, active=True,
-                            enabled=True, activated_at=now, booked_consumptions=0)
-            session.add_all([device, AnsweredRequest(request_id=request.request_id, kind=ACTIVATION_REQUEST,
-                                                     answered_at=now)])
-            terms = catalog.license_terms(session, license, total_activations=in_use + 1)
-            catalog.audit(session, now, "device.activate-offline", license=license, device_id=device.id)
-            body = {
-                "product": product.code, "request_id": request.request_id, "nonce": request.nonce,
-                "hardware_id": request.hardware_id, "device_id": device.id, "device_key": request.device_key,
-                "issued_at": format_time(now), "license": terms.to_dict(),
-            }
-            signed = encode_signed(ACTIVATION_RESPONSE, body, self.keys.active_signing_key, self.keys.active_kid)
-            return ActivationAnswer(data=signed, license_key=license.key, user=license.user, device_id=device.id,
-                                    total_activations=terms.total_activations,
-                                    max_activations=license.max_activations)
+        with self.store.transaction(readonly=True) as db:
+            product = self._product_for(db, request.product, request.api_key, envelope)
+            license_id = self._license_for(db, product, request)
+        with self.store.transaction() as db:
+            return self._activate(db, product, license_id, request, now, online=online)
 
-    def _product_for(self, session: Session, code: str, api_key: str, envelope: Envelope) -> Product:
-        product = session.scalar(select(Product).where(Product.code == code))
+    def _activate(self, db: Connection, product: Record, license_id: int, request: ActivationRequest,
+                  now: datetime, *, online: bool) -> ActivationAnswer:
+        """The write half of an activation: the rules, then the new device, in the caller's transaction."""
+        _refuse_replay(db, request.request_id)
+        license = statements.locked_license(db, license_id)
+        _refuse_unusable(license, now)
+        if license.license_type == "subscription" and not online:
+            raise OfflineNotSupportedError()
+        same_machine = statements.devices_of_machine(db, license.id, request.hardware_id)
+        if any(not device.enabled for device in same_machine):
+            raise DeviceDisabledError()
+        # The same machine activating again (after clearing its storage): one seat, not two.
+        in_use = statements.active_devices(db, license.id) - len(same_machine)
+        if in_use >= license.max_activations:
+            raise MaxActivationsReachedError(
+                f"This license is already active on {in_use} of its {license.max_activations} allowed "
+                f"{'device' if license.max_activations == 1 else 'devices'}.")
+        device_id = "dev_" + secrets.token_hex(8)
+        statements.end_activations(db, [device.id for device in same_machine], now)
+        statements.add_device(db, device_id=device_id, license_id=license.id, hardware_id=request.hardware_id,
+                              device_key=request.device_key, request_id=request.request_id, now=now)
+        statements.record_answer(db, request.request_id, ACTIVATION_REQUEST, now)
+        statements.audit(db, now, "device.activate-offline", license_id=license.id, device_id=device_id)
+        terms = catalog.terms_of(license, statements.features(db, license.id), in_use + 1)
+        signed = self._sign(ACTIVATION_RESPONSE, _activation_body(product.code, request, device_id, now, terms))
+        return ActivationAnswer(data=signed, license_key=license.key, user=license.user, device_id=device_id,
+                                total_activations=terms.total_activations, max_activations=license.max_activations)
+
+    def _product_for(self, db: Connection, code: str, api_key: str, envelope: Envelope) -> Record:
+        product = statements.product(db, code)
         if product is None:
             raise ProductConfigurationError(f"The request was made for a product code ({code!r}) this vendor does not have.")
         if not secrets.compare_digest(product.api_key.encode("utf-8"), api_key.encode("utf-8")):
@@ -184,12 +179,12 @@ class Issuer:
             raise FreeTierError()
         return product
 
-    def _license_for(self, session: Session, product: Product, request: ActivationRequest) -> License:
-        query = select(License).where(License.product_id == product.id)
+    def _license_for(self, db: Connection, product: Record, request: ActivationRequest) -> int:
+        """The id of the license the request's credentials open (a key, or a user and password)."""
         if request.key is not None:
-            license = session.scalar(query.where(License.key == request.key.upper()))
+            license = statements.license_by_key(db, product.id, request.key.upper())
         elif request.user is not None and request.sealed_password is not None:
-            license = session.scalar(query.where(License.user == request.user))
+            license = statements.license_by_user(db, product.id, request.user)
             password = self._open_password(request)
             if license is not None and not password_matches(license.password_hash, password):
                 license = None
@@ -197,7 +192,7 @@ class Issuer:
             license = None
         if license is None:
             raise InvalidCredentialsError()
-        return license
+        return int(license.id)
 
     def _open_password(self, request: ActivationRequest) -> str:
         try:
@@ -209,55 +204,61 @@ class Issuer:
 
     # -- requests about an existing activation ------------------------------------------------
 
-    def _device_for(self, session: Session, envelope: Envelope, request: DeviceRequest, *,
-                    for_update: bool = True) -> tuple[License, Device]:
-        """The license and device a device-signed request is about, once it proves it is that device."""
-        product = self._product_for(session, request.product, request.api_key, envelope)
-        query = select(License).where(License.id == request.license_id, License.product_id == product.id)
-        license = session.scalar(query.with_for_update() if for_update else query)
-        if license is None:
+    def _device_request(self, data: bytes, typ: str) -> tuple[DeviceRequest, Record]:
+        """The request, once its product's keys check out (read-only: settled before any write lock)."""
+        envelope, doc = open_device_signed(data, typ)
+        request = DeviceRequest.from_payload(doc)
+        with self.store.transaction(readonly=True) as db:
+            product = self._product_for(db, request.product, request.api_key, envelope)
+        return request, product
+
+    def _activation_of(self, db: Connection, product: Record, request: DeviceRequest, *, lock: bool) -> Record:
+        """The license and device a device-signed request is about, once it proves it is that device.
+
+        One row: the license's columns and the device's (``device_*``); ``lock`` locks the license.
+        """
+        row = statements.license_with_device(db, product.id, request.license_id, request.device_id, lock=lock)
+        if row is None:
             raise LicenseNotFoundError("The license named in the request does not exist.")
-        device = session.get(Device, request.device_id)
-        if device is None or device.license_id != license.id:
+        if row.device_id is None:
             raise DeviceNotFoundError("The device named in the request is not one of this license's.")
-        if device.device_key != request.device_key or device.hardware_id != request.hardware_id:
+        if row.device_key != request.device_key or row.device_hardware_id != request.hardware_id:
             raise SignatureInvalidError("The request was not signed by the device it names.",
                                         hint="Create the request on the device itself.")
-        if not device.enabled:
+        if not row.device_enabled:
             raise DeviceDisabledError()
-        return license, device
+        return row
 
     def answer_deactivation(self, data: bytes) -> DeactivationReceipt:
-        envelope, doc = open_device_signed(data, DEACTIVATION_REQUEST)
-        request = DeviceRequest.from_payload(doc)
+        request, product = self._device_request(data, DEACTIVATION_REQUEST)
         now = utc_now(self.clock)
-        with self.store.session() as session:
-            license, device = self._device_for(session, envelope, request)
-            if not device.active:  # checked before replay: "already done" is the useful answer
+        with self.store.transaction() as db:
+            row = self._activation_of(db, product, request, lock=True)
+            if not row.device_active:  # checked before replay: "already done" is the useful answer
                 raise RequestReplayedError("This device is already deactivated.",
                                            hint="Nothing to do: the activation is already free.")
-            _refuse_replay(session, request.request_id)
-            device.active = False
-            device.deactivated_at = now
-            booked = _book_consumption(license, device, request)
-            session.add(AnsweredRequest(request_id=request.request_id, kind=DEACTIVATION_REQUEST, answered_at=now))
-            catalog.audit(session, now, "device.deactivate", license=license, device_id=device.id,
-                          consumptions=request.local_consumptions)
-            session.flush()
+            _refuse_replay(db, request.request_id)
+            statements.end_activations(db, [row.device_id], now)
+            booked = _book_consumption(db, row, request)
+            statements.record_answer(db, request.request_id, DEACTIVATION_REQUEST, now)
+            statements.audit(db, now, "device.deactivate", license_id=row.id, device_id=row.device_id,
+                             consumptions=request.local_consumptions)
             return DeactivationReceipt(
-                license_key=license.key, user=license.user, device_id=device.id,
+                license_key=row.key, user=row.user, device_id=row.device_id,
                 consumptions_booked=request.local_consumptions, feature_consumptions_booked=booked,
-                total_activations=catalog.active_devices(session, license), max_activations=license.max_activations,
+                total_activations=statements.active_devices(db, row.id), max_activations=row.max_activations,
                 deactivated_at=now)
 
     def answer_refresh_request(self, data: bytes) -> bytes:
         """``license_refresh.lic`` for a device that asks for it itself (portal page or online check)."""
         envelope, doc = open_device_signed(data, REFRESH_REQUEST)
         request = DeviceRequest.from_payload(doc)
-        # Read-only (and not audited): online checks are frequent and must not queue behind writers.
-        with self.store.session(readonly=True) as session:
-            license, device = self._device_for(session, envelope, request, for_update=False)
-            return self._signed_refresh(session, license, device, reset_consumption=False)
+        # One read-only transaction (and not audited): online checks are frequent and must not
+        # queue behind writers.
+        with self.store.transaction(readonly=True) as db:
+            product = self._product_for(db, request.product, request.api_key, envelope)
+            row = self._activation_of(db, product, request, lock=False)
+            return self._signed_refresh(db, product.code, row, reset_consumption=False)
 
     def answer_consumption_report(self, data: bytes) -> bytes:
         """Book a device's local consumption once, and answer with the terms that include it.
@@ -265,66 +266,87 @@ class Issuer:
         A report is resent unchanged until acknowledged; a report already booked is answered
         again (with the current terms) but never booked twice.
         """
-        envelope, doc = open_device_signed(data, CONSUMPTION_SYNC)
-        request = DeviceRequest.from_payload(doc)
+        request, product = self._device_request(data, CONSUMPTION_SYNC)
         now = utc_now(self.clock)
-        with self.store.session() as session:
-            license, device = self._device_for(session, envelope, request)
-            if session.get(AnsweredRequest, request.request_id) is None:
-                _book_consumption(license, device, request)
-                session.add(AnsweredRequest(request_id=request.request_id, kind=CONSUMPTION_SYNC, answered_at=now))
-                catalog.audit(session, now, "device.consumption", license=license, device_id=device.id,
-                              consumptions=request.local_consumptions)
-                session.flush()
-            return self._signed_refresh(session, license, device, reset_consumption=False)
+        with self.store.transaction() as db:
+            row = self._activation_of(db, product, request, lock=True)
+            if not statements.is_answered(db, request.request_id):
+                _book_consumption(db, row, request)
+                statements.record_answer(db, request.request_id, CONSUMPTION_SYNC, now)
+                statements.audit(db, now, "device.consumption", license_id=row.id, device_id=row.device_id,
+                                 consumptions=request.local_consumptions)
+                row = self._activation_of(db, product, request, lock=False)  # the totals just booked
+            return self._signed_refresh(db, product.code, row, reset_consumption=False)
 
     # -- refresh -----------------------------------------------------------------------------
 
     def refresh(self, license_key: str, device_id: str, *, reset_consumption: bool = False) -> bytes:
         """``license_refresh.lic`` for one device, made by the vendor (the portal's Devices tab)."""
-        with self.store.session() as session:
-            license, device = catalog.license_of_device(session, license_key, device_id)
-            if not device.enabled:
+        with self.store.transaction() as db:
+            row = statements.device_with_license(db, device_id)
+            if row is None:
+                raise DeviceNotFoundError(f"There is no device {device_id!r}.")
+            if row.key != license_key.strip().upper() and row.user != license_key:
+                raise DeviceNotFoundError(f"The device {device_id!r} is not on the license {license_key!r}.")
+            if not row.device_enabled:
                 raise DeviceDisabledError("This device is disabled; enable it before sending it a refresh.")
-            signed = self._signed_refresh(session, license, device, reset_consumption=reset_consumption)
-            catalog.audit(session, utc_now(self.clock), "device.refresh", license=license, device_id=device.id,
-                          revision=license.revision)
+            signed = self._signed_refresh(db, row.product_code, row, reset_consumption=reset_consumption)
+            statements.audit(db, utc_now(self.clock), "device.refresh", license_id=row.id, device_id=row.device_id,
+                             revision=row.revision)
             return signed
 
-    def _signed_refresh(self, session: Session, license: License, device: Device, *, reset_consumption: bool) -> bytes:
-        if not device.active:
+    def _signed_refresh(self, db: Connection, product_code: str, row: Record, *, reset_consumption: bool) -> bytes:
+        """The refresh file for the device of a joined license-and-device row."""
+        if not row.device_active:
             raise DeviceNotFoundError("This device is no longer activated on the license.",
                                       hint="Only an active device can be refreshed; the device must activate again.")
-        now = utc_now(self.clock)
-        terms = catalog.license_terms(session, license)
-        body = {
-            "product": license.product.code, "hardware_id": device.hardware_id, "device_id": device.id,
-            "issued_at": format_time(now), "reset_consumption": reset_consumption, "license": terms.to_dict(),
-        }
-        return encode_signed(LICENSE_REFRESH, body, self.keys.active_signing_key, self.keys.active_kid)
+        terms = catalog.terms_of(row, statements.features(db, row.id), statements.active_devices(db, row.id))
+        body = _refresh_body(product_code, row.device_hardware_id, row.device_id, utc_now(self.clock), terms,
+                             reset_consumption=reset_consumption)
+        return self._sign(LICENSE_REFRESH, body)
+
+    def _sign(self, typ: str, body: dict[str, Any]) -> bytes:
+        return encode_signed(typ, body, self.keys.active_signing_key, self.keys.active_kid)
 
 
-def _book_consumption(license: License, device: Device, request: DeviceRequest) -> dict[str, int]:
-    """Add a device's reported uses to the license's totals; any change is a new revision."""
-    booked = {f.code: request.feature_consumptions[f.code] for f in license.features
-              if request.feature_consumptions.get(f.code)}
-    for feature in license.features:
-        feature.total_consumptions += booked.get(feature.code, 0)
-    license.total_consumptions += request.local_consumptions
-    device.booked_consumptions += request.local_consumptions
-    if request.local_consumptions or booked:
-        license.revision += 1
+# -- the signed answers' bodies (the only place they are built) -----------------------------------
+
+
+def _activation_body(product_code: str, request: ActivationRequest, device_id: str, now: datetime,
+                     terms: LicenseTerms) -> dict[str, Any]:
+    return {
+        "product": product_code, "request_id": request.request_id, "nonce": request.nonce,
+        "hardware_id": request.hardware_id, "device_id": device_id, "device_key": request.device_key,
+        "issued_at": format_time(now), "license": terms.to_dict(),
+    }
+
+
+def _refresh_body(product_code: str, hardware_id: str, device_id: str, now: datetime, terms: LicenseTerms, *,
+                  reset_consumption: bool) -> dict[str, Any]:
+    return {
+        "product": product_code, "hardware_id": hardware_id, "device_id": device_id,
+        "issued_at": format_time(now), "reset_consumption": reset_consumption, "license": terms.to_dict(),
+    }
+
+
+# -- rules shared by several answers ----------------------------------------------------------------
+
+
+def _book_consumption(db: Connection, row: Record, request: DeviceRequest) -> dict[str, int]:
+    """Add a device's reported uses to the license's totals (only features the license has)."""
+    booked = {feature.code: request.feature_consumptions[feature.code] for feature in statements.features(db, row.id)
+              if request.feature_consumptions.get(feature.code)}
+    statements.book_consumption(db, row.id, row.device_id, request.local_consumptions, booked)
     return booked
 
 
-def _refuse_replay(session: Session, request_id: str) -> None:
-    if session.get(AnsweredRequest, request_id) is not None:
+def _refuse_replay(db: Connection, request_id: str) -> None:
+    if statements.is_answered(db, request_id):
         raise RequestReplayedError()
 
 
-def _refuse_unusable(license: License, now: datetime) -> None:
+def _refuse_unusable(license: Record, now: datetime) -> None:
     if not license.enabled:
         raise VendorLicenseDisabledError()
     if license.expires is not None and license.expires <= now:
         raise VendorLicenseExpiredError(f"The license expired on {license.expires:%Y-%m-%d}, so it cannot be activated.")
-

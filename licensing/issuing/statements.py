@@ -1,0 +1,217 @@
+"""The issuer's hot paths in SQL: SQLAlchemy Core statements on the models' tables, no ORM objects.
+
+Every answer the license server gives (activation, check, refresh, deactivation, consumption
+report) runs a handful of these inside one short transaction the caller opened
+(:meth:`~licensing.issuing.store.VendorStore.transaction`). Rows come back as plain
+:class:`~sqlalchemy.engine.Row` tuples with attribute access, so nothing is loaded that the answer
+does not use, and there is no identity map, unit of work or lazy load to pay for.
+
+The statements are built once, at import, with bound parameters: SQLAlchemy then reuses each
+one's compiled form from its cache instead of building and coercing a new construct per request.
+The admin pages and the CLI keep using the ORM (:mod:`licensing.issuing.catalog`); both write the
+same tables, so the two meet only in the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeAlias, Unpack
+
+from sqlalchemy import Row, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from .models import AnsweredRequest, AuditEvent, Device, License, LicenseFeature, Product
+
+__all__ = [
+    "Record",
+    "product",
+    "license_by_key",
+    "license_by_user",
+    "locked_license",
+    "license_with_device",
+    "device_with_license",
+    "features",
+    "active_devices",
+    "devices_of_machine",
+    "is_answered",
+    "add_device",
+    "end_activations",
+    "record_answer",
+    "book_consumption",
+    "audit",
+]
+
+
+#: one result row: columns by attribute (``row.max_activations``), nothing loaded lazily
+Record: TypeAlias = "Row[Unpack[tuple[Any, ...]]]"
+
+
+def _table(model: type) -> Table:
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
+
+
+products = _table(Product)
+licenses = _table(License)
+license_features = _table(LicenseFeature)
+devices = _table(Device)
+answered_requests = _table(AnsweredRequest)
+audit_events = _table(AuditEvent)
+
+#: what a device is told about its license (see catalog.terms_of), plus what the rules read
+_LICENSE_COLUMNS = (
+    licenses.c.id, licenses.c.product_id, licenses.c.key, licenses.c.user, licenses.c.license_type,
+    licenses.c.enabled, licenses.c.start, licenses.c.expires, licenses.c.max_activations,
+    licenses.c.max_consumptions, licenses.c.total_consumptions, licenses.c.allow_overages,
+    licenses.c.max_overages, licenses.c.revision, licenses.c.customer,
+)
+#: the device's side of a joined row, named so it cannot clash with the license's columns
+_DEVICE_COLUMNS = (
+    devices.c.id.label("device_id"), devices.c.license_id.label("device_license_id"),
+    devices.c.hardware_id.label("device_hardware_id"), devices.c.device_key.label("device_key"),
+    devices.c.active.label("device_active"), devices.c.enabled.label("device_enabled"),
+)
+
+_PRODUCT = select(products.c.id, products.c.code, products.c.api_key, products.c.shared_key,
+                  products.c.free_tier).where(products.c.code == bindparam("code"))
+_LICENSE_BY_KEY = select(licenses.c.id, licenses.c.password_hash).where(
+    licenses.c.product_id == bindparam("product_id"), licenses.c.key == bindparam("key"))
+_LICENSE_BY_USER = select(licenses.c.id, licenses.c.password_hash).where(
+    licenses.c.product_id == bindparam("product_id"), licenses.c.user == bindparam("user"))
+_LOCKED_LICENSE = select(*_LICENSE_COLUMNS).where(licenses.c.id == bindparam("license_id")).with_for_update()
+_LICENSE_WITH_DEVICE = (
+    select(*_LICENSE_COLUMNS, *_DEVICE_COLUMNS)
+    .select_from(licenses.outerjoin(devices, and_(devices.c.id == bindparam("device_id"),
+                                                   devices.c.license_id == licenses.c.id)))
+    .where(licenses.c.id == bindparam("license_id"), licenses.c.product_id == bindparam("product_id"))
+)
+_LICENSE_WITH_DEVICE_LOCKED = _LICENSE_WITH_DEVICE.with_for_update(of=licenses)
+_DEVICE_WITH_LICENSE = (
+    select(*_LICENSE_COLUMNS, *_DEVICE_COLUMNS, products.c.code.label("product_code"))
+    .select_from(devices.join(licenses, licenses.c.id == devices.c.license_id)
+                 .join(products, products.c.id == licenses.c.product_id))
+    .where(devices.c.id == bindparam("device_id"))
+    .with_for_update(of=licenses)
+)
+_FEATURES = (select(license_features.c.code, license_features.c.name, license_features.c.expires,
+                    license_features.c.max_consumptions, license_features.c.total_consumptions)
+             .where(license_features.c.license_id == bindparam("license_id"))
+             .order_by(license_features.c.code))
+_ACTIVE_DEVICES = select(func.count()).select_from(devices).where(
+    devices.c.license_id == bindparam("license_id"), devices.c.active.is_(True))
+_DEVICES_OF_MACHINE = select(devices.c.id, devices.c.active, devices.c.enabled).where(
+    devices.c.license_id == bindparam("license_id"), devices.c.hardware_id == bindparam("hardware_id"),
+    devices.c.active.is_(True) | devices.c.enabled.is_(False))
+_IS_ANSWERED = select(answered_requests.c.request_id).where(answered_requests.c.request_id == bindparam("request_id"))
+_ADD_DEVICE = insert(devices)
+_END_ACTIVATION = (update(devices).where(devices.c.id == bindparam("ended_id"))
+                   .values(active=False, deactivated_at=bindparam("ended_at")))
+_RECORD_ANSWER = insert(answered_requests)
+_AUDIT = insert(audit_events)
+_BOOK_FEATURE = (update(license_features)
+                 .where(license_features.c.license_id == bindparam("of_license"),
+                        license_features.c.code == bindparam("feature_code"))
+                 .values(total_consumptions=license_features.c.total_consumptions + bindparam("uses")))
+_BOOK_LICENSE = (update(licenses).where(licenses.c.id == bindparam("of_license"))
+                 .values(total_consumptions=licenses.c.total_consumptions + bindparam("uses"),
+                         revision=licenses.c.revision + bindparam("new_revision")))
+_BOOK_DEVICE = (update(devices).where(devices.c.id == bindparam("of_device"))
+                .values(booked_consumptions=devices.c.booked_consumptions + bindparam("uses")))
+
+
+# -- who is asking ---------------------------------------------------------------------------
+
+
+def product(db: Connection, code: str) -> Record | None:
+    """The product with ``code``: id, code, api_key, shared_key, free_tier."""
+    return db.execute(_PRODUCT, {"code": code}).first()
+
+
+def license_by_key(db: Connection, product_id: int, key: str) -> Record | None:
+    """id and password_hash of the product's license with this (upper-case) key."""
+    return db.execute(_LICENSE_BY_KEY, {"product_id": product_id, "key": key}).first()
+
+
+def license_by_user(db: Connection, product_id: int, user: str) -> Record | None:
+    return db.execute(_LICENSE_BY_USER, {"product_id": product_id, "user": user}).first()
+
+
+# -- the license and its devices --------------------------------------------------------------
+
+
+def locked_license(db: Connection, license_id: int) -> Record:
+    """The license row, locked until the transaction ends (``FOR UPDATE``; SQLite holds the write lock)."""
+    return db.execute(_LOCKED_LICENSE, {"license_id": license_id}).one()
+
+
+def license_with_device(db: Connection, product_id: int, license_id: int, device_id: str, *,
+                        lock: bool) -> Record | None:
+    """The product's license ``license_id`` joined to its device ``device_id`` (device columns None if not its).
+
+    None when the product has no such license. ``lock`` locks the license row (not the device).
+    """
+    statement = _LICENSE_WITH_DEVICE_LOCKED if lock else _LICENSE_WITH_DEVICE
+    return db.execute(statement, {"product_id": product_id, "license_id": license_id,
+                                  "device_id": device_id}).first()
+
+
+def device_with_license(db: Connection, device_id: str) -> Record | None:
+    """Device ``device_id`` joined to its (locked) license and the product's code."""
+    return db.execute(_DEVICE_WITH_LICENSE, {"device_id": device_id}).first()
+
+
+def features(db: Connection, license_id: int) -> Sequence[Record]:
+    """The license's features, by code: code, name, expires, max_consumptions, total_consumptions."""
+    return db.execute(_FEATURES, {"license_id": license_id}).all()
+
+
+def active_devices(db: Connection, license_id: int) -> int:
+    return int(db.execute(_ACTIVE_DEVICES, {"license_id": license_id}).scalar_one())
+
+
+def devices_of_machine(db: Connection, license_id: int, hardware_id: str) -> Sequence[Record]:
+    """The license's devices on this hardware that are active or disabled: id, active, enabled."""
+    return db.execute(_DEVICES_OF_MACHINE, {"license_id": license_id, "hardware_id": hardware_id}).all()
+
+
+# -- writes ------------------------------------------------------------------------------------
+
+
+def is_answered(db: Connection, request_id: str) -> bool:
+    return db.execute(_IS_ANSWERED, {"request_id": request_id}).first() is not None
+
+
+def add_device(db: Connection, *, device_id: str, license_id: int, hardware_id: str, device_key: str,
+               request_id: str, now: datetime) -> None:
+    db.execute(_ADD_DEVICE, {"id": device_id, "license_id": license_id, "hardware_id": hardware_id,
+                             "device_key": device_key, "request_id": request_id, "active": True, "enabled": True,
+                             "activated_at": now, "deactivated_at": None, "booked_consumptions": 0})
+
+
+def end_activations(db: Connection, device_ids: Sequence[str], now: datetime) -> None:
+    """Mark devices inactive (their seats are free again)."""
+    if device_ids:
+        db.execute(_END_ACTIVATION, [{"ended_id": device_id, "ended_at": now} for device_id in device_ids])
+
+
+def record_answer(db: Connection, request_id: str, kind: str, now: datetime) -> None:
+    """Remember that ``request_id`` was answered (its primary key makes a second insert fail)."""
+    db.execute(_RECORD_ANSWER, {"request_id": request_id, "kind": kind, "answered_at": now})
+
+
+def book_consumption(db: Connection, license_id: int, device_id: str, uses: int,
+                     feature_uses: dict[str, int]) -> None:
+    """Add a device's reported uses to the license's and features' totals; any change is a new revision."""
+    for code, count in feature_uses.items():
+        db.execute(_BOOK_FEATURE, {"of_license": license_id, "feature_code": code, "uses": count})
+    changed = bool(uses or feature_uses)
+    db.execute(_BOOK_LICENSE, {"of_license": license_id, "uses": uses, "new_revision": int(changed)})
+    db.execute(_BOOK_DEVICE, {"of_device": device_id, "uses": uses})
+
+
+def audit(db: Connection, now: datetime, action: str, *, license_id: int | None, device_id: str | None,
+          **detail: Any) -> None:
+    db.execute(_AUDIT, {"at": now, "action": action, "license_id": license_id, "device_id": device_id,
+                        "detail": detail})
