@@ -33,6 +33,8 @@ from .store import VendorStore
 
 __all__ = ["Limit", "AttemptThrottle", "Reservation", "bucket"]
 
+_COUNTER = (AttemptCounter.bucket, AttemptCounter.window_started_at, AttemptCounter.attempts)
+
 _FORGET_AFTER = timedelta(days=7)
 _MAX_VALUE = 200  # a bucket name holds a value up to this long as it is, a longer one by its digest
 
@@ -71,17 +73,15 @@ class AttemptThrottle:
         names = tuple(sorted(set(buckets)))  # one lock order for every caller: no deadlock on PostgreSQL
         now = utc_now(self.clock)
         insert = postgresql.insert if self.store.engine.dialect.name == "postgresql" else sqlite.insert
-        with self.store.session() as session:
-            session.execute(insert(AttemptCounter).values(
+        with self.store.transaction() as db:
+            db.execute(insert(AttemptCounter).values(
                 [{"bucket": name, "window_started_at": now, "attempts": 0} for name in names]
             ).on_conflict_do_nothing(index_elements=["bucket"]))
-            counters = list(session.scalars(select(AttemptCounter).where(AttemptCounter.bucket.in_(names))
-                                            .order_by(AttemptCounter.bucket).with_for_update()))
+            counters = db.execute(select(*_COUNTER).where(AttemptCounter.bucket.in_(names))
+                                  .order_by(AttemptCounter.bucket).with_for_update()).all()
             wait = timedelta(0)
             for counter in counters:
-                if counter.window_started_at <= now - limit.window:
-                    counter.window_started_at, counter.attempts = now, 0
-                if counter.attempts >= limit.attempts:
+                if counter.window_started_at > now - limit.window and counter.attempts >= limit.attempts:
                     wait = max(wait, counter.window_started_at + limit.window - now)
             if wait:
                 seconds = max(1, int(wait.total_seconds() + 0.999))
@@ -90,13 +90,16 @@ class AttemptThrottle:
                     hint=f"Wait {minutes} minute{'s' if minutes != 1 else ''}, then try again with the right "
                          "password (or ask the vendor).", retry_after=seconds)
             for counter in counters:
-                counter.attempts += 1
-            session.execute(delete(AttemptCounter).where(AttemptCounter.window_started_at < now - _FORGET_AFTER))
+                expired = counter.window_started_at <= now - limit.window  # a new window starts with this one
+                db.execute(update(AttemptCounter).where(AttemptCounter.bucket == counter.bucket).values(
+                    window_started_at=now if expired else counter.window_started_at,
+                    attempts=1 if expired else counter.attempts + 1))
+            db.execute(delete(AttemptCounter).where(AttemptCounter.window_started_at < now - _FORGET_AFTER))
         return Reservation(names)
 
     def release(self, reservation: Reservation) -> None:
         """Give back the attempts of a check that succeeded."""
-        with self.store.session() as session:
-            session.execute(update(AttemptCounter)
-                            .where(AttemptCounter.bucket.in_(reservation.buckets), AttemptCounter.attempts > 0)
-                            .values(attempts=AttemptCounter.attempts - 1))
+        with self.store.transaction() as db:
+            db.execute(update(AttemptCounter)
+                       .where(AttemptCounter.bucket.in_(reservation.buckets), AttemptCounter.attempts > 0)
+                       .values(attempts=AttemptCounter.attempts - 1))

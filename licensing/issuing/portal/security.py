@@ -48,20 +48,20 @@ class AdminSessions:
         """A new session id (for the cookie); expired sessions are forgotten on the way."""
         session_id = secrets.token_urlsafe(32)
         now = utc_now(self.clock)
-        with self.store.session() as session:
-            session.execute(delete(AdminSession).where(AdminSession.expires_at <= now))
-            session.execute(insert(AdminSession).values(id=_digest(session_id), created_at=now,
-                                                         expires_at=now + self.max_age))
+        with self.store.transaction() as db:
+            db.execute(delete(AdminSession).where(AdminSession.expires_at <= now))
+            db.execute(insert(AdminSession).values(id=_digest(session_id), created_at=now,
+                                                   expires_at=now + self.max_age))
         return session_id
 
     def is_live(self, session_id: str) -> bool:
-        with self.store.session(readonly=True) as session:
-            expires = session.scalar(select(AdminSession.expires_at).where(AdminSession.id == _digest(session_id)))
+        with self.store.transaction(readonly=True) as db:
+            expires = db.scalar(select(AdminSession.expires_at).where(AdminSession.id == _digest(session_id)))
         return expires is not None and utc_now(self.clock) < expires
 
     def end(self, session_id: str) -> None:
-        with self.store.session() as session:
-            session.execute(delete(AdminSession).where(AdminSession.id == _digest(session_id)))
+        with self.store.transaction() as db:
+            db.execute(delete(AdminSession).where(AdminSession.id == _digest(session_id)))
 
 
 class Portal:
