@@ -19,7 +19,7 @@ import secrets
 import threading
 
 __all__ = ["SCRYPT_N", "SCRYPT_R", "SCRYPT_P", "hash_password", "password_matches", "check_unknown_user",
-           "MAX_CONCURRENT_HASHES"]
+           "needs_rehash", "MAX_CONCURRENT_HASHES"]
 
 SCRYPT_N = 2**17
 SCRYPT_R = 8
@@ -63,6 +63,11 @@ def password_matches(stored: str | None, password: str) -> bool:
     except ValueError:
         return False
     return hmac.compare_digest(candidate, digest)
+
+
+def needs_rehash(stored: str | None) -> bool:
+    """Was ``stored`` made with other parameters than today's (so a known user would answer faster)?"""
+    return bool(stored) and not (stored or "").startswith(f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}$")
 
 
 def check_unknown_user(password: str) -> bool:

@@ -22,6 +22,7 @@ from ..wire import Clock, system_clock
 from . import catalog
 from .issuer import Issuer
 from .keys import VendorKeys
+from .policy import IssuerPolicy
 from .store import VendorStore, sqlite_url
 
 __all__ = ["VendorWorkspace", "default_vendor_dir", "DATA_ENV"]
@@ -54,12 +55,13 @@ def default_vendor_dir() -> Path:
 
 
 class VendorWorkspace:
-    def __init__(self, folder: Path, keys: VendorKeys, store: VendorStore, clock: Clock = system_clock) -> None:
+    def __init__(self, folder: Path, keys: VendorKeys, store: VendorStore, clock: Clock = system_clock,
+                 policy: IssuerPolicy | None = None) -> None:
         self.folder = folder
         self.keys = keys
         self.store = store
         self.clock = clock
-        self.issuer = Issuer(store, keys, clock)
+        self.issuer = Issuer(store, keys, clock, policy or IssuerPolicy.from_folder(folder))
 
     @staticmethod
     def _database_url(folder: Path, database_url: str | None) -> str:

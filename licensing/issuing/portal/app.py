@@ -99,7 +99,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ... import FileTooLargeError, LicenseError
 from ..workspace import DATA_ENV, VendorWorkspace
 from . import admin, public
-from .errors import status_for
+from .errors import headers_for, status_for
 from .security import Portal
 from .settings import PortalSettings
 from .web import (
@@ -276,6 +276,8 @@ class SchemeAwareSessionMiddleware:
 
 def _error_response(request: Request, error: LicenseError | PageError, status: int) -> Response:
     headers = dict(getattr(error, "headers", None) or {})
+    if isinstance(error, LicenseError):
+        headers.update(headers_for(error))
     if _is_api(request):
         return JSONResponse({"ok": False, **error.to_dict()}, status_code=status, headers=headers or None)
     template = "error.html"
