@@ -261,7 +261,8 @@ _DEVICE: Mapping[str, _Entry] = MappingProxyType({
     "storage_corrupt": _Entry(
         "The local license storage is damaged",
         "It failed its integrity check (edited, or damaged on disk), so it cannot be trusted.",
-        "Say **clear storage**, then activate again (say **activate offline**).", ("clear storage",)),
+        "Say **clear storage**, then activate again (say **activate offline**). If the vendor answers that this "
+        "computer already has an activation, ask them to reset this device first.", ("clear storage",)),
     "storage_locked": _Entry(
         "The license storage is busy",
         "Another copy of this application holds the license storage for too long.",
