@@ -46,11 +46,14 @@ Any :class:`~licensing._errors.LicenseError` raised by a page is shown on that p
 form again, with the error's message and hint above it), with the status of
 :func:`licensing.issuing.portal.errors.status_for`: 400 unusable file or form value, 403 refused
 (disabled, expired, wrong credentials, wrong product configuration, free tier, subscription
-offline, device disabled), 404 unknown product/license/device, 409 max activations or replay,
-413 too large, 415 wrong kind of file. Under ``/api/`` the same errors are JSON:
+offline, device disabled), 404 unknown product/license/device, 409 max activations, replay or
+another copy on an activated machine, 413 too large, 415 wrong kind of file, 429 too many
+password guesses or re-activations (with ``Retry-After``). Under ``/api/`` the same errors are JSON:
 ``{"ok": false, "code", "message", "hint"}``. The portal's own refusals: 403 missing/wrong CSRF
 token or an admin POST without a session, 303 to the sign-in page for an admin GET without one,
-429 too many failed sign-ins, 404/405 unknown page or method. Nothing ever shows a traceback.
+429 too many failed sign-ins (with ``Retry-After``), 404/405 unknown page or method, 308 from a
+path with a trailing slash to the page without it (a relative ``Location``). Nothing ever shows
+a traceback.
 
 Limits
 ======
@@ -64,12 +67,14 @@ used only for its extension, never for a path.
 Sessions and workers
 ====================
 
-Sessions are signed cookies (HttpOnly, SameSite=Lax, ``Secure`` on https requests, 8 hours),
-signed with ``session_secret`` from ``DATA/portal.json``, which also holds the admin password's
-scrypt hash (:mod:`licensing.issuing.portal.settings`). ``licensing-portal serve --workers N``
-runs ``uvicorn licensing.issuing.portal.app:create_app_from_env --factory``; every worker reads
-the same folder, database URL and ``portal.json`` (environment variables :data:`DATA_ENV`,
-:data:`DATABASE_ENV`).
+Session cookies are signed (HttpOnly, SameSite=Lax, ``Secure`` on https requests or always with
+``serve --secure-cookies``) with ``session_secret`` from ``DATA/portal.json``, which also holds
+the admin password's scrypt hash (:mod:`licensing.issuing.portal.settings`). An admin session is
+also a row in the database (8 hours from sign-in), and failed sign-ins are counted there, so
+signing out and the sign-in limit hold in every worker (:mod:`licensing.issuing.portal.security`).
+``licensing-portal serve --workers N`` runs ``uvicorn licensing.issuing.portal.app:create_app_from_env
+--factory``; every worker reads the same folder, database URL and ``portal.json`` (environment
+variables :data:`DATA_ENV`, :data:`DATABASE_ENV`, :data:`SECURE_COOKIES_ENV`).
 
 Database calls from the pages run in worker threads through :func:`~licensing.issuing.portal.web.run_db`,
 at most one at a time per process on SQLite (its writers take turns anyway; a crowd of threads
