@@ -275,7 +275,8 @@ _DEVICE: Mapping[str, _Entry] = MappingProxyType({
     "storage_corrupt": _Entry(
         "The local license storage is damaged",
         "It failed its integrity check (edited, or damaged on disk), so it cannot be trusted.",
-        "Say **clear storage**, then activate again (say **activate offline**).", ("clear storage",)),
+        "Say **clear storage**, then activate again (say **activate offline**). If the vendor answers that this "
+        "computer already has an activation, ask them to reset this device first.", ("clear storage",)),
     "storage_locked": _Entry(
         "The license storage is busy",
         "Another copy of this application holds the license storage for too long.",
@@ -369,6 +370,25 @@ _DEVICE: Mapping[str, _Entry] = MappingProxyType({
         "This license is not a floating license",
         "Only a license issued as floating can serve seats from a floating server.",
         "Use a key your vendor issued as a floating license."),
+    "device_already_activated": _Entry(
+        "This computer already has an activation of this license",
+        "The vendor already bound this license to this computer for another copy of the license data (for example "
+        "one made before the storage was cleared, or a copied folder). One computer holds one activation, so the "
+        "vendor does not hand out a second.",
+        "Use the copy that is already activated. If it is gone (storage cleared, disk replaced), ask your vendor "
+        "to reset this device on their side, then activate again (say **activate offline**).",
+        ("activate offline",)),
+    "reactivation_limit": _Entry(
+        "This license was activated again too often",
+        "The vendor limits how many times one license may be activated again in a period, so that a license "
+        "cannot be copied by activating it over and over.",
+        "Wait a while and try again, or ask your vendor: they can see every activation in their audit log."),
+    "too_many_attempts": _Entry(
+        "Too many wrong passwords",
+        "Several wrong passwords were tried for this user name recently, so the vendor locks it for a few "
+        "minutes; this stops anyone from guessing the password.",
+        "Wait the few minutes the message names, then try again with the right password (say **activate "
+        "offline** or **activate online**).", ("activate offline",)),
     "vendor_input": _Entry(
         "A vendor command got an invalid value",
         "The value given to the vendor command is not one it accepts.",

@@ -65,6 +65,9 @@ sees one of these.
         ├── LicenseNotFoundError        license_not_found
         ├── DeviceNotFoundError         device_not_found
         ├── FloatingOnlyError           floating_only
+        ├── DeviceAlreadyActivatedError device_already_activated
+        ├── ReactivationLimitError      reactivation_limit
+        ├── TooManyAttemptsError        too_many_attempts
         └── VendorInputError            vendor_input
 
 Two codes are raised on both sides: the device finds a license expired or disabled, and the
@@ -137,6 +140,9 @@ __all__ = [
     "LicenseNotFoundError",
     "DeviceNotFoundError",
     "FloatingOnlyError",
+    "DeviceAlreadyActivatedError",
+    "ReactivationLimitError",
+    "TooManyAttemptsError",
     "VendorInputError",
     "ERROR_CODES",
 ]
@@ -558,6 +564,28 @@ class FloatingOnlyError(VendorRefusal):
         "and each computer takes a seat from that server."
     )
     default_hint = "Ask your administrator for the floating server's address, or use a license key of another type."
+
+
+class DeviceAlreadyActivatedError(VendorRefusal):
+    code = "device_already_activated"
+    default_message = ("This machine already holds an activation of this license, made by another copy of the "
+                       "application's data.")
+    default_hint = ("Use the copy that is already activated, or deactivate it there first (its "
+                    "ls_deactivation.req); if that copy is lost, ask the vendor to reset the device.")
+
+
+class ReactivationLimitError(VendorRefusal):
+    code = "reactivation_limit"
+    default_message = "This license was activated again too many times recently."
+    default_hint = "Wait and try again later, or ask the vendor, who can see every activation in the audit log."
+
+
+class TooManyAttemptsError(VendorRefusal):
+    """Credential checks are rate-limited; ``details["retry_after"]`` holds the seconds to wait."""
+
+    code = "too_many_attempts"
+    default_message = "Too many wrong passwords were tried for this license recently, so it is locked for a while."
+    default_hint = "Wait a few minutes, then try again with the right password (or ask the vendor)."
 
 
 class VendorInputError(VendorRefusal):

@@ -36,7 +36,7 @@ from .. import (
     __version__,
 )
 from ..wire import DEVICE_SIGNED, MAX_FILE_SIZE, Envelope
-from .portal.errors import status_for
+from .portal.errors import headers_for, status_for
 from .portal.web import run_db
 
 __all__ = ["router"]
@@ -60,7 +60,8 @@ _ENVELOPE_BODY: dict[str, Any] = {
         }}},
     },
 }
-_ERRORS: dict[int | str, dict[str, Any]] = {status: {"description": "Refused: {ok: false, code, message, hint}"} for status in (400, 403, 404, 409, 413)}
+_ERRORS: dict[int | str, dict[str, Any]] = {status: {"description": "Refused: {ok: false, code, message, hint}"}
+                                             for status in (400, 403, 404, 409, 413, 429)}
 
 
 async def _read_body(request: Request) -> bytes:
@@ -107,7 +108,8 @@ def _envelope_response(data: bytes) -> Response:
 
 
 def _refusal(error: LicenseError) -> JSONResponse:
-    return JSONResponse({"ok": False, **error.to_dict()}, status_code=status_for(error))
+    return JSONResponse({"ok": False, **error.to_dict()}, status_code=status_for(error),
+                        headers=headers_for(error) or None)
 
 
 def _issuer(request: Request) -> Any:

@@ -41,6 +41,7 @@ PUBLIC_API = {
     "RequestReplayedError", "DeviceDisabledError", "LicenseNotFoundError", "DeviceNotFoundError",
     "ProductNotFoundError", "VendorInputError", "LeaseExpiredError", "FloatingServerUnreachableError",
     "FloatingError", "NoSeatAvailableError", "LeaseNotFoundError", "NotFloatingError", "FloatingOnlyError",
+    "DeviceAlreadyActivatedError", "ReactivationLimitError", "TooManyAttemptsError",
 }
 
 #: modules outside licensing/ allowed to import private SDK modules, and why
