@@ -42,14 +42,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from licensing import (  # noqa: E402
-    LicenseID,
-    LicenseManager,
-    crypto,  # noqa: E402
-)
+from licensing import LicenseID, LicenseManager  # noqa: E402
 from licensing.issuing import catalog  # noqa: E402
 from licensing.issuing.workspace import VendorWorkspace  # noqa: E402
-from licensing.wire import ACTIVATION_REQUEST, Envelope, encode_device_signed, format_time  # noqa: E402
+from licensing.wire import ACTIVATION_REQUEST, Envelope, crypto, encode_device_signed, format_time  # noqa: E402
 
 HOST = "127.0.0.1"
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
@@ -97,7 +93,7 @@ def prepare_vendor(folder: Path, activation_count: int, check_devices: int) -> t
 
         # One request made by the SDK itself: the bulk ones must have exactly its shape.
         sdk_config = config.with_options(data_dir=folder / "sdk" / "data", request_dir=folder / "sdk",
-                                         hardware_id="bench-sdk-device")
+                                         trace_dir=folder / "sdk" / "trace", hardware_id="bench-sdk-device")
         sample = LicenseManager(sdk_config).create_offline_activation_file(LicenseID.from_key(key)).read_bytes()
         sample_doc = json.loads(Envelope.parse(sample).payload)
 
@@ -124,6 +120,7 @@ def prepare_vendor(folder: Path, activation_count: int, check_devices: int) -> t
             for index in range(check_devices):
                 device_config = config.with_options(data_dir=folder / f"dev{index}" / "data",
                                                     request_dir=folder / f"dev{index}",
+                                                    trace_dir=folder / f"dev{index}" / "trace",
                                                     hardware_id=f"bench-check-device-{index}")
                 (folder / f"dev{index}").mkdir(parents=True, exist_ok=True)
                 manager = LicenseManager(device_config)

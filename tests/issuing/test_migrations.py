@@ -6,12 +6,30 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
+from licensing.issuing import store as store_module
 from licensing.issuing.models import Base
 from licensing.issuing.store import VendorStore, sqlite_url
+
+MIGRATIONS = Path(store_module.__file__).with_name("migrations")
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _head() -> str:
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
 
 
 def _schema_drift(url: str) -> list[object]:
@@ -51,6 +69,30 @@ def test_opening_again_is_an_in_place_no_op_that_keeps_data(tmp_path: Path) -> N
     again.create_schema()
     with again.engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT code FROM products").scalar() == "p"
-        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == _head()
     assert "alembic_version" in inspect(again.engine).get_table_names()
     again.dispose()
+
+
+def test_a_database_made_by_the_first_release_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "vendor.db")
+    store = VendorStore(url)
+    config = _alembic_config()
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.exec_driver_sql(
+            "INSERT INTO products (code, name, api_key, shared_key, free_tier, created_at) "
+            "VALUES ('p', 'P', 'a', 's', 0, '2026-01-01 00:00:00')")
+        connection.exec_driver_sql(
+            "INSERT INTO licenses (product_id, key, license_type, enabled, max_activations, total_consumptions, "
+            "allow_overages, max_overages, revision, created_at) "
+            "VALUES (1, 'AAAA-BBBB-CCCC-DDDD', 'perpetual', 1, 1, 0, 0, 0, 1, '2026-01-01 00:00:00')")
+    store.create_schema()
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT code FROM products").scalar() == "p"
+        row = connection.exec_driver_sql("SELECT key, seats, lease_seconds, max_borrow_seconds FROM licenses").one()
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == _head()
+    assert tuple(row) == ("AAAA-BBBB-CCCC-DDDD", None, None, None)
+    store.dispose()
+    assert _schema_drift(url) == []
