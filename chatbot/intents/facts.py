@@ -40,6 +40,8 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r" since (?:the |it |my license |i )?(?:server|vendor|last (?:contact|sync|online check)|"
             r"(?:last )?(?:talked|synced|connected|reached|contacted)) ",
             rf" (?:server|vendor) (?:was |were )?last {_W}{{0,2}}(?:reached|contacted|seen|heard|online) ",
+            r" how (?:much )?long(?:er)? can (?:i|we|it|the app) (?:stay|remain|be|work|keep working|run|go) "
+            r"(?:offline|disconnected|without)",
             # "how long until I have to reach the server again?", "when do I need to go online?"
             rf" (?:until|till|before|when) {_W}{{0,3}}(?:have|need|must|got) to {_W}{{0,2}}(?:go online|be online|reach|"
             rf"contact|connect|talk|check in|sync|see the server)",
@@ -99,6 +101,7 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r" (?:total|max|maximum) (?:activations|seats|devices) (?:on|of|for|do|does|is|are|i|$)",
             r" (?:activation|activations|seat|seats|device|devices) (?:limit|cap|quota|allowance|maximum|max) ",
             r" (?:activation|activations|seat|seats) (?:count|counter|number|total) ",
+            r"^ (?:my |free |used )?(?:seats?|activations|seat count|activation count|activations left|seats? left) $",
         )),
         ("consumption", (
             rf" (?:how many|how much|number of) {_W}{{0,2}}(?:uses|use|credits|credit|consumption|consumptions|usage|"
@@ -110,7 +113,7 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r" (?:usage|use|uses|consumption|credit|credits) (?:count|counter|total|balance|level|tally) ",
         )),
         ("expiry", (
-            rf" when {_W}{{0,4}}(?:expire|expires|expiry|expiration|end|ends|run out|runs out|stop working|lapse) ",
+            rf" when {_W}{{0,5}}(?:expire|expires|expiry|expiration|end|ends|run out|runs out|stop working|lapse) ",
             r" (?:expiry|expiration|end|renewal) date ",
             rf" (?:has|is|did) {_W}{{0,3}}(?:expired|expire) ",
             r" days? (?:are |is )?(?:left|remaining|until|till|before|to go|remain) ",
@@ -141,7 +144,12 @@ _REASON = re.compile(r"^ (?:why|how come) ")
 _HOW_TO = re.compile(
     r"^ how (?:do|can|could|would|should|does) (?:i|we|you|one|a vendor|the vendor) (?:get|add|buy|obtain|request|"
     r"change|extend|reset|remove|renew|increase|raise) "
-    r"| can (?:i|we|you|someone|a user) (?:change|edit|modify|extend|fake|forge|alter|reset|increase|raise) ")
+    r"| can (?:i|we|you|someone|a user) (?:change|edit|modify|extend|fake|forge|alter|reset|increase|raise) "
+    # "can I deactivate a license that has expired?": whether an action is possible, not the fact it mentions
+    r"|^ (?:can|could|should|do|must) (?:i|we) (?:still |also |then )?(?:deactivate|activate|refresh|move|transfer|clear|"
+    r"wipe|reinstall|undo|return|release|reuse|copy|register|unregister) "
+    # a hypothetical first: "after I clear the storage, is my seat still taken?"
+    r"|^ (?:if|after|once|suppose|say) (?:i|we|you) ")
 #: "show me …", "give me …", "tell me …": an imperative that asks for a fact
 _SHOW = re.compile(
     r"^ (?:(?:please|pls|can you|could you|would you|will you|bot|just|kindly|would you mind|do you mind|mind) )*"
@@ -154,6 +162,8 @@ _SHORT = 3  # a line of at most this many words is a fact on its own ("expiratio
 #: facts whose words also name a concept of the knowledge base ("how are activations counted?", "how long is
 #: the grace period?"): asked without naming the license held, the line is about the concept
 _OWNED = frozenset({"activations", "consumption"})
+#: ... unless it asks how much is used or left ("how many activations are used?", "how many seats are free?")
+_STATE_WORD = re.compile(r" (?:left|remaining|remain|used|free|available|taken|in use|so far|consumed|spent) ")
 _NAMED_FEATURE = re.compile(r" (?:feature|skill|module) ")
 _NOT_FEATURES = frozenset("""
 a an the any this that it license licence internet new more another other extra each every which what skills features
@@ -187,7 +197,8 @@ def match(line: str, asked: bool) -> tuple[str, str | None] | None:
                 if feature in _NOT_FEATURES or not (named or feature in FEATURE_WORDS):
                     continue
                 return fact, feature
-            if (fact in _OWNED or " grace " in line) and not (_FIRST_PERSON.search(line) or len(words) <= _SHORT):
+            if (fact in _OWNED or " grace " in line) and not (_FIRST_PERSON.search(line) or _STATE_WORD.search(line)
+                                                                 or len(words) <= _SHORT):
                 continue
             return fact, None
     return None

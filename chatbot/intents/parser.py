@@ -91,15 +91,18 @@ _STATE_QUESTIONS = {
         r"| (?:is|are) (?:my|the|this|it|everything|our) (?:[a-z]+ ){0,3}(?:valid|invalid|ok|okay|active|activated|"
         r"licensed|working|fine|good|expired|alright|registered|usable) "
         r"| why (?:am i not|am i unlicensed|can not i (?:activate|register|use (?:it|this|the app))|can i not|is my|"
-        r"is it not|does it say|does the app say|is the license not|is my license not|do i get|am i getting) "
+        r"is it not|is not (?:my|the|it)|does it say|does the app say|is the license not|is my license not|do i get|"
+        r"am i getting) "
         r"| how come (?:i am not|i am unlicensed|i can not (?:activate|register)|my (?:license|licence) is|"
         r"it says|the app says|i get|i am getting) "
         r"| (?:license|licence) (?:status|state|info|information|details) "
         r"|^ (?:what is|show|whats) (?:my|the) (?:license|licence) (?:status )?$"
         r"| (?:activation|license|licence|my) status | status of (?:my|the|this) (?:license|licence|activation) "
+        r"| (?:license|licence|activation) (?:is not|does not|did not|is|does) (?:[a-z]+ )?(?:work|working|valid|active|"
+        r"activated|ok) "
         r"|^ status "),
     LIST_FEATURES: re.compile(
-        r" (?:which|what) (?:[a-z]+ )?(?:features|entitlements|modules|skills) (?:do|does|are|is|have|can|am|did) "
+        r" (?:which|what) (?:[a-z]+ )?(?:features|entitlements|modules|skills) (?:do|does|are|is|have|can|am|did|i|we) "
         r"| (?:list|show) (?:me )?(?:my |the |all )?(?:features|entitlements) "
         r"| what am i entitled to "
         r"| (?:which|what) (?:are|is) (?:the |my )?(?:features|skills|entitlements) (?:on|in|of|included|enabled|"
@@ -116,6 +119,13 @@ _STATE_QUESTIONS = {
         r"| status of (?:the )?(?:license |licensing )?(?:server|internet|connection|network) "
         r"| (?:server|internet|online|connection) status "),
 }
+#: a question of more words than this is about a concept unless it asks as a state question does; shorter ones
+#: ("licensed?", "status?") are the state
+_SHORT_QUESTION = 4
+_DELETED = re.compile(r" (?:deleted|removed|wiped|erased|cleared|purged|lost|trashed) ")
+#: what the skills need is a concept, not the list of this license's features
+_SKILL_NEEDS = re.compile(r" skills? (?:[a-z]+ ){0,4}(?:need|needs|require|requires|depend|depends|use|uses|unlock) "
+                          r"| (?:need|needs|require|requires|depend|depends|unlock|unlocks) (?:[a-z]+ ){0,4}skills? ")
 #: a line that starts with "help" (but not "help me activate …", a request)
 _HELP_FIRST = re.compile(r"^ help (?!me (?!understand|figure|with|please|out|$))")
 #: "who are you?", "what is this bot?": about the bot itself
@@ -128,8 +138,8 @@ _ABOUT_BOT = re.compile(r" (?:who|what) (?:exactly |really |even )?(?:are|r) (?:
 #: an entry matches it this well
 _STATEMENT_SURE = 75.0
 #: ... and a question with no word of the domain ("what is the high-water mark?") when an entry matches it this
-#: well (off-topic questions score below 50)
-_QUESTION_SURE = 65.0
+#: well (off-topic questions the rules let through score below 50)
+_QUESTION_SURE = 55.0
 #: the line asks about a skill or its license, so the skill must not run on it
 _ABOUT_SKILL = re.compile(
     r" (?:feature|features|skill|skills|license|licence|licensed|need|needs|require|requires|locked|unlock|"
@@ -210,7 +220,8 @@ def _understand(text: str) -> Intent:
         code = mentions.spaced_code(text)  # "it keeps saying clock tampered": a code, retyped
     if name == HELP:
         return _help(text, line, corrected, code)
-    if name in _STATE_QUESTIONS and _strong_question(line) and _STATE_QUESTIONS[name].search(line) is None:
+    if name in _STATE_QUESTIONS and (_strong_question(line) or (question and len(line.split()) > _SHORT_QUESTION)) and (
+            _STATE_QUESTIONS[name].search(line) is None or _about_concept(name, line)):
         return _help(text, line, corrected, code)  # "why is the license file signed?": a concept, not a state
     domain = _domain(corrected, [*_surface(tokens), *corrected.words])
     if name == UNKNOWN and (code is not None or question or domain):
@@ -220,6 +231,16 @@ def _understand(text: str) -> Intent:
                 found.topic is not None and found.score >= sure):
             return _help(text, line, corrected, code, found)
     return Intent(name, _slots_for(name, corrected.words, extracted), candidates, code=code)
+
+
+def _about_concept(name: str, line: str) -> bool:
+    """Does a question that reads like one about this device's state ask about a concept? ("why is the app still
+    licensed when I removed the license file?", "which features do the skills depend on?")"""
+    if name == LICENSE_STATUS:
+        return _DELETED.search(line) is not None  # files deleted behind the app's back: memory versus disk
+    if name == LIST_FEATURES:
+        return _SKILL_NEEDS.search(line) is not None
+    return False
 
 
 def _strong_question(line: str) -> bool:

@@ -45,6 +45,8 @@ _QUESTION = re.compile(
     r"|^ (?:can|could|would) you (?:tell me|explain|describe|say) "
     # a request for an explanation is a question: "walk me through offline activation", "show me how to…"
     r"| (?:walk|take|guide|talk|run|step) me through | show me how | teach me "
+    # a question after a statement, the comma gone: "my laptop died, can I get my activation back?"
+    r"| (?:can|could|should|must|do|did|will|would|am|have) (?:i|we) (?!mean )"
     # a conditional clause first: "if I deactivate, do I have to…?", "once I clear it, can I…?"
     r"|^ (?:if|once|after|before|suppose|say) (?:[a-z0-9]+ ){1,8}?(?:can|could|do|does|did|will|would|should|is|are"
     r"|am|has|have) (?:i|we|you|it|they|the|my|this|that|there) "
@@ -79,6 +81,8 @@ _CLAUSE_START = re.compile(r"(?:^|[\s,;:.!?-])(?=(?:what|how|where|when|which|wh
                            re.IGNORECASE)
 #: a line is long enough to hold a story before its question from this many words; the question needs this many
 _STORY_WORDS = 12
+_ASKS_FIRST = re.compile(r"\W*(?:what|how|why|where|when|which|who|can|could|is|are|do|does|did|will|should|would)\b",
+                         re.IGNORECASE)
 _QUESTION_WORDS = 3
 
 
@@ -88,8 +92,8 @@ def last_question(text: str) -> str | None:
     if len(text.split()) < _STORY_WORDS:
         return None
     starts = [found.end() for found in _CLAUSE_START.finditer(text) if found.end() > 0]
-    if not starts:
-        return None
+    if not starts or _ASKS_FIRST.match(text):
+        return None  # no story first: "what is a hardware id and why does the request hold it?" is one question
     clause = text[starts[-1]:]
     return clause if len(clause.split()) >= _QUESTION_WORDS else None
 

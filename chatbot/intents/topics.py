@@ -36,6 +36,7 @@ from rapidfuzz import fuzz, process
 
 from .. import knowledge
 from .tokens import _KNOWN, _correct, _tokenise
+from .vocabulary import _PEOPLE
 
 __all__ = ["TopicMatch", "match", "rank", "terms", "warm"]
 
@@ -46,7 +47,8 @@ from by and or but do does did done can could would should will shall may might 
 these those there here about if so just any some get got have has had please not no what how when
 which who whom whose then than also too very really still yet again now ok okay hi hello hey thanks
 thank there they them their one ones something anything thing things want wanted need needed know
-tell say said let lets way bot app application chatbot actually exactly supposed basically
+tell say said let lets way bot app application chatbot actually exactly supposed basically explain describe
+understand wonder wondering curious question
 """.split())
 
 #: surface forms merged into one word for matching
@@ -66,6 +68,8 @@ _SYNONYMS: Mapping[str, str] = MappingProxyType({
     **dict.fromkeys("edit edits edited editing modify modifies modified modifying alter alters altered altering tweak "
                     "tweaks tweaked tweaking".split(), "edit"),
     **dict.fromkeys("quit quits quitting exit exits exiting close closes closing".split(), "quit"),
+    **dict.fromkeys("release releases released releasing return returns returned returning".split(), "return"),
+    **dict.fromkeys(_PEOPLE | {"coworkers", "colleague", "colleagues"}, "someone"),
 })
 
 #: "SignatureMismatchError" and "get_current_license" are read as their words

@@ -38,7 +38,7 @@ _CONCEPT_FORMS: Mapping[str, str] = MappingProxyType({
     "local": "local locally",
     "server": "server servers",
     "status": "status valid invalid expire expires expired expiring expiry "
-              "expiration edition tier",
+              "expiration edition",
     "feature": "feature features entitlement entitlements entitled module modules "
                "include includes included",
     "consume": "consume consumes consuming consumed consumption",
@@ -80,7 +80,7 @@ _CONCEPT_FORMS: Mapping[str, str] = MappingProxyType({
            "cancel cancellation "
            "subscribe weather forecast discount discounts coupon coupons invoice "
            "invoices billing sell selling cheaper cheapest expensive upgrade "
-           "upgrading renew renewal renewing password passwords",
+           "upgrading renew renewal renewing",
 })
 
 _CANON: Mapping[str, str] = MappingProxyType({
@@ -203,7 +203,7 @@ speeding exporting expert experts fleas masks relating detecting extensive
 ease removals introduction construction casting heaps paging contention
 concerning maker stealing prize pride prince primes seeding masking relaxed
 stated edits loans quilt chock court county concert convent cloak shore
-score storm stork stove stole roles wives wines rest forest forged devise
+score storm stork stove stole roles wives wines rest forest forged
 compute computed commuter loyal shortage playing praying pavement smell
 smelling swell swelling settling brought billion empire statue states
 statues funky costume consumer option optional mode modes model models
@@ -350,6 +350,9 @@ _OOS_RES: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
     r" (?:delete|close|cancel|create|open|make|remove|sign up for|register|log ?in to|login to) (?:my |an |a |the )?"
     r"(?:user )?accounts? ",
     r" my accounts? ",
+    # an account's password is the vendor's business; a password in a request file is not
+    r" (?:reset|change|forgot|forgotten|lost|recover|update|new) (?:my |the |a |an )?(?:account |user )?passwords? ",
+    r" passwords? (?:reset|recovery) ",
 ))
 
 
