@@ -74,6 +74,7 @@ _SYNONYMS: Mapping[str, str] = MappingProxyType({
 
 #: "SignatureMismatchError" and "get_current_license" are read as their words
 _CAMEL_CASE = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_IDENTIFIER = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b(?!\.\w)|\b[a-z]+(?:[A-Z][a-z]+)+\b")
 _MIN_STEM = 4
 _BEST_FORMS = 3
 #: a word only answers use counts for the entries whose answer has it, when at most this many do
@@ -91,8 +92,9 @@ def _stem(word: str) -> str:
 
 
 def terms(text: str) -> tuple[str, ...]:
-    """The content words of ``text`` as the matcher compares them."""
-    out = []
+    """The content words of ``text`` as the matcher compares them; an API name ("is_online", "isOnline") is read as
+    its words and as one word, which names its entry more surely ("is" and "online" alone say little)."""
+    out = [name.replace("_", "").lower() for name in _IDENTIFIER.findall(text)]
     for token in _tokenise(_CAMEL_CASE.sub(" ", text).replace("_", " ")):
         token = _correct(token) or token
         token = _SYNONYMS.get(token, token)
