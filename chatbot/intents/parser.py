@@ -145,6 +145,7 @@ _ABOUT_SKILL = re.compile(
     r" (?:feature|features|skill|skills|license|licence|licensed|need|needs|require|requires|locked|unlock|"
     r"unlocks|unlocked|refuse|refuses|refused|why|included|include|includes|credit|credits|allowed|available|"
     r"enabled|cost|costs|part|plan|cover|covers|covered) ")
+_ASKS_THE_TIME = re.compile(r" what (?:time|date|day) is (?:it|today) ")
 #: the skills' own words, which a question about the skill's result uses ("what does the clock say?")
 _SKILL_WORDS = frozenset({"clock", "clocks", "dice", "skill", "skills", "feature", "features"})
 #: words of the knowledge base that make a line about licensing even without a command word
@@ -253,15 +254,22 @@ def _domain(view: _View, tokens: list[str]) -> bool:
 
 def _beyond_skill(view: _View, tokens: list[str]) -> bool:
     """Does a question the rules gave a skill speak of licensing beyond the skill's own words? ("is the clock
-    check done in UTC?", "does daylight saving mess with the clock check?": the knowledge, not the time)"""
+    check done in UTC?", "does daylight saving mess with the clock check?": the knowledge, not the time; but
+    "what time is it in UTC?" asks the time)"""
+    if _ASKS_THE_TIME.search(view.line):
+        return False
     return view.licensing or any(token in _DOMAIN and token not in _SKILL_WORDS for token in tokens)
+
+
+#: the question at the end of a story decides only when it names at least this many content words
+_CLAUSE_TERMS = 2
 
 
 def _topic(text: str) -> topics.TopicMatch:
     """The knowledge entry ``text`` asks about; in a long line that tells a story before it asks ("I made the req
     and uploaded it, where do I put the lic now?"), the entry the question at its end asks about, if it names one."""
     clause = questions.last_question(text)
-    if clause is not None:
+    if clause is not None and len(topics.terms(clause)) >= _CLAUSE_TERMS:
         found = topics.match(clause)
         if found.topic is not None:
             return found

@@ -37,7 +37,7 @@ _CONCEPT_FORMS: Mapping[str, str] = MappingProxyType({
              "validated validation verify verifies verifying verified verification",
     "local": "local locally",
     "server": "server servers",
-    "status": "status valid invalid expire expires expired expiring expiry "
+    "status": "status valid invalid unlicensed unlicenced expire expires expired expiring expiry "
               "expiration edition",
     "feature": "feature features entitlement entitlements entitled module modules "
                "include includes included",
