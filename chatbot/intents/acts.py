@@ -17,6 +17,8 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from rapidfuzz import fuzz
+
 from .model import (
     AFFIRM,
     BYE,
@@ -33,8 +35,6 @@ from .model import (
     WHY,
     Intent,
 )
-from rapidfuzz import fuzz
-
 from .numbers import _to_number
 from .patterns import _NUM_PAT, _UNIT_PAT
 from .tokens import _KNOWN

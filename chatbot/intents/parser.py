@@ -4,14 +4,19 @@
    "the second one", "and in meters?" is returned with its act. A greeting or thanks before a
    real line is dropped; "and …" / "what about …" before a short question marks it a follow-up.
 2. **Mentions** (:mod:`.mentions`): an error code, a user-based license's credentials.
-3. **Question or request** (:mod:`.questions`).
+3. **Question or request** (:mod:`.questions`), on the line with typos of command and question words corrected
+   and an embedded question put in question order ("… whether I'm licensed" reads as "am I licensed").
 4. **Computing skills**: a word count or a conversion, read from the text as typed — unless the
    line is a question *about* that skill ("is the wordcount feature included?").
 5. **Facts** (:mod:`.facts`): a question about the license held here -> ``license_status`` + ``fact``.
 6. **Command rules** (:mod:`.rules`) on the tokenised, typo-corrected line.
-7. **Questions are never actions**: a question the rules read as an action becomes ``help``.
+7. **Questions are never actions**: a question the rules read as an action becomes ``help``, and so does one the
+   rules give a skill when it speaks of licensing ("is the clock check done in UTC?"), or one that reads like a
+   state question but is about a concept ("why is it still licensed after I deleted the file?").
 8. **Topics** (:mod:`.topics`): a ``help`` line about a concept gets the knowledge entry it asks
-   about, or the closest entries when no entry is sure; an off-topic question is ``unknown``.
+   about, or the closest entries when no entry is sure; a long line that tells a story first is matched on
+   the question it ends with. A question with no command word is answered from knowledge when it speaks
+   of the domain or an entry matches it well; other off-topic questions are ``unknown``.
 """
 
 from __future__ import annotations

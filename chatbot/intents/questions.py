@@ -4,7 +4,14 @@ The rule the whole bot keeps: a question is answered (from knowledge or from the
 executed. "how do I deactivate?", "can I deactivate offline?", "what happens if I clear local
 storage?", "deactivate offline?" are questions; "deactivate offline", "could you deactivate my
 license offline?", "please refresh", "I'd like to check online" are requests. A polite wrapper
-around a question ("can you tell me how many activations are left?") is still a question.
+around a question ("can you tell me how many activations are left?") is still a question, and so
+is a request for an explanation ("walk me through offline activation", "show me how to refresh"),
+a question after a statement ("my laptop died, can I get my activation back?") and one after a
+condition ("if I deactivate, do I have to…?").
+
+:func:`direct` puts an embedded yes/no question in question order ("tell me whether I'm licensed"
+-> "… whether am I licensed"), so the patterns for direct questions read it; :func:`last_question`
+finds the question a long line ends with after telling a story.
 
 Both tests look at the tokenised line (lower case, contractions expanded: "what's" -> "what is"),
 padded with spaces, plus whether the typed line ends with a question mark.

@@ -2,12 +2,15 @@
 
 The matcher compares the line with every question form of :mod:`chatbot.knowledge` after both
 are reduced to their content words (lower case, contractions expanded, typos of known words
-corrected, function words dropped, plural and verb endings folded, a few synonyms merged), with
+corrected, function words dropped, plural and verb endings folded, a few synonyms merged, an API
+name read as its words and as one word), with
 ``rapidfuzz.process.extract`` and ``fuzz.token_sort_ratio`` (computed as ``fuzz.ratio`` on words sorted
 once, when the index is built): an entry's closeness is the mean of
 its best three forms, so one lucky form does not beat an entry that several forms agree on. That
 is blended with the share of the line's words the entry uses, each weighted by how rare it is
-across entries (see :meth:`_Index.rank`).
+across entries (see :meth:`_Index.rank`). A word of the line the forms have only with or without
+a final e or as a plural is read as theirs ("deactivating", "overage"); a rare word that no form
+has but an answer does ("UTC") counts for the entries whose answer has it.
 
 Why rapidfuzz, measured by ``bench/bench_retrieval.py`` (156 questions of the corpus and the
 development set, each candidate fed the same normalised text; provisional figures, shared
