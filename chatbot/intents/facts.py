@@ -33,7 +33,7 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r" (?:server|vendor) (?:last )?(?:contact|sync|connection) ",
             r" last (?:server|online|vendor) (?:contact|check|sync|connection) ",
             rf" when did {_W}{{0,4}}(?:talk|speak|contact|reach|hear|sync|connect|go online|check online)",
-            rf" grace (?:period )?{_W}{{0,3}}(?:left|remaining|remain|do i have|is there|until|end|ends|run out|"
+            rf" grace (?:period )?{_W}{{0,3}}(?:left|remaining|remain|remains|do i have|is there|until|end|ends|run out|"
             rf"runs out|expire|expires|over|still) ",
             rf" (?:how much|how many days|how long) {_W}{{0,4}}grace ",
             r" grace (?:period )?(?:status|countdown) ",
@@ -56,6 +56,7 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r"(?:id|ids|identifier|fingerprint|number) ",
             r" (?:deviceid|hwid|hardwareid|machineid) ",
             r" id of (?:this|my|the) (?:device|machine|computer|pc) ",
+            r"^ (?:my |the |this )?id $",
         )),
         ("license_key", (
             r" (?:license|licence|product|serial|activation|my) (?:key|number|code) (?!can |could |i can |to use )",
@@ -138,6 +139,8 @@ _CONCEPT = re.compile(
     r"| why (?:does|do|is|are) (?:a|an|the)? ?(?:license|licence|response|request) "
     r"| used for | (?:good|needed|there) for $|^ (?:what|whats) (?:is|are) (?:[a-z]+ ){1,4}for $"
     r"| are there $| exist $|^ how (?:does|do|is|are) (?:a|an|the) ")
+#: "what happens when I hit the activation limit?": what follows from a state, not the state
+_WHAT_IF = re.compile(r"^ what (?:happens|will happen|would happen|if) ")
 #: "why …?" and "how come …?" ask for a reason, never for a fact
 _REASON = re.compile(r"^ (?:why|how come) ")
 #: "how do I get a new feature?", "can I change the expiry date?": how to change a fact, not the fact
@@ -184,7 +187,7 @@ def match(line: str, asked: bool) -> tuple[str, str | None] | None:
     if not (asked or _SHOW.search(line) or len(words) <= _SHORT) or (_COMMAND.search(line) and not asked):
         return None
     concept = _CONCEPT.search(line) is not None and _FIRST_PERSON.search(line) is None
-    if concept or _HOW_TO.search(line) or _REASON.search(line):
+    if concept or _HOW_TO.search(line) or _REASON.search(line) or _WHAT_IF.search(line):
         return None
     for fact, patterns in FACT_TABLE:
         for pattern in patterns:

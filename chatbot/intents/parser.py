@@ -80,6 +80,7 @@ _GENERAL_HELP = re.compile(
     r"^ (?:(?:please|can you|could you|i need|i want|need|some|hi|hey|hello|bot) )*help"
     r"(?: me| please| me please| out| needed)? $"
     r"| what (?:else )?(?:can|could|do) you (?:do|help(?: me)?(?: with)?|offer|handle) "
+    r"| what (?:else )?(?:can|could|should|may) (?:i|we) (?:ask|say to|type|tell) (?:you|the bot|here) "
     r"| what (?:are|is) (?:your|the) (?:help|commands|options|abilities|capabilities) "
     r"|^ (?:commands|show commands|menu|options|usage|instructions|list commands) $"
     r"|^ how (?:does|do) (?:it|this|this thing|you) work $"

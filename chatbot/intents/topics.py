@@ -71,6 +71,9 @@ _SYNONYMS: Mapping[str, str] = MappingProxyType({
     **dict.fromkeys("edit edits edited editing modify modifies modified modifying alter alters altered altering tweak "
                     "tweaks tweaked tweaking".split(), "edit"),
     **dict.fromkeys("quit quits quitting exit exits exiting close closes closing".split(), "quit"),
+    **dict.fromkeys("date dates clock clocks".split(), "clock"),
+    **dict.fromkeys("entitlement entitlements module modules".split(), "feature"),
+    **dict.fromkeys("choose chose choosing pick picked picking select selecting".split(), "pick"),
     **dict.fromkeys("release releases released releasing return returns returned returning".split(), "return"),
     **dict.fromkeys(_PEOPLE | {"coworkers", "colleague", "colleagues"}, "someone"),
 })
