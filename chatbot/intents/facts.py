@@ -79,6 +79,21 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r" can i (?:use|run|get) (?:the )?(?P<feature>[a-z]+) (?:feature|skill) ",
             r" (?:have|got) (?:the )?(?P<feature>[a-z]+) (?:feature|skill) ",
         )),
+        ("seat", (
+            r" (?:time|how long|how much time) (?:is )?(?:left|remaining) (?:on|for|in|of) (?:my|the|this|our) "
+            r"(?:floating )?(?:seat|lease|borrow|borrowed seat) ",
+            r" how (?:long|much longer|much time) (?:is|does|will|can|do i have|have i got|is left|left) (?:on )?"
+            r"(?:my|the|this|our) (?:floating )?(?:seat|lease|borrow|borrowed seat)",
+            r" when (?:does|will|is|do) (?:my|the|this|our) (?:floating )?(?:seat|lease|borrow|borrowed seat) "
+            r"(?:end|ends|expire|expires|run out|runs out|due|over|have to|stop)",
+            r" (?:is|was) (?:my|this|the|our) (?:floating )?seat (?:borrowed|live|still|valid|ok|okay|active|held|mine|"
+            r"good) ",
+            r" (?:which|what) seat (?:do|am|have|is|did) ",
+            r" do (?:i|we) (?:still )?(?:have|hold|own) (?:a|my|the|any) (?:floating )?(?:seat|lease) ",
+            r" (?:am i|are we) (?:holding|using) (?:a|my|the|any) (?:floating )?(?:seat|lease) ",
+            r" (?:my|the) (?:floating )?(?:seat|lease) (?:status|time left|expiry|end|details|info) ",
+            r" (?:seat|lease) (?:time left|expiry) ",
+        )),
         ("activations", (
             rf" (?:how many|number of) {_W}{{0,2}}(?:activations|activation|seats|seat) ",
             rf" (?:how many|number of) {_W}{{0,2}}(?:devices|machines|computers|pcs) "
