@@ -6,6 +6,10 @@ the demo vendor in the chatbot's data folder (``platformdirs`` user data dir
 vendor is built on first start and reused afterwards, so a
 newcomer can run the whole offline flow on one machine: the bot names the exact
 ``licensing-portal --data … respond …`` command that plays the portal.
+
+Floating seats come from the floating server named by ``floating_url`` (``chatbot
+--floating-server URL``), else ``$CHATBOT_FLOATING_SERVER``; on the demo vendor with neither,
+from the demo's own floating server on 127.0.0.1, which the bot starts when asked.
 """
 
 from __future__ import annotations
@@ -19,9 +23,18 @@ from pathlib import Path
 import platformdirs
 
 from licensing import Configuration, ConfigurationError, LicenseManager
-from licensing.issuing.demo_plan import CONFIG_FILE, DEMO_LICENSES, LICENSES_FILE, read_remembered
+from licensing.issuing.demo_plan import (
+    CONFIG_FILE,
+    DEMO_LICENSES,
+    FLOATING_PORT,
+    FLOATING_SITE,
+    LICENSES_FILE,
+    read_remembered,
+)
 
 from .bot import Bot, DemoContext
+from .handlers import detect_program
+from .seats import FLOATING_SERVER_ENV, DemoFloatingServer, FloatingSetup
 
 __all__ = ["create_bot", "demo_vendor", "default_data_dir", "DEFAULT_CONFIG_ENV", "DATA_DIR_ENV", "APP_NAME", "DEMO_FOLDER"]
 
@@ -43,21 +56,28 @@ def _chosen_data_dir(data_dir: Path | None) -> Path | None:
     return None if chosen is None else Path(chosen).expanduser()
 
 
-def create_bot(config_path: Path | None = None, *, data_dir: Path | None = None) -> Bot:
+def create_bot(config_path: Path | None = None, *, data_dir: Path | None = None,
+               floating_url: str | None = None) -> Bot:
     """A bot for the configured product, or for the demo vendor when no configuration is given.
 
     ``data_dir`` (or ``$CHATBOT_DATA_DIR``) moves everything the chatbot writes besides request
     files: the demo vendor and the local license storage. Without it the license storage stays
-    in the licensing SDK's default place.
+    in the licensing SDK's default place. ``floating_url`` (or ``$CHATBOT_FLOATING_SERVER``) is
+    the floating server's address.
     """
     chosen_dir = _chosen_data_dir(data_dir)
     overrides = {} if chosen_dir is None else {"data_dir": chosen_dir / "licenses"}
     config = config_path or os.environ.get(DEFAULT_CONFIG_ENV) or None
+    floating = FloatingSetup(url=floating_url or os.environ.get(FLOATING_SERVER_ENV) or None)
     demo = None
     if config is None:
         demo = demo_vendor((chosen_dir or default_data_dir()) / DEMO_FOLDER)
         config = demo.vendor_dir / CONFIG_FILE
-    return Bot(LicenseManager(Configuration.from_file(config, **overrides)), demo=demo)
+        site = demo.vendor_dir / FLOATING_SITE
+        if floating.url is None and site.is_dir():
+            floating = FloatingSetup(server=DemoFloatingServer(
+                site, FLOATING_PORT, detect_program("licensing-floating", "licensing.floating")))
+    return Bot(LicenseManager(Configuration.from_file(config, **overrides)), demo=demo, floating=floating)
 
 
 def demo_vendor(folder: Path) -> DemoContext:
