@@ -44,6 +44,12 @@ replayer (so prose must not start a line with ``**Word:**``; write ``*Note:*`` i
     transcript that has these steps runs the app with ``server_url`` set to it (the hybrid
     routes); the others run without a server, like the demo.
 
+The demo's floating server is started and stopped by the chatbot itself ("start the floating
+server"): the app runs it in a process of its own, the replayer in a thread on the transcript's
+clock (on ``127.0.0.1:<FLOATING_PORT>``), so that its leases and borrows are dated like everything
+else. The heartbeat that keeps a seat beats once a day in a replay: never, that is, since the
+transcript's clock stands still between steps and only the steps move it.
+
 Placeholders
 ============
 
@@ -51,7 +57,8 @@ Outputs hold placeholders instead of what changes from run to run, and steps may
 (they are replaced before a line is typed or a command runs): ``<WORK>`` (the temporary
 folder), ``<DESKTOP>`` (where request and response files go), ``<DATA>`` (the SDK's data
 folder), ``<VENDOR>`` (the demo vendor's folder), ``<OTHER_DESKTOP>`` and ``<OTHER_DATA>`` (the
-other computer's), ``<PORT>`` (the license server's port), ``<KEY:perpetual>``,
+other computer's), ``<PORT>`` (the license server's port), ``<FLOATING_PORT>`` (the demo's floating
+server's), ``<KEY:perpetual>``,
 ``<KEY:consumption>``, … (the demo licenses' keys by label), ``<KEY:1>``, ``<KEY:2>``, … (other
 keys of this vendor, numbered as they first appear), ``<DEVICE_ID:1>``, ``<DEVICE_ID:2>``, …
 (vendor device ids, numbered as they first appear), ``<HARDWARE_ID>`` and ``<OTHER_HARDWARE_ID>`` (the
