@@ -733,8 +733,8 @@ class Handlers:
             lines.append(f"- {md_code(feature.code)}" + (f" — {', '.join(notes)}" if notes else ""))
         codes = {feature.code for feature in license_.features()}
         missing = [f"{md_code(code)} ({skill.title})" for code, skill in skills_by_feature.items() if code not in codes]
-        seat = isinstance(license_, Lease)
-        text = f"**Features on your {'floating seat' if seat else 'license'}:**\n" + ("\n".join(lines) or "- none")
+        whose = "floating seat" if isinstance(license_, Lease) else "license"
+        text = f"**Features on your {whose}:**\n" + ("\n".join(lines) or "- none")
         them = "it" if len(missing) == 1 else "them"
         if isinstance(license_, Lease):
             if missing:
