@@ -70,7 +70,7 @@ def _percentile(sorted_values: list[int], fraction: float) -> int:
 def _licensed_bot(folder: Path, info: DemoInfo) -> Bot:
     """A bot on the demo vendor with the perpetual license (all five skills) activated offline."""
     config = Configuration.from_file(info.config_path, data_dir=folder / "data", request_dir=folder / "desktop",
-                                     hardware_id="bench-device")
+                                     trace_dir=folder / "trace", hardware_id="bench-device")
     (folder / "desktop").mkdir()
     bot = Bot(LicenseManager(config), demo=DemoContext(info.folder, tuple(info.licenses)), rng=random.Random(1))
     request = bot.handle(f"activate offline {info.key_of('perpetual')}")

@@ -93,7 +93,7 @@ def prepare_vendor(folder: Path, activation_count: int, check_devices: int) -> t
 
         # One request made by the SDK itself: the bulk ones must have exactly its shape.
         sdk_config = config.with_options(data_dir=folder / "sdk" / "data", request_dir=folder / "sdk",
-                                         hardware_id="bench-sdk-device")
+                                         trace_dir=folder / "sdk" / "trace", hardware_id="bench-sdk-device")
         sample = LicenseManager(sdk_config).create_offline_activation_file(LicenseID.from_key(key)).read_bytes()
         sample_doc = json.loads(Envelope.parse(sample).payload)
 
@@ -120,6 +120,7 @@ def prepare_vendor(folder: Path, activation_count: int, check_devices: int) -> t
             for index in range(check_devices):
                 device_config = config.with_options(data_dir=folder / f"dev{index}" / "data",
                                                     request_dir=folder / f"dev{index}",
+                                                    trace_dir=folder / f"dev{index}" / "trace",
                                                     hardware_id=f"bench-check-device-{index}")
                 (folder / f"dev{index}").mkdir(parents=True, exist_ok=True)
                 manager = LicenseManager(device_config)

@@ -46,7 +46,7 @@ from typing import Any
 
 from . import _crypto as crypto
 from ._borrows import Borrow, FloatingRecord, PendingReturn
-from ._clock import clock_error
+from ._clock import Reading, read_clock
 from ._context import LicenseContext
 from ._errors import (
     FloatingServerUnreachableError,
@@ -205,27 +205,29 @@ class Lease:
         fails with ``lease_expired``, naming the server and the fix.
         """
         client = self._client
-        now = client.now()
         held = self._held
+        reading = client._reading(client.now(), self._signed_times(held))
+        now = reading.effective  # the device clock plus any set-back already forgiven: time never runs twice
         terms = self._certificate.terms
-        if (not self._released and now < held.wall_deadline
+        if (not self._released and reading.error is None and now < held.wall_deadline
                 and (held.mono_deadline is None or time.monotonic() < held.mono_deadline)
-                and terms.enabled and _within_dates(terms, now) and client._clock_ok(now, self._signed_times(held))):
-            client._saw(now)
+                and terms.enabled and _within_dates(terms, now)):
+            client._saw(reading)
             return LocalCheckResult(checked_at=now, items=_ALL_PASSED)
-        error = next((error for _name, error in self._checks(now, held) if error is not None), None)
+        error = next((error for _name, error in self._checks(now, held, reading) if error is not None), None)
         if error is None:  # another thread renewed the lease between the two looks: it passes
-            client._saw(now)
+            client._saw(reading)
             return LocalCheckResult(checked_at=now, items=_ALL_PASSED)
         if isinstance(error, LeaseExpiredError) and held.grant.borrowed:
-            client._saw(now, persist=True)  # an ended borrow cannot come back by turning the clock back
+            client._saw(reading, persist=True)  # an ended borrow cannot come back by turning the clock back
         raise error
 
     def check_status(self) -> LocalCheckResult:
         """Every check and its outcome, without raising (for a status bar)."""
-        now = self._client.now()
-        items = tuple(CheckItem(name, error is None, error) for name, error in self._checks(now, self._held))
-        return LocalCheckResult(checked_at=now, items=items)
+        reading = self._client._reading(self._client.now(), self._signed_times(self._held))
+        items = tuple(CheckItem(name, error is None, error)
+                      for name, error in self._checks(reading.effective, self._held, reading))
+        return LocalCheckResult(checked_at=reading.effective, items=items)
 
     def _signed_times(self, held: _Held) -> tuple[datetime, ...]:
         """The signing times this computer's clock may not be behind (beyond the tolerance)."""
@@ -233,7 +235,7 @@ class Lease:
             return (self._certificate.issued_at, held.grant.issued_at)
         return (self._certificate.issued_at,)
 
-    def _checks(self, now: datetime, held: _Held) -> Iterator[tuple[str, LicenseError | None]]:
+    def _checks(self, now: datetime, held: _Held, reading: Reading) -> Iterator[tuple[str, LicenseError | None]]:
         terms = self._certificate.terms
         yield "signature", None  # verified when the answer arrived; the objects are frozen
         yield "product", None
@@ -243,7 +245,7 @@ class Lease:
             hint="Ask your administrator: the floating server needs the vendor's refresh file.")
         yield "validity", _validity_error(terms, now)
         yield "lease", self._lease_error(now, held)
-        yield "clock", self._client._clock_error(now, self._signed_times(held))
+        yield "clock", reading.error
 
     def _lease_error(self, now: datetime, held: _Held) -> LicenseError | None:
         if self._released:
@@ -415,6 +417,7 @@ class FloatingClient:
         self._certificate: ServerCertificate | None = None
         self._device_key: crypto.Ed25519PrivateKey | None = None
         self._high_water: datetime | None = None
+        self._skew = timedelta(0)
         self._persisted_high_water: datetime | None = None
         self._lease: Lease | None = None  # the seat this client holds, as one object
         self._lock = threading.Lock()
@@ -492,7 +495,7 @@ class FloatingClient:
             record = FloatingRecord.from_dict(store.read_floating())
             store.write_floating(replace(record, borrow=Borrow(lease._held.raw, lease._certificate.data,
                                                                 lease.server_url)).to_dict())
-        self._saw(self.now(), persist=True)
+        self._saw(self._reading(self.now(), lease._signed_times(lease._held)), persist=True)
         return lease
 
     def return_borrowed(self) -> bool:
@@ -573,8 +576,9 @@ class FloatingClient:
         if typ == LEASE_HEARTBEAT and (grant.lease_id != fields["lease_id"] or grant.sequence <= fields["sequence"]):
             raise RequestMismatchError("The floating server answered the heartbeat with another or an older lease.")
         if grant.borrowed:
-            error = clock_error(sent_wall, self._high_water_now(), grant.issued_at,
-                                self._context.config.clock_tolerance)
+            self._key()  # loads the mark and the skew
+            error = read_clock(sent_wall, self._high_water, self._skew, self._context.config.clock_tolerance,
+                               floor=grant.issued_at).error
             if error is not None:
                 raise error.__class__(
                     f"This computer's clock reads {sent_wall:%Y-%m-%d %H:%M} UTC, earlier than the floating server's "
@@ -720,33 +724,35 @@ class FloatingClient:
                     store.write_state(state)
             self._device_key = crypto.Ed25519PrivateKey.from_private_bytes(state.device_key)  # type: ignore[arg-type]
             self._high_water = state.high_water
+            self._skew = state.clock_skew
             self._persisted_high_water = state.high_water
         return self._device_key
 
-    def _high_water_now(self) -> datetime | None:
+    def _reading(self, now: datetime, signed: tuple[datetime, ...]) -> Reading:
+        """The device clock judged by the SDK's rule (a set-back is forgiven once, see ``_clock``)."""
         self._key()
-        return self._high_water
+        return read_clock(now, self._high_water, self._skew, self._context.config.clock_tolerance,
+                          floor=max(signed))
 
-    def _clock_ok(self, now: datetime, signed: tuple[datetime, ...]) -> bool:
-        tolerance = self._context.config.clock_tolerance
-        water = self._high_water
-        return (water is None or now >= water - tolerance) and all(now >= t - tolerance for t in signed)
-
-    def _clock_error(self, now: datetime, signed: tuple[datetime, ...]) -> LicenseError | None:
-        return clock_error(now, self._high_water, max(signed), self._context.config.clock_tolerance)
-
-    def _saw(self, now: datetime, *, persist: bool = False) -> None:
-        """Advance the device's high-water mark; write it at most once per persist interval (or now)."""
-        if self._high_water is None or now > self._high_water:
-            self._high_water = now
+    def _saw(self, reading: Reading, *, persist: bool = False) -> None:
+        """Advance the device's high-water mark; write it at most once per persist interval, and at
+        once when asked or when a set-back was just forgiven (else the same set-back could be
+        forgiven again by the next process)."""
+        forgiven = reading.skew > self._skew
+        self._skew = max(self._skew, reading.skew)
+        if self._high_water is None or reading.high_water > self._high_water:
+            self._high_water = reading.high_water
         persisted = self._persisted_high_water
-        if not persist and persisted is not None and now - persisted < self._context.config.high_water_persist_interval:
+        if (not persist and not forgiven and persisted is not None
+                and reading.high_water - persisted < self._context.config.high_water_persist_interval):
             return
-        water = self._high_water
+        water, skew = self._high_water, self._skew
         store = self._context.store
         with store.locked():
-            state: DeviceState = store.read_state().seen(water)
+            state: DeviceState = store.read_state()
+            state = state.clocked(max(water, state.high_water or water), max(skew, state.clock_skew))
             store.write_state(state)
         self._high_water = self._persisted_high_water = state.high_water
+        self._skew = state.clock_skew
 
 

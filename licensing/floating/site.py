@@ -27,6 +27,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -109,9 +110,9 @@ class FloatingSite:
         if not isinstance(site, dict) or site.get("format") != _SITE_FORMAT or site.get("version") != 1:
             raise ConfigurationError(f"{folder / _SITE_FILE} is not a floating server's file of a version this knows.")
         hardware_id = site.get("hardware_id")
+        overrides: dict[str, Any] = {} if clock is None else {"clock": clock}
         configuration = Configuration.from_file(folder / _CONFIG_FILE, data_dir=folder / "device",
-                                                request_dir=folder, hardware_id=hardware_id,
-                                                **({} if clock is None else {"clock": clock}))
+                                                request_dir=folder, hardware_id=hardware_id, **overrides)
         return cls(folder, configuration)
 
     @property

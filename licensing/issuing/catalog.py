@@ -7,8 +7,6 @@ license's ``revision`` (a refresh file is accepted only when it is newer) and wr
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from .. import (
 )
 from ..wire import LICENSE_TYPES, PRODUCT_CODE_PATTERN
 from .models import AuditEvent, Device, License, LicenseFeature, Product
+from .passwords import hash_password
 
 __all__ = [
     "LicenseSpec",
@@ -51,8 +50,6 @@ __all__ = [
     "reset_device",
     "license_terms",
     "terms_of",
-    "hash_password",
-    "password_matches",
     "audit",
     "new_license_key",
 ]
@@ -69,23 +66,6 @@ MAX_BORROW_SECONDS = 366 * 86_400
 
 def new_license_key() -> str:
     return "-".join("".join(secrets.choice(_KEY_ALPHABET) for _ in range(4)) for _ in range(4))
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
-
-
-def password_matches(stored: str | None, password: str) -> bool:
-    if not stored:
-        return False
-    try:
-        _scheme, n, r, p, salt, digest = stored.split("$")
-        candidate = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
-    except ValueError:
-        return False
-    return hmac.compare_digest(candidate, bytes.fromhex(digest))
 
 
 def audit(session: Session, now: datetime, action: str, *, license: License | None = None,
@@ -160,7 +140,7 @@ class LicenseSpec:
         if (self.max_consumptions is not None and self.max_consumptions < 0) or self.max_overages < 0:
             raise VendorInputError("Consumption limits cannot be negative.")
         if (self.user is None) != (self.password is None) or (self.password is not None and not self.password):
-            raise VendorInputError("A user-based license needs both --user and --password.")
+            raise VendorInputError("A user-based license needs both a user name and a non-empty password.")
         if self.start is not None and self.expires is not None and self.start >= self.expires:
             raise VendorInputError("The start date must be before the expiry date.")
         for code in self.features:

@@ -2,26 +2,34 @@
 
 Every answer follows one shape: first *who is asking* is settled in a read-only transaction
 (the product's API key and shared-key MAC, the license's credentials: a password check takes
-tens of milliseconds and must not hold the write lock), then one short write transaction locks
-the license row, applies the rules and writes. Counting activations is exact however many
+a few hundred milliseconds and must not hold the write lock), then one short write transaction
+locks the license row, applies the rules and writes. Counting activations is exact however many
 processes answer at once. The SQL is :mod:`licensing.issuing.statements` (SQLAlchemy Core, no
-ORM objects); the signed answer bodies are built in one place, at the end of this module. A request is refused — with the stable code and
-plain sentence of a :class:`~licensing._errors.VendorRefusal` — for the reasons the tutorial
-lists: maximum activations reached, expired or disabled license, wrong credentials, wrong
-product configuration, a free-tier account, a subscription asked for offline, a replayed
-request, a device the vendor disabled. A refused request changes nothing in the database.
+ORM objects); the signed answer bodies are built in one place, at the end of this module.
+
+A request is refused — with the stable code and plain sentence of a
+:class:`~licensing._errors.VendorRefusal` — for the reasons the tutorial lists: maximum
+activations reached, expired or disabled license, wrong credentials, wrong product
+configuration, a free-tier account, a subscription asked for offline, a replayed request, a
+device the vendor disabled; and, against copying and guessing (:mod:`.policy` sets the limits),
+another copy of the application's data asking on a machine that already holds an activation,
+too many re-activations of one license in a period, too many password checks for one user. A
+refused request changes nothing in the database, except that a password check counts against
+its limit (:mod:`.throttle`).
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from .. import (
+    DeviceAlreadyActivatedError,
     DeviceDisabledError,
     DeviceNotFoundError,
     FileMalformedError,
@@ -34,6 +42,7 @@ from .. import (
     NotFloatingError,
     OfflineNotSupportedError,
     ProductConfigurationError,
+    ReactivationLimitError,
     RequestReplayedError,
     SignatureInvalidError,
     VendorLicenseDisabledError,
@@ -44,6 +53,7 @@ from ..wire import (
     ACTIVATION_REQUEST,
     ACTIVATION_RESPONSE,
     CONSUMPTION_SYNC,
+    DEACTIVATION_RECEIPT,
     DEACTIVATION_REQUEST,
     FLOATING_SERVER_ROLE,
     LICENSE_REFRESH,
@@ -61,8 +71,11 @@ from ..wire import (
 )
 from . import catalog, statements
 from .keys import VendorKeys
+from .passwords import check_unknown_user, hash_password, needs_rehash, password_matches
+from .policy import IssuerPolicy
 from .statements import Record
 from .store import VendorStore
+from .throttle import AttemptThrottle, bucket
 
 __all__ = ["Issuer", "ActivationAnswer", "DeactivationReceipt", "RefreshAnswer"]
 
@@ -94,6 +107,8 @@ class DeactivationReceipt:
     total_activations: int
     max_activations: int
     deactivated_at: datetime
+    #: the vendor-signed receipt bound to the request (online deactivation: the device forgets only on it)
+    signed: bytes | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,14 +117,17 @@ class DeactivationReceipt:
             "feature_consumptions_booked": dict(self.feature_consumptions_booked),
             "total_activations": self.total_activations, "max_activations": self.max_activations,
             "deactivated_at": format_time(self.deactivated_at),
-        }
+        } | ({} if self.signed is None else {"receipt": self.signed.decode("ascii")})
 
 
 class Issuer:
-    def __init__(self, store: VendorStore, keys: VendorKeys, clock: Clock = system_clock) -> None:
+    def __init__(self, store: VendorStore, keys: VendorKeys, clock: Clock = system_clock,
+                 policy: IssuerPolicy | None = None) -> None:
         self.store = store
         self.keys = keys
         self.clock = clock
+        self.policy = policy or IssuerPolicy()
+        self.throttle = AttemptThrottle(store, clock)
 
     # -- dispatch ----------------------------------------------------------------------------
 
@@ -149,21 +167,24 @@ class Issuer:
         _refuse_wrong_role(license, request)
         if license.license_type == "subscription" and not online:
             raise OfflineNotSupportedError()
-        same_machine = statements.devices_of_machine(db, license.id, request.hardware_id)
-        if any(not device.enabled for device in same_machine):
-            raise DeviceDisabledError()
-        # The same machine activating again (after clearing its storage): one seat, not two.
-        in_use = statements.active_devices(db, license.id) - len(same_machine)
+        earlier = statements.devices_of_machine(db, license.id, request.hardware_id)
+        again = _same_copy(earlier, request)  # refuses a second live copy on one machine
+        if earlier:
+            _refuse_reactivation_over_limit(db, license.id, now, self.policy)
+        # The copy that holds this machine's activation asks again: its seat passes to the new one.
+        ended = [] if again is None else [again.id]
+        in_use = statements.active_devices(db, license.id) - len(ended)
         if in_use >= license.max_activations:
             raise MaxActivationsReachedError(
                 f"This license is already active on {in_use} of its {license.max_activations} allowed "
                 f"{'device' if license.max_activations == 1 else 'devices'}.")
         device_id = "dev_" + secrets.token_hex(8)
-        statements.end_activations(db, [device.id for device in same_machine], now)
+        statements.end_activations(db, ended, now)
         statements.add_device(db, device_id=device_id, license_id=license.id, hardware_id=request.hardware_id,
                               device_key=request.device_key, request_id=request.request_id, now=now)
         statements.record_answer(db, request.request_id, ACTIVATION_REQUEST, now)
-        statements.audit(db, now, "device.activate-offline", license_id=license.id, device_id=device_id)
+        action = ("device.reactivate-" if earlier else "device.activate-") + ("online" if online else "offline")
+        statements.audit(db, now, action, license_id=license.id, device_id=device_id)
         terms = catalog.terms_of(license, statements.features(db, license.id), in_use + 1)
         signed = self._sign(ACTIVATION_RESPONSE, _activation_body(product.code, request, device_id, now, terms))
         return ActivationAnswer(data=signed, license_key=license.key, user=license.user, device_id=device_id,
@@ -189,13 +210,33 @@ class Issuer:
         elif request.user is not None and request.sealed_password is not None:
             license = statements.license_by_user(db, product.id, request.user)
             password = self._open_password(request)
-            if license is not None and not catalog.password_matches(license.password_hash, password):
+            if not self._password_opens(product.code, request.user, license, password):
                 license = None
         else:
             license = None
         if license is None:
             raise InvalidCredentialsError()
         return int(license.id)
+
+    def _password_opens(self, product_code: str, user: str, license: Record | None, password: str) -> bool:
+        """Check a user-based license's password, at most ``policy.password_limit`` times per window.
+
+        The attempt is counted (per license and per user name, in the database every process
+        shares) before scrypt runs, and an unknown user name costs the same scrypt as a known
+        one, so neither guessing nor timing tells an attacker anything for free.
+        """
+        reservation = self.throttle.reserve([bucket("license", f"{product_code}/{user}"), bucket("user", user)],
+                                            self.policy.password_limit)
+        if license is None:
+            return check_unknown_user(password)
+        if not password_matches(license.password_hash, password):
+            return False
+        self.throttle.release(reservation)
+        if needs_rehash(license.password_hash):  # made with older, cheaper parameters: upgrade it now
+            upgraded = hash_password(password)
+            with self.store.transaction() as db:
+                statements.set_password_hash(db, license.id, upgraded)
+        return True
 
     def _open_password(self, request: ActivationRequest) -> str:
         try:
@@ -232,11 +273,20 @@ class Issuer:
             raise DeviceDisabledError()
         return row
 
-    def answer_deactivation(self, data: bytes) -> DeactivationReceipt:
+    def answer_deactivation(self, data: bytes, *, online: bool = False) -> DeactivationReceipt:
+        """Free the device's seat and book its consumption.
+
+        ``online`` (the API): the receipt is also signed and bound to the request, and a device
+        already deactivated gets a signed "already deactivated" receipt rather than a refusal —
+        the SDK forgets its license only on a receipt it can verify.
+        """
         request, product = self._device_request(data, DEACTIVATION_REQUEST)
         now = utc_now(self.clock)
         with self.store.transaction() as db:
             row = self._activation_of(db, product, request, lock=True)
+            if not row.device_active and online:
+                return self._receipt(product.code, row, request, now, booked={}, already=True,
+                                     total_activations=statements.active_devices(db, row.id))
             if not row.device_active:  # checked before replay: "already done" is the useful answer
                 raise RequestReplayedError("This device is already deactivated.",
                                            hint="Nothing to do: the activation is already free.")
@@ -246,11 +296,20 @@ class Issuer:
             statements.record_answer(db, request.request_id, DEACTIVATION_REQUEST, now)
             statements.audit(db, now, "device.deactivate", license_id=row.id, device_id=row.device_id,
                              consumptions=request.local_consumptions)
-            return DeactivationReceipt(
-                license_key=row.key, user=row.user, device_id=row.device_id,
-                consumptions_booked=request.local_consumptions, feature_consumptions_booked=booked,
-                total_activations=statements.active_devices(db, row.id), max_activations=row.max_activations,
-                deactivated_at=now)
+            return self._receipt(product.code, row, request, now, booked=booked, signed=online,
+                                 total_activations=statements.active_devices(db, row.id))
+
+    def _receipt(self, product_code: str, row: Record, request: DeviceRequest, now: datetime, *,
+                 booked: dict[str, int], total_activations: int, signed: bool = True,
+                 already: bool = False) -> DeactivationReceipt:
+        consumptions = 0 if already else request.local_consumptions
+        proof = _receipt_body(product_code, request, row.device_hardware_id, row.device_id, now,
+                              consumptions=consumptions, booked=booked, already=already) if signed else None
+        return DeactivationReceipt(
+            license_key=row.key, user=row.user, device_id=row.device_id, consumptions_booked=consumptions,
+            feature_consumptions_booked=booked, total_activations=total_activations,
+            max_activations=row.max_activations, deactivated_at=now,
+            signed=None if proof is None else self._sign(DEACTIVATION_RECEIPT, proof))
 
     def answer_refresh_request(self, data: bytes) -> bytes:
         """``license_refresh.lic`` for a device that asks for it itself (portal page or online check)."""
@@ -261,7 +320,7 @@ class Issuer:
         with self.store.transaction(readonly=True) as db:
             product = self._product_for(db, request.product, request.api_key, envelope)
             row = self._activation_of(db, product, request, lock=False)
-            return self._signed_refresh(db, product.code, row, reset_consumption=False)
+            return self._signed_refresh(db, product.code, row, reset_consumption=False, answering=request)
 
     def answer_consumption_report(self, data: bytes) -> bytes:
         """Book a device's local consumption once, and answer with the terms that include it.
@@ -279,7 +338,7 @@ class Issuer:
                 statements.audit(db, now, "device.consumption", license_id=row.id, device_id=row.device_id,
                                  consumptions=request.local_consumptions)
                 row = self._activation_of(db, product, request, lock=False)  # the totals just booked
-            return self._signed_refresh(db, product.code, row, reset_consumption=False)
+            return self._signed_refresh(db, product.code, row, reset_consumption=False, answering=request)
 
     # -- refresh -----------------------------------------------------------------------------
 
@@ -298,14 +357,16 @@ class Issuer:
                              revision=row.revision)
             return signed
 
-    def _signed_refresh(self, db: Connection, product_code: str, row: Record, *, reset_consumption: bool) -> bytes:
-        """The refresh file for the device of a joined license-and-device row."""
+    def _signed_refresh(self, db: Connection, product_code: str, row: Record, *, reset_consumption: bool,
+                        answering: DeviceRequest | None = None) -> bytes:
+        """The refresh file for the device of a joined license-and-device row; ``answering``: the
+        device's request it answers (its id and nonce are signed in)."""
         if not row.device_active:
             raise DeviceNotFoundError("This device is no longer activated on the license.",
                                       hint="Only an active device can be refreshed; the device must activate again.")
         terms = catalog.terms_of(row, statements.features(db, row.id), statements.active_devices(db, row.id))
-        body = _refresh_body(product_code, row.device_hardware_id, row.device_id, utc_now(self.clock), terms,
-                             reset_consumption=reset_consumption)
+        body = _refresh_body(product_code, row, utc_now(self.clock), terms, reset_consumption=reset_consumption,
+                             answering=answering)
         return self._sign(LICENSE_REFRESH, body)
 
     def _sign(self, typ: str, body: dict[str, Any]) -> bytes:
@@ -313,6 +374,9 @@ class Issuer:
 
 
 # -- the signed answers' bodies (the only place they are built) -----------------------------------
+#
+# Every answer to a device's request repeats the request's id and nonce inside the signed bytes,
+# so the device can refuse a captured answer replayed later or sent for another request.
 
 
 def _activation_body(product_code: str, request: ActivationRequest, device_id: str, now: datetime,
@@ -321,14 +385,25 @@ def _activation_body(product_code: str, request: ActivationRequest, device_id: s
         "product": product_code, "request_id": request.request_id, "nonce": request.nonce,
         "hardware_id": request.hardware_id, "device_id": device_id, "device_key": request.device_key,
         "issued_at": format_time(now), "license": terms.to_dict(),
-    }
+    } | ({"hardware_components": request.components} if request.components else {})
 
 
-def _refresh_body(product_code: str, hardware_id: str, device_id: str, now: datetime, terms: LicenseTerms, *,
-                  reset_consumption: bool) -> dict[str, Any]:
+def _refresh_body(product_code: str, row: Record, now: datetime, terms: LicenseTerms, *,
+                  reset_consumption: bool, answering: DeviceRequest | None) -> dict[str, Any]:
     return {
-        "product": product_code, "hardware_id": hardware_id, "device_id": device_id,
-        "issued_at": format_time(now), "reset_consumption": reset_consumption, "license": terms.to_dict(),
+        "product": product_code, "hardware_id": row.device_hardware_id, "device_id": row.device_id,
+        # the activation these terms continue: its response holds the hardware components signed for the device
+        "activation_request_id": row.device_request_id, "issued_at": format_time(now),
+        "reset_consumption": reset_consumption, "license": terms.to_dict(),
+    } | ({} if answering is None else answering.echo())
+
+
+def _receipt_body(product_code: str, request: DeviceRequest, hardware_id: str, device_id: str, now: datetime, *,
+                  consumptions: int, booked: dict[str, int], already: bool) -> dict[str, Any]:
+    return {
+        "product": product_code, **request.echo(), "hardware_id": hardware_id, "device_id": device_id,
+        "issued_at": format_time(now), "consumptions_booked": consumptions, "feature_consumptions_booked": booked,
+        "already_deactivated": already,
     }
 
 
@@ -341,6 +416,46 @@ def _book_consumption(db: Connection, row: Record, request: DeviceRequest) -> di
               if request.feature_consumptions.get(feature.code)}
     statements.book_consumption(db, row.id, row.device_id, request.local_consumptions, booked)
     return booked
+
+
+def _same_copy(earlier: Sequence[Record], request: ActivationRequest) -> Record | None:
+    """The rule for a machine this license was activated on before (``earlier``: its devices there).
+
+    One machine holds at most one live activation of a license. Only the copy of the
+    application's data that holds it (the same device key) may activate again — its answer was
+    lost, or it deactivated and has not uploaded the request yet — and then its seat passes to
+    the new activation: the caller ends the device returned. Any other copy on that machine is
+    refused, rather than freeing the earlier seat: an offline copy would never learn that its
+    seat was taken, so that would hand out a second license that works. A machine with a
+    disabled device is refused outright.
+    """
+    if any(not device.enabled for device in earlier):
+        raise DeviceDisabledError()
+    for device in earlier:
+        if device.active:
+            if device.device_key == request.device_key:
+                return device
+            raise DeviceAlreadyActivatedError(
+                f"This machine already holds an activation of this license (device {device.id}, activated "
+                f"{device.activated_at:%Y-%m-%d}), made by another copy of the application's data.")
+    return None
+
+
+_REACTIVATIONS = ("device.reactivate-offline", "device.reactivate-online")
+
+
+def _refuse_reactivation_over_limit(db: Connection, license_id: int, now: datetime, policy: IssuerPolicy) -> None:
+    """At most ``policy.reactivations_per_period`` re-activations of one license per period (from the audit log)."""
+    recent = statements.audited_since(db, license_id, _REACTIVATIONS, now - policy.reactivation_period)
+    if len(recent) >= policy.reactivations_per_period:
+        free_at = recent[len(recent) - policy.reactivations_per_period] + policy.reactivation_period
+        days = max(1, -(-(free_at - now) // timedelta(days=1)))  # rounded up, as the seconds below
+        seconds = max(1, -(-(free_at - now) // timedelta(seconds=1)))
+        raise ReactivationLimitError(
+            f"This license was activated again {len(recent)} times in the last {policy.reactivation_period.days} "
+            f"days, the most the vendor allows.",
+            hint=f"Try again in {days} day{'s' if days != 1 else ''}, or ask the vendor to look at the license's "
+                 "activations.", retry_after=seconds)
 
 
 def _refuse_replay(db: Connection, request_id: str) -> None:

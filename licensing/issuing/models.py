@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["Base", "Product", "License", "LicenseFeature", "Device", "AnsweredRequest", "AuditEvent"]
+__all__ = ["Base", "Product", "License", "LicenseFeature", "Device", "AnsweredRequest", "AuditEvent", "AttemptCounter",
+           "AdminSession"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -133,3 +134,31 @@ class AuditEvent(Base):
     license_id: Mapped[int | None] = mapped_column(Integer, index=True)
     device_id: Mapped[str | None] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AttemptCounter(Base):
+    """Credential checks taken in the current window, per bucket (a user, a license, a client address).
+
+    Kept in the database so that every portal process, and the CLI, count against one total
+    (see :mod:`licensing.issuing.throttle`).
+    """
+
+    __tablename__ = "attempt_counters"
+
+    bucket: Mapped[str] = mapped_column(String(320), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AdminSession(Base):
+    """A signed-in admin session; signing out deletes the row, which ends the session in every process.
+
+    ``id`` is the SHA-256 of the random session id the cookie carries, so reading the table does
+    not hand out live cookies.
+    """
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

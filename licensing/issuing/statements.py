@@ -34,9 +34,11 @@ __all__ = [
     "features",
     "active_devices",
     "devices_of_machine",
+    "audited_since",
     "is_answered",
     "add_device",
     "end_activations",
+    "set_password_hash",
     "record_answer",
     "book_consumption",
     "audit",
@@ -73,6 +75,7 @@ _DEVICE_COLUMNS = (
     devices.c.id.label("device_id"), devices.c.license_id.label("device_license_id"),
     devices.c.hardware_id.label("device_hardware_id"), devices.c.device_key.label("device_key"),
     devices.c.active.label("device_active"), devices.c.enabled.label("device_enabled"),
+    devices.c.request_id.label("device_request_id"),
 )
 
 _PRODUCT = select(products.c.id, products.c.code, products.c.api_key, products.c.shared_key,
@@ -102,9 +105,16 @@ _FEATURES = (select(license_features.c.code, license_features.c.name, license_fe
              .order_by(license_features.c.code))
 _ACTIVE_DEVICES = select(func.count()).select_from(devices).where(
     devices.c.license_id == bindparam("license_id"), devices.c.active.is_(True))
-_DEVICES_OF_MACHINE = select(devices.c.id, devices.c.active, devices.c.enabled).where(
-    devices.c.license_id == bindparam("license_id"), devices.c.hardware_id == bindparam("hardware_id"),
-    devices.c.active.is_(True) | devices.c.enabled.is_(False))
+_DEVICES_OF_MACHINE = select(devices.c.id, devices.c.active, devices.c.enabled, devices.c.device_key,
+                             devices.c.activated_at).where(
+    devices.c.license_id == bindparam("license_id"), devices.c.hardware_id == bindparam("hardware_id"))
+_AUDITED_SINCE = (select(audit_events.c.at)
+                  .where(audit_events.c.license_id == bindparam("license_id"),
+                         audit_events.c.action.in_(bindparam("actions", expanding=True)),
+                         audit_events.c.at > bindparam("since"))
+                  .order_by(audit_events.c.at))
+_SET_PASSWORD_HASH = (update(licenses).where(licenses.c.id == bindparam("of_license"))
+                      .values(password_hash=bindparam("new_hash")))
 _IS_ANSWERED = select(answered_requests.c.request_id).where(answered_requests.c.request_id == bindparam("request_id"))
 _ADD_DEVICE = insert(devices)
 _END_ACTIVATION = (update(devices).where(devices.c.id == bindparam("ended_id"))
@@ -173,8 +183,15 @@ def active_devices(db: Connection, license_id: int) -> int:
 
 
 def devices_of_machine(db: Connection, license_id: int, hardware_id: str) -> Sequence[Record]:
-    """The license's devices on this hardware that are active or disabled: id, active, enabled."""
+    """Every device the license was ever activated as on this hardware: id, active, enabled, device_key,
+    activated_at."""
     return db.execute(_DEVICES_OF_MACHINE, {"license_id": license_id, "hardware_id": hardware_id}).all()
+
+
+def audited_since(db: Connection, license_id: int, actions: Sequence[str], since: datetime) -> list[datetime]:
+    """When the license's audit events of these ``actions`` after ``since`` happened, oldest first."""
+    return list(db.execute(_AUDITED_SINCE, {"license_id": license_id, "actions": list(actions),
+                                            "since": since}).scalars())
 
 
 # -- writes ------------------------------------------------------------------------------------
@@ -195,6 +212,10 @@ def end_activations(db: Connection, device_ids: Sequence[str], now: datetime) ->
     """Mark devices inactive (their seats are free again)."""
     if device_ids:
         db.execute(_END_ACTIVATION, [{"ended_id": device_id, "ended_at": now} for device_id in device_ids])
+
+
+def set_password_hash(db: Connection, license_id: int, password_hash: str) -> None:
+    db.execute(_SET_PASSWORD_HASH, {"of_license": license_id, "new_hash": password_hash})
 
 
 def record_answer(db: Connection, request_id: str, kind: str, now: datetime) -> None:

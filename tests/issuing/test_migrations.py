@@ -13,9 +13,23 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
-import licensing.issuing.store as store_module
+from licensing.issuing import store as store_module
 from licensing.issuing.models import Base
 from licensing.issuing.store import VendorStore, sqlite_url
+
+MIGRATIONS = Path(store_module.__file__).with_name("migrations")
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _head() -> str:
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
 
 
 def _schema_drift(url: str) -> list[object]:
@@ -60,20 +74,7 @@ def test_opening_again_is_an_in_place_no_op_that_keeps_data(tmp_path: Path) -> N
     again.dispose()
 
 
-
-def _alembic_config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(Path(store_module.__file__).with_name("migrations")))
-    return config
-
-
-def _head() -> str:
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    assert head is not None
-    return head
-
-
-def test_a_database_made_before_floating_licenses_upgrades_and_keeps_its_licenses(tmp_path: Path) -> None:
+def test_a_database_made_by_the_first_release_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "vendor.db")
     store = VendorStore(url)
     config = _alembic_config()
@@ -89,7 +90,9 @@ def test_a_database_made_before_floating_licenses_upgrades_and_keeps_its_license
             "VALUES (1, 'AAAA-BBBB-CCCC-DDDD', 'perpetual', 1, 1, 0, 0, 0, 1, '2026-01-01 00:00:00')")
     store.create_schema()
     with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT code FROM products").scalar() == "p"
         row = connection.exec_driver_sql("SELECT key, seats, lease_seconds, max_borrow_seconds FROM licenses").one()
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == _head()
     assert tuple(row) == ("AAAA-BBBB-CCCC-DDDD", None, None, None)
     store.dispose()
     assert _schema_drift(url) == []

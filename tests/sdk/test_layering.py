@@ -26,19 +26,22 @@ PUBLIC_API = {
     # floating licenses: a workstation's seats from the floating server at its site
     "FloatingClient", "Lease", "Heartbeat", "SeatsReport", "SeatHolder", "FloatingTerms",
     # the error tree (licensing._errors), every class with its stable code
-    "LicenseError", "UsageError", "ConfigurationError", "LicenseFileError", "FileMissingError",
+    "LicenseError", "UsageError", "ConfigurationError", "ConfigurationTamperedError", "LicenseFileError",
+    "FileMissingError",
     "FileTooLargeError", "FileMalformedError", "WrongFileTypeError", "SignatureInvalidError",
     "UnknownSigningKeyError", "BindingError", "SignatureMismatchError", "ProductMismatchError",
     "RequestMismatchError", "ResponseReusedError", "GuardError", "GuardMissingError", "GuardTamperedError",
     "LicenseStateError", "NoLicenseError", "LicenseExpiredError", "LicenseNotStartedError", "LicenseDisabledError",
     "LicenseDeactivatedError", "FeatureNotFoundError", "FeatureExpiredError", "ConsumptionLimitError",
     "ClockTamperedError", "RefreshOutdatedError", "GracePeriodExpiredError", "StorageError", "StorageCorruptError",
-    "StorageLockedError", "OnlineError", "ServerUnreachableError", "ServerResponseError", "VendorRefusal",
+    "StorageLockedError", "OnlineError", "ServerUnreachableError", "ServerResponseError", "ServerAnswerMismatchError",
+    "VendorRefusal",
     "MaxActivationsReachedError", "VendorLicenseExpiredError", "VendorLicenseDisabledError",
     "InvalidCredentialsError", "ProductConfigurationError", "FreeTierError", "OfflineNotSupportedError",
     "RequestReplayedError", "DeviceDisabledError", "LicenseNotFoundError", "DeviceNotFoundError",
     "ProductNotFoundError", "VendorInputError", "LeaseExpiredError", "FloatingServerUnreachableError",
     "FloatingError", "NoSeatAvailableError", "LeaseNotFoundError", "NotFloatingError", "FloatingOnlyError",
+    "DeviceAlreadyActivatedError", "ReactivationLimitError", "TooManyAttemptsError",
 }
 
 #: modules outside licensing/ allowed to import private SDK modules, and why
@@ -190,3 +193,25 @@ def test_licensing_has_no_runtime_import_cycle() -> None:
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+SHELLS = {"chatbot/__main__.py", "chatbot/repl.py", "chatbot/transcript.py"}
+
+
+def test_the_chatbot_engine_never_imports_a_ui_toolkit() -> None:
+    """Shells → dialogue → understanding and handlers: only the shells may know Textual or prompt_toolkit."""
+    offenders = []
+    for path in _python_files("chatbot"):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith("chatbot/tui/") or relative in SHELLS:
+            continue
+        ui = sorted(m for m in _imported_modules(path) if m.split(".")[0] in ("textual", "prompt_toolkit"))
+        if ui:
+            offenders.append(f"{relative}: {', '.join(ui)}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_replies_are_plain_types_without_the_engine() -> None:
+    """The shells type their code with chatbot.replies; it must not drag the SDK in with it."""
+    imported = _imported_modules(ROOT / "chatbot" / "replies.py")
+    assert not {m for m in imported if m.split(".")[0] in ("licensing", "textual", "prompt_toolkit")}

@@ -60,19 +60,21 @@ def wait_until_serving(base_url: str, *, timeout: float = START_TIMEOUT, alive: 
 
 @contextlib.contextmanager
 def running_portal(folder: Path, *, database_url: str | None = None, workers: int = 1, workspace: Any = None,
-                   clock: Any = None, settings: Any = None) -> Iterator[str]:
+                   clock: Any = None, settings: Any = None, serve_options: tuple[str, ...] = ()) -> Iterator[str]:
     """A portal for the vendor in ``folder``, serving on 127.0.0.1 at a free port; yields its base URL.
 
     ``workspace``/``clock``/``settings`` (a :class:`~licensing.issuing.portal.settings.PortalSettings`;
     default: from ``folder/portal.json``) apply to the in-thread server only (``workers=1``).
+    ``serve_options`` (e.g. ``("--secure-cookies",)``) are passed to ``licensing-portal serve``, which
+    then runs in a subprocess even with one worker.
     """
-    if workers == 1:
+    if workers == 1 and not serve_options:
         with _thread_server(Path(folder), database_url, workspace, clock, settings) as url:
             yield url
     else:
         if workspace is not None or clock is not None or settings is not None:
             raise ValueError("workspace, clock and settings only apply to a one-worker (in-thread) portal")
-        with _process_server(Path(folder), database_url, workers) as url:
+        with _process_server(Path(folder), database_url, workers, serve_options) as url:
             yield url
 
 
@@ -126,13 +128,14 @@ def asgi_in_thread(app: Any, ping: str = "/api/v1/ping") -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _process_server(folder: Path, database_url: str | None, workers: int) -> Iterator[str]:
+def _process_server(folder: Path, database_url: str | None, workers: int,
+                    serve_options: tuple[str, ...]) -> Iterator[str]:
     port = free_port()
     command = [sys.executable, "-m", "licensing.issuing.cli", "--data", str(folder)]
     if database_url:
         command += ["--database", database_url]
     command += ["serve", "--host", HOST, "--port", str(port), "--workers", str(workers),
-                "--log-level", "warning", "--no-access-log"]
+                "--log-level", "warning", "--no-access-log", *serve_options]
     log = open(folder / f"portal-{port}.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})

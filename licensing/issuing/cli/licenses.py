@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from ... import UsageError
 from .. import catalog
 from ..models import License
 from .context import CommandContext, quote
@@ -24,16 +25,24 @@ from .output import (
     show_time,
     table,
 )
+from .passwords import read_password, refuse_password_argument
 
 #: a catalogue change to one license, made inside the command's session
 Change = Callable[[Session, datetime, License], object]
 
 
 def issue(ctx: CommandContext, args: argparse.Namespace) -> Output:
+    refuse_password_argument(args)
+    password = None
+    if args.user is not None:
+        password = read_password(args, what=f"the password for {args.user}", command="license issue ... --user NAME")
+    elif args.password_stdin or args.password_file:
+        raise UsageError("A password is only for a user-based license.",
+                         hint="Add --user NAME, or leave the password option out.")
     spec = catalog.LicenseSpec(
         license_type=args.type, features=args.features, max_activations=args.max_activations, start=args.start,
         expires=args.expires, max_consumptions=args.max_consumptions, allow_overages=args.allow_overages,
-        max_overages=args.max_overages, user=args.user, password=args.password, customer=args.customer,
+        max_overages=args.max_overages, user=args.user, password=password, customer=args.customer,
         enabled=not args.disabled, seats=args.seats, lease_seconds=args.lease_length,
         max_borrow_seconds=args.max_borrow,
     )

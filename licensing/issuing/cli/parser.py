@@ -51,6 +51,15 @@ def _converted(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return convert
 
 
+def _password_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """A password never comes from the arguments (``ps`` shows them): a prompt, stdin, or a file."""
+    sources = parser.add_mutually_exclusive_group()
+    sources.add_argument("--password-stdin", action="store_true",
+                         help=f"read {what} from the first line of standard input instead of asking twice")
+    sources.add_argument("--password-file", metavar="FILE",
+                         help=f"read {what} from the first line of FILE (readable by you only)")
+
+
 def _feature_list(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
@@ -166,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
         "license issue --product chatbot --type perpetual --features jokes,dice --max-activations 3",
         "license issue --product chatbot --type time-based --expires 2026-12-31",
         "license issue --product chatbot --type consumption --max-consumptions 100 --allow-overages --max-overages 10",
-        "license issue --product chatbot --type perpetual --user ann@example.com --password 's3cret'",
+        "license issue --product chatbot --type perpetual --user ann@example.com",
+        "license issue --product chatbot --type perpetual --user ann@example.com --password-stdin < password.txt",
         "license issue --product chatbot --type floating --seats 10 --lease-length 5m --max-borrow 7d",
     ], "licenses:issue")
     sub.add_argument("--product", metavar="P", required=True, help="the product code")
@@ -183,8 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--allow-overages", action="store_true", help="allow use beyond the consumption limit")
     sub.add_argument("--max-overages", metavar="N", type=int, default=0,
                      help="how many uses beyond the limit are allowed (with --allow-overages)")
-    sub.add_argument("--user", metavar="EMAIL", help="make it user-based: the user name (needs --password)")
-    sub.add_argument("--password", metavar="PW", help="the user-based license's password")
+    sub.add_argument("--user", metavar="EMAIL",
+                     help="make it user-based: the user name (its password is asked for at the terminal, or read "
+                          "with --password-stdin or --password-file)")
+    _password_options(sub, "the user's password")
+    sub.add_argument("--password", help=argparse.SUPPRESS)  # refused, with the reason (cli/passwords.py)
     sub.add_argument("--customer", metavar="NAME", help="who it was sold to (for your records)")
     sub.add_argument("--disabled", action="store_true", help="issue it disabled")
     _floating_options(sub, seats_help="floating: how many computers may use it at once (required)")
@@ -287,12 +300,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"), default="info",
                      help="how much the server logs (default: info)")
     sub.add_argument("--no-access-log", action="store_true", help="do not log every request")
+    sub.add_argument("--secure-cookies", action="store_true",
+                     help="the portal is served over https (a reverse proxy terminates TLS): mark the admin cookie "
+                          "Secure and send HSTS on every answer, whatever the proxy forwards")
     admin = command(commands, "admin", "Manage the portal's admin area (its password).",
                     ["admin set-password", "admin set-password --password-stdin < password.txt"], None)
     admins = subgroup(admin, "admin_command")
     sub = command(admins, "set-password", "Set (or change) the admin password of the portal; a running portal "
                                           "picks it up at once and ends existing admin sessions.",
-                  ["admin set-password", "admin set-password --password-stdin"], "portal:set_password")
-    sub.add_argument("--password-stdin", action="store_true",
-                     help="read the password from the first line of standard input instead of asking twice")
+                  ["admin set-password", "admin set-password --password-stdin",
+                   "admin set-password --password-file /run/secrets/portal-admin"], "portal:set_password")
+    _password_options(sub, "the password")
     return parser
