@@ -445,3 +445,32 @@ def test_the_status_line_words_a_seat() -> None:
     borrowed = SeatStatus("http://127.0.0.1:8470", 1, 4, True, ends, 3 * 86_400.0)
     assert format_status(LicenseStatus(True, "floating", ends, None, None, None, "x", None, borrowed)) == \
         "● Licensed · floating seat 1 of 4 · borrowed until 2026-06-04 12:00 UTC · 127.0.0.1:8470"
+
+
+def test_a_demo_server_that_cannot_start_is_explained_with_its_log(demo: Any, tmp_path: Path) -> None:
+    import socket
+
+    from licensing import Configuration
+
+    with socket.socket() as squatter:  # another program holds the port: it accepts, and never answers
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        control = DemoFloatingServer(demo.floating_site, squatter.getsockname()[1])
+        manager = LicenseManager(Configuration.from_file(demo.config_path, data_dir=tmp_path / "data"))
+        bot = Bot(manager, floating=FloatingSetup(server=control))
+        try:
+            reply = bot.handle("start the floating server")
+        finally:
+            bot.close()
+    assert not reply.ok and reply.text.startswith("**The floating server did not start.**"), reply.text
+    assert "address already in use" in reply.text.lower() and control.command in reply.text
+
+
+def test_the_borrow_period_is_asked_for_and_another_line_drops_the_question(server: RunningServer,
+                                                                            bots: Bots) -> None:
+    bot = bots("laptop", server.url)
+    assert bot.handle("borrow a seat").data.get("awaiting") == "duration"
+    assert bot.handle("tell me a joke").data["code"] == "no_license"  # not an answer: the line runs as itself
+    assert bot.handle("3 days").intent != "borrow_seat"
+    assert bot.handle("borrow a seat").data.get("awaiting") == "duration"
+    assert bot.handle("no").intent == "cancel" and bot.handlers.seats.lease is None
