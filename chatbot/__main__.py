@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,8 @@ configuration: --config FILE, else $CHATBOT_CONFIG, else the built-in demo vendo
 first run, so the whole tutorial works on one machine). $CHATBOT_CONFIG_FINGERPRINT pins the
 configuration file (sha256:..., from the vendor): an edited file is refused. The demo vendor's
 file is pinned when the demo is built. $CHATBOT_HARDWARE_ID pins this device's id (containers).
+floating seats: --floating-server URL, else $CHATBOT_FLOATING_SERVER, else (demo only) the demo's
+own floating server, started by saying "start the floating server".
 modes: a terminal gets the full-screen app (F1: keys, ctrl+p: actions, ctrl+q: quit);
 --plain or TERM=dumb gets a plain prompt; piped input gets one reply per line (exit 1 if a line
 failed). Input history: $CHATBOT_STATE_DIR/history, else the user state folder.
@@ -72,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="plain prompt (prompt_toolkit) for dumb terminals, screen readers and SSH")
     parser.add_argument("--config", metavar="FILE", type=Path,
                         help="the licensing configuration file (default: $CHATBOT_CONFIG, else the demo vendor)")
+    parser.add_argument("--floating-server", metavar="URL",
+                        help="the floating license server to take seats from (default: $CHATBOT_FLOATING_SERVER)")
     parser.add_argument("--dark", action="store_true", help="start the full-screen app with the dark theme")
     parser.add_argument("--version", action=_VersionAction)
     return parser
@@ -106,16 +111,17 @@ def _mode(args: argparse.Namespace) -> str:
     return "tui"
 
 
-def _make_bot(config: Path | None) -> Bot:
+def _make_bot(config: Path | None, floating_url: str | None) -> Bot:
     from .bootstrap import create_bot
 
-    return create_bot(config)
+    return create_bot(config, floating_url=floating_url)
 
 
 def _run_tui(args: argparse.Namespace) -> int:
     from .tui.app import DARK_THEME, LIGHT_THEME, ChatApp
 
-    app = ChatApp(config_path=args.config, theme=DARK_THEME if args.dark else LIGHT_THEME)
+    app = ChatApp(bot_factory=partial(_make_bot, args.config, args.floating_server),
+                  theme=DARK_THEME if args.dark else LIGHT_THEME)
     app.run()
     result = app.return_value
     if isinstance(result, BaseException):
@@ -127,11 +133,18 @@ def _run_tui(args: argparse.Namespace) -> int:
 
 def _run_line_mode(mode: str, args: argparse.Namespace) -> int:
     try:
-        bot = _make_bot(args.config)
+        bot = _make_bot(args.config, args.floating_server)
     except Exception as error:
         if _is_license_error(error):
             return _report(error)
         raise
+    try:
+        return _converse(mode, bot)
+    finally:
+        bot.close()  # a floating seat held is given back
+
+
+def _converse(mode: str, bot: Bot) -> int:
     from .repl import run_pipe, run_repl
 
     if mode == "pipe":

@@ -7,6 +7,10 @@ vendor is built on first start and reused afterwards, so a
 newcomer can run the whole offline flow on one machine: the bot names the exact
 ``licensing-portal --data … respond …`` command that plays the portal.
 
+Floating seats come from the floating server named by ``floating_url`` (``chatbot
+--floating-server URL``), else ``$CHATBOT_FLOATING_SERVER``; on the demo vendor with neither,
+from the demo's own floating server on 127.0.0.1, which the bot starts when asked.
+
 Pinning the trust anchor (the configuration file): the demo vendor is made on this machine, so
 no fingerprint can ship in the code; the chatbot records the demo configuration's fingerprint in
 its *state* folder when it builds the demo (or, for a demo built by an earlier version, the first
@@ -30,9 +34,18 @@ from pathlib import Path
 import platformdirs
 
 from licensing import Configuration, ConfigurationError, ConfigurationTamperedError, LicenseManager
-from licensing.issuing.demo_plan import CONFIG_FILE, DEMO_LICENSES, LICENSES_FILE, read_remembered
+from licensing.issuing.demo_plan import (
+    CONFIG_FILE,
+    DEMO_LICENSES,
+    FLOATING_PORT,
+    FLOATING_SITE,
+    LICENSES_FILE,
+    read_remembered,
+)
 
 from .bot import Bot, DemoContext
+from .handlers import detect_program
+from .seats import FLOATING_SERVER_ENV, DemoFloatingServer, FloatingSetup
 from .tui.common import state_dir
 
 __all__ = ["create_bot", "demo_vendor", "default_data_dir", "DEFAULT_CONFIG_ENV", "DATA_DIR_ENV", "APP_NAME",
@@ -62,18 +75,21 @@ def _chosen_data_dir(data_dir: Path | None) -> Path | None:
     return None if chosen is None else Path(chosen).expanduser()
 
 
-def create_bot(config_path: Path | None = None, *, data_dir: Path | None = None) -> Bot:
+def create_bot(config_path: Path | None = None, *, data_dir: Path | None = None,
+               floating_url: str | None = None) -> Bot:
     """A bot for the configured product, or for the demo vendor when no configuration is given.
 
     ``data_dir`` (or ``$CHATBOT_DATA_DIR``) moves everything the chatbot writes besides request
     files: the demo vendor and the local license storage. Without it the license storage stays
-    in the licensing SDK's default place.
+    in the licensing SDK's default place. ``floating_url`` (or ``$CHATBOT_FLOATING_SERVER``) is
+    the floating server's address.
     """
     chosen_dir = _chosen_data_dir(data_dir)
     overrides: dict[str, object] = {} if chosen_dir is None else {"data_dir": chosen_dir / "licenses"}
     if os.environ.get(HARDWARE_ID_ENV):
         overrides["hardware_id"] = os.environ[HARDWARE_ID_ENV]
     config = config_path or os.environ.get(DEFAULT_CONFIG_ENV) or None
+    floating = FloatingSetup(url=floating_url or os.environ.get(FLOATING_SERVER_ENV) or None)
     fingerprint = os.environ.get(FINGERPRINT_ENV) or None
     demo = None
     if config is None:
@@ -82,6 +98,10 @@ def create_bot(config_path: Path | None = None, *, data_dir: Path | None = None)
         demo = demo_vendor(folder)
         config = demo.vendor_dir / CONFIG_FILE
         fingerprint = _demo_pin(demo.vendor_dir, renew=built_now)
+        site = demo.vendor_dir / FLOATING_SITE
+        if floating.url is None and site.is_dir():
+            floating = FloatingSetup(server=DemoFloatingServer(
+                site, FLOATING_PORT, detect_program("licensing-floating", "licensing.floating")))
     try:
         loaded = Configuration.from_file(config, expected_fingerprint=fingerprint, **overrides)
     except ConfigurationTamperedError as error:
@@ -90,7 +110,7 @@ def create_bot(config_path: Path | None = None, *, data_dir: Path | None = None)
         raise ConfigurationTamperedError(
             f"The demo vendor's configuration file {config} was changed after the demo was built.",
             hint=f"Delete the demo vendor folder {demo.vendor_dir} to build a new demo vendor.") from error
-    return Bot(LicenseManager(loaded), demo=demo)
+    return Bot(LicenseManager(loaded), demo=demo, floating=floating)
 
 
 def _demo_pin(vendor_dir: Path, *, renew: bool) -> str:

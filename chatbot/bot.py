@@ -28,8 +28,10 @@ from .dialogue import Dialogue, DialogueState
 from .explain import md_code
 from .handlers import DemoContext, Handlers, detect_portal_program
 from .replies import CANCEL, CONFIRM, LicenseStatus, Reply
+from .seats import FloatingSetup
 
-__all__ = ["Bot", "Reply", "LicenseStatus", "DemoContext", "CONFIRM", "CANCEL", "detect_portal_program"]
+__all__ = ["Bot", "Reply", "LicenseStatus", "DemoContext", "FloatingSetup", "CONFIRM", "CANCEL",
+           "detect_portal_program"]
 
 _log = logging.getLogger(__name__)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -39,15 +41,19 @@ class Bot:
     """The chatbot's brain. Not thread-safe: one conversation, one caller at a time."""
 
     def __init__(self, manager: LicenseManager, *, demo: DemoContext | None = None,
-                 rng: random.Random | None = None, local_tz: tzinfo | None = None, debug: bool = False) -> None:
+                 rng: random.Random | None = None, local_tz: tzinfo | None = None, debug: bool = False,
+                 floating: FloatingSetup | None = None) -> None:
         """``local_tz`` fixes the time skill's "local time" (default: this computer's zone);
-        ``debug`` lets unexpected exceptions propagate instead of apologising (tests, development)."""
+        ``debug`` lets unexpected exceptions propagate instead of apologising (tests, development);
+        ``floating`` says where floating seats come from (:mod:`chatbot.seats`). A seat this computer
+        borrowed in an earlier run is held again from the start."""
         self.manager = manager
         self.demo = demo
         self._debug = debug
         self.state = DialogueState()
-        self.handlers = Handlers(manager, self.state, demo=demo, rng=rng, local_tz=local_tz)
+        self.handlers = Handlers(manager, self.state, demo=demo, rng=rng, local_tz=local_tz, floating=floating)
         self.dialogue = Dialogue(self.handlers, self.state)
+        self.handlers.seats.restore()
 
     def greeting(self) -> Reply:
         """The first message: what the bot is, the license state, how to start."""
@@ -97,6 +103,21 @@ class Bot:
     def status(self) -> LicenseStatus:
         """The license state right now, from the license held in memory (no network)."""
         return self.handlers.status()
+
+    def seat_status(self) -> LicenseStatus | None:
+        """The floating seat held, as a status (its time left now), or None: memory only, so a shell may ask every
+        second from its UI thread while a line is answered in a worker."""
+        return self.handlers.seat_status()
+
+    def close(self) -> None:
+        """The app is quitting: a live floating seat is given back and the floating server the bot started stops
+        (a borrowed seat stays on this computer). Never raises; safe to call twice."""
+        try:
+            self.handlers.seats.close()
+        except Exception:
+            if self._debug:
+                raise
+            _log.exception("the chatbot failed to give its floating seat back")
 
     def warm(self) -> None:
         """Build what the first question would otherwise build (the knowledge index); shells call it after

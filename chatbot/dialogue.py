@@ -60,8 +60,8 @@ class Turn:
 class Pending:
     """What the last reply left open.
 
-    ``kind``: ``confirm``, ``clarify``, ``license_id`` or ``count`` (a question: the next line is
-    read as its answer), or ``step`` (a step left to do: "done" / "next" runs ``turn``).
+    ``kind``: ``confirm``, ``clarify``, ``license_id``, ``count`` or ``duration`` (a question: the
+    next line is read as its answer), or ``step`` (a step left to do: "done" / "next" runs ``turn``).
     """
 
     kind: str
@@ -110,6 +110,8 @@ class DialogueState:
 _KEEPS_PROBLEM = frozenset({intents.HELP, intents.UNKNOWN, intents.CLARIFY, intents.QUIT, CANCEL})
 #: the intents whose next step "done" runs (step 2 of the offline activation; a refresh once its file is there)
 _STEPS = frozenset({intents.ACTIVATE_OFFLINE, intents.REFRESH_OFFLINE})
+#: how a bare answer is read: "3" to "how many uses?" as "consume 3", "3 days" to "for how long?" as a borrow
+_ANSWER_FRAMES = {"count": "consume {}", "duration": "borrow a seat for {}"}
 #: acts that are small talk: answered briefly, and whatever was pending stays pending
 _SMALL_TALK = frozenset({intents.GREET, intents.THANK})
 
@@ -239,10 +241,10 @@ class Dialogue:
             if choice is None:
                 return None
             return self.run(Turn(choice, {**turn.slots, **self.understand(line).slots}, line))
-        fresh = self.understand(f"consume {line}" if pending.kind == "count" else line)
+        fresh = self.understand(_ANSWER_FRAMES.get(pending.kind, "{}").format(line))
         answer: dict[str, Any] = {}
-        if pending.kind == "count" and "count" in fresh.slots:
-            answer["count"] = fresh.slots["count"]
+        if pending.kind in ("count", "duration") and pending.kind in fresh.slots:
+            answer[pending.kind] = fresh.slots[pending.kind]
         if pending.kind == "license_id":
             if fresh.parsed is not None and fresh.parsed.credentials is not None:
                 answer["credentials"] = fresh.parsed.credentials

@@ -28,17 +28,20 @@ import shutil
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
 from licensing import (
     ConsumptionLimitError,
     Feature,
+    FloatingServerUnreachableError,
+    Lease,
     License,
     LicenseError,
     LicenseID,
     LicenseManager,
+    LocalCheckResult,
     NoLicenseError,
     VendorRefusal,
 )
@@ -47,6 +50,7 @@ from licensing.wire import (
     ACTIVATION_RESPONSE_FILE_NAME,
     DEACTIVATION_FILE_NAME,
     REFRESH_FILE_NAME,
+    format_span,
 )
 
 from . import intents, knowledge, wording
@@ -58,34 +62,41 @@ from .explain import (
     explain,
     explain_code,
     md_code,
+    md_escape,
     skill_refusal,
 )
 from .help_topics import HELP_TOPICS, help_topic
 from .replies import LicenseStatus, Reply
+from .seats import FLOATING_SERVER_ENV, FloatingSetup, SeatKeeper
 from .skills import SKILLS, Skill, SkillContext, SkillInputError
 
-__all__ = ["Handlers", "DemoContext", "detect_portal_program", "COMMANDS"]
+__all__ = ["Handlers", "DemoContext", "detect_portal_program", "detect_program", "COMMANDS"]
 
 PORTAL_SCRIPT = "licensing-portal"
 
 
-def detect_portal_program() -> str:
-    """How to start ``licensing-portal`` from a shell here, as the demo commands the bot prints say it.
+def detect_program(name: str, module: str) -> str:
+    """How to start the console script ``name`` from a shell here, as the demo commands the bot prints say it.
 
-    Just ``licensing-portal`` when the shell finds the script installed beside this Python (an
-    activated virtual environment); otherwise that script's absolute path (the chatbot started as
+    Just ``name`` when the shell finds the script installed beside this Python (an activated
+    virtual environment); otherwise that script's absolute path (the chatbot started as
     ``.venv/bin/chatbot`` without activating it). With no script beside this Python: the name if
-    the shell finds one, else ``python -m licensing.issuing.cli`` with this Python.
+    the shell finds one, else ``python -m MODULE`` with this Python.
     """
-    script = Path(sys.executable).with_name(PORTAL_SCRIPT)
-    found = shutil.which(PORTAL_SCRIPT)
+    script = Path(sys.executable).with_name(name)
+    found = shutil.which(name)
     if not script.is_file():
-        return PORTAL_SCRIPT if found else f"{shlex.quote(sys.executable)} -m licensing.issuing.cli"
+        return name if found else f"{shlex.quote(sys.executable)} -m {module}"
     try:
         same = found is not None and os.path.samefile(found, script)
     except OSError:
         same = False
-    return PORTAL_SCRIPT if same else shlex.quote(str(script))
+    return name if same else shlex.quote(str(script))
+
+
+def detect_portal_program() -> str:
+    """How to start ``licensing-portal`` from a shell here (see :func:`detect_program`)."""
+    return detect_program(PORTAL_SCRIPT, "licensing.issuing.cli")
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,10 @@ COMMANDS: Mapping[str, str] = {
     intents.LIST_FEATURES: "features", intents.CONSUME: "use a credit", intents.IS_ONLINE: "am I online?",
     intents.CLEAR_STORAGE: "clear storage", intents.RELOAD_LICENSE: "reload", intents.HELP: "help",
     intents.QUIT: "quit", **{name: skill.example for name, skill in SKILLS.items()},
+    intents.REQUEST_SEAT: "get a seat", intents.RELEASE_SEAT: "release my seat",
+    intents.BORROW_SEAT: "borrow a seat for 3 days", intents.RETURN_BORROWED_SEAT: "return the borrowed seat",
+    intents.LIST_SEATS: "how many seats are free?", intents.START_FLOATING_SERVER: "start the floating server",
+    intents.STOP_FLOATING_SERVER: "stop the floating server",
 }
 
 
@@ -129,10 +144,12 @@ class Handlers:
     """One method per intent. Not thread-safe: one conversation, one caller at a time."""
 
     def __init__(self, manager: LicenseManager, state: DialogueState, *, demo: DemoContext | None = None,
-                 rng: random.Random | None = None, local_tz: tzinfo | None = None) -> None:
+                 rng: random.Random | None = None, local_tz: tzinfo | None = None,
+                 floating: FloatingSetup | None = None) -> None:
         self.manager = manager
         self.state = state
         self.demo = demo
+        self.seats = SeatKeeper(manager, floating or FloatingSetup())  # the floating seat held, if any
         self._rng = rng or random.Random()
         self._local_tz = local_tz
         self._request: Path | None = None  # the activation request written in this conversation
@@ -170,7 +187,11 @@ class Handlers:
             return None
 
     def status(self) -> LicenseStatus:
-        """The license state right now, from the license held in memory (no network)."""
+        """The license state right now, from the license held in memory (no network); a floating seat held is
+        the license while it is held."""
+        seat = self.seat_status()
+        if seat is not None:
+            return seat
         try:
             license_ = self._current()
         except LicenseError as error:
@@ -179,6 +200,18 @@ class Handlers:
             return self._status_line(None, NoLicenseError())
         return self._status_line(license_, license_.check_status().first_error)
 
+    def seat_status(self) -> LicenseStatus | None:
+        """The status of the floating seat held, or None when none is held: memory only, cheap enough for a
+        status bar that shows the seat's time left every second."""
+        lease, seat = self.seats.lease, self.seats.seat_status()
+        if lease is None or seat is None:
+            return None
+        error = lease.check_status().first_error
+        problem = "" if error is None else f", not usable right now ({error.code.replace('_', ' ')})"
+        summary = f"floating {wording.seat(lease)} from {lease.server_url}, {wording.seat_ends(lease)}{problem}"
+        return LicenseStatus(licensed=error is None, license_type=lease.license_type, expires=lease.expires,
+                             days_left=None, consumption_left=None, online=self._online, summary=summary,
+                             problem_code=None if error is None else error.code, seat=seat)
 
     # -- talk --------------------------------------------------------------------------------------
 
@@ -295,6 +328,9 @@ class Handlers:
             "respond_command": respond, "serve_command": serve, "portal_url": PORTAL_URL,
             "grace_days": "no" if grace is None else str(grace.days),
             "clock_tolerance_minutes": str(int(config.clock_tolerance.total_seconds() // 60)),
+            "floating_server": self.seats.url or "http://HOST:8470",
+            "floating_command": self.seats.server.command if self.seats.server is not None else
+            "licensing-floating --data FOLDER serve --port 8470",
         }
 
     def demo_key(self, label: str) -> Reply:
@@ -304,6 +340,11 @@ class Handlers:
         if found is None:
             return Reply(f"There is no {label} demo license.", intents.HELP, False, ("which keys can I use?",))
         key, about = found
+        if label == "floating":  # never activated on a computer: its seats come from the floating server
+            return Reply(f"The **floating** demo license is {md_code(key)}: {about}.\n\nComputers do not activate it: "
+                         "they take a seat from the demo's floating server. Say **start the floating server**, then "
+                         "**get a seat**.", intents.HELP, True, ("start the floating server", "get a seat"),
+                         data={"topic": "keys", "label": label})
         is_user = "@" in key
         start = f"activate offline user {key} password demo-password" if is_user else f"activate offline {key}"
         what = f"the user {md_code(key)} (password `demo-password`)" if is_user else md_code(key)
@@ -325,7 +366,14 @@ class Handlers:
         return Reply(text, intents.HELP, True, explanation.suggestions, data={"topic": "why", "code": explanation.code})
 
     def _quit(self, turn: Turn) -> Reply:
-        return Reply("Goodbye! Your license stays on this device for next time.", intents.QUIT, True, quit=True)
+        lease = self.seats.lease
+        if lease is None:
+            text = "Goodbye! Your license stays on this device for next time."
+        elif lease.borrowed:
+            text = f"Goodbye! Your borrowed seat stays on this computer, {wording.seat_ends(lease)}."
+        else:
+            text = "Goodbye! I give your floating seat back as I close."
+        return Reply(text, intents.QUIT, True, quit=True)
 
     def _unknown(self, turn: Turn) -> Reply:
         if not turn.line:
@@ -341,6 +389,8 @@ class Handlers:
     def _fact(self, turn: Turn) -> Reply:
         """One fact of the license held here, in a line or two ("how many activations are left?")."""
         fact = str(turn.slots["fact"])
+        if fact == "seat":
+            return self._fact_reply(fact, wording.seat_fact(self.seats.lease, self.seats.url))
         if fact == "device_id":
             return self._fact_reply(fact, wording.device_ids(self.held_license(), self.manager.hardware_id))
         license_ = self._current()
@@ -621,6 +671,8 @@ class Handlers:
         """Diagnose: every local check, and the first failure explained with its fix (or one fact, asked for)."""
         if "fact" in turn.slots:
             return self._fact(turn)
+        if self.seats.lease is not None:
+            return self._seat_checked(turn, self.seats.lease)
         license_ = self._current()
         if license_ is None:
             fix = explain(NoLicenseError()).how_to_fix
@@ -639,6 +691,19 @@ class Handlers:
             expired = wording.expired_features_note(result.expired_features)
             return Reply(f"**You are licensed.**\n\n{self._report(license_)}{expired}", turn.name, True,
                          ("features", "tell me a joke"), data={"licensed": True})
+        return self._not_licensed(turn, result)
+
+    def _seat_checked(self, turn: Turn, lease: Lease) -> Reply:
+        """ "am I licensed?" while a floating seat is held: the seat is the license."""
+        result = lease.check_status()
+        self._noted_check(result.ok, "status")
+        if not result.ok:
+            return self._not_licensed(turn, result, "your floating seat's ")
+        return Reply(f"**You are licensed** by a floating seat.\n\n{self._seat_report(lease)}", turn.name, True,
+                     ("tell me a joke", "how many seats are free?"), data={"licensed": True, "seat": lease.slot + 1})
+
+    def _not_licensed(self, turn: Turn, result: LocalCheckResult, whose: str = "the ") -> Reply:
+        """The first failing check explained with its fix, and the others named."""
         failed = [item for item in result.items if not item.ok]
         first = failed[0]
         assert first.error is not None
@@ -646,12 +711,12 @@ class Handlers:
         self._note_problem(explanation)
         others = (f"\n\nAlso failing: {', '.join(wording.CHECK_WORDS.get(i.name, i.name) for i in failed[1:])}."
                   if len(failed) > 1 else "")
-        return Reply(f"**You are not licensed right now** — the {wording.CHECK_WORDS.get(first.name, first.name)} check "
-                     f"failed.\n\n{explanation.markdown()}{others}", turn.name, True, explanation.suggestions,
+        return Reply(f"**You are not licensed right now** — {whose}{wording.CHECK_WORDS.get(first.name, first.name)} "
+                     f"check failed.\n\n{explanation.markdown()}{others}", turn.name, True, explanation.suggestions,
                      data={"licensed": False, "code": first.error.code, "check": first.name})
 
     def _features(self, turn: Turn) -> Reply:
-        license_ = self._require_license()
+        license_ = self.seats.lease or self._require_license()
         now = self.manager.now()
         skills_by_feature = {skill.feature: skill for skill in SKILLS.values()}
         lines = []
@@ -662,16 +727,23 @@ class Handlers:
                 notes.append(f"unlocks *{skill.title}*")
             if feature.expires is not None:
                 notes.append(wording.feature_expiry(feature.expires, now))
-            if feature.max_consumptions is not None:
+            if feature.max_consumptions is not None and isinstance(license_, License):
                 used = feature.total_consumptions + license_.feature_consumptions(feature.code)
                 notes.append(f"{used} of {feature.max_consumptions} uses")
             lines.append(f"- {md_code(feature.code)}" + (f" — {', '.join(notes)}" if notes else ""))
         codes = {feature.code for feature in license_.features()}
         missing = [f"{md_code(code)} ({skill.title})" for code, skill in skills_by_feature.items() if code not in codes]
-        text = "**Features on your license:**\n" + ("\n".join(lines) or "- none")
+        whose = "floating seat" if isinstance(license_, Lease) else "license"
+        text = f"**Features on your {whose}:**\n" + ("\n".join(lines) or "- none")
+        them = "it" if len(missing) == 1 else "them"
+        if isinstance(license_, Lease):
+            if missing:
+                text += (f"\n\nNot on it: {', '.join(missing)}. The vendor's refresh, applied at the floating server, "
+                         f"can add {them}.")
+            return Reply(text, turn.name, True, ("status",), data={"features": sorted(codes)})
         if missing:
             text += (f"\n\nNot on your license: {', '.join(missing)}. A refresh file from your vendor can add "
-                     f"{'it' if len(missing) == 1 else 'them'}.")
+                     f"{them}.")
         text += f"\n\nThis device's activation id: {wording.device_id_md(license_)} (your vendor needs it for a refresh file)."
         return Reply(text, turn.name, True, ("status",), data={"features": sorted(codes)})
 
@@ -689,13 +761,181 @@ class Handlers:
         return Reply(f"Recorded {count} {'use' if count == 1 else 'uses'}. {wording.uses(license_)}", turn.name, True,
                      ("status",), data={"remaining": license_.remaining_consumptions})
 
+    # -- floating seats ----------------------------------------------------------------------------
+
+    def _without_floating_server(self, turn: Turn) -> Reply | None:
+        """The reply when no floating server is set up for this app (None when one is)."""
+        if self.seats.url is not None:
+            return None
+        return Reply("No floating server is set up for this app, so there are no seats to take. A floating "
+                     "license's seats come from a license server on your site's network (`licensing-floating`): ask "
+                     "your administrator for its address, then start me with `chatbot --floating-server "
+                     f"http://HOST:8470` (or set `{FLOATING_SERVER_ENV}`).", turn.name, False, ("help",),
+                     data={"code": "no_floating_server"})
+
+    def _request_seat(self, turn: Turn) -> Reply:
+        missing = self._without_floating_server(turn)
+        if missing is not None:
+            return missing
+        before = self.seats.lease
+        holding = before is not None and before.check_status().first_error is None
+        try:
+            lease = self.seats.take()
+        except FloatingServerUnreachableError as error:
+            if before is None or not holding:
+                raise
+            self._note_problem(self._explain(error))
+            return Reply(f"You already hold a seat: {wording.seat(before)}, {wording.seat_ends(before)}. The floating "
+                         f"server at {md_code(before.server_url)} does not answer, so I could not renew it: it keeps "
+                         "working until then, and the heartbeat renews it as soon as the server is back.", turn.name,
+                         True, ("why?", "am I licensed?"), data={"seat": before.slot + 1, "code": error.code})
+        if lease.borrowed:
+            return Reply(f"You already have a seat: {wording.seat(lease)}, **{wording.seat_ends(lease)}**, so it works "
+                         "on this computer without the floating server until then. Say **return the borrowed seat** "
+                         "to give it back early.", turn.name, True, ("return the borrowed seat", "tell me a joke"),
+                         data={"seat": lease.slot + 1, "borrowed": True})
+        lead = ("You already hold a seat, so I renewed it" if holding else
+                "**You have a seat again**" if before is not None else "**You have a seat**")
+        text = (f"{lead}: {wording.seat(lease)} from the floating server at {md_code(lease.server_url)}, "
+                f"{wording.seat_ends(lease)}. I renew it in the background (the heartbeat) while this chat holds "
+                "it, and give it back when you quit or say **release my seat**; if the server stops answering, it "
+                "keeps working until its lease runs out.\n\n" + self._seat_report(lease))
+        return Reply(text, turn.name, True, ("tell me a joke", "how many seats are free?", "release my seat"),
+                     data={"seat": lease.slot + 1, "borrowed": False})
+
+    def _release_seat(self, turn: Turn) -> Reply:
+        lease = self.seats.lease
+        if lease is None:
+            activation = (" To free this device's activation instead, say **deactivate offline**."
+                          if self.held_license() is not None else "")
+            return Reply(f"You hold no floating seat, so there is none to give back.{activation}", turn.name, True,
+                         ("how many seats are free?",))
+        if lease.borrowed:
+            return self._return_borrowed_seat(turn)
+        where, slot = md_code(lease.server_url), wording.seat(lease)
+        if self.seats.release():
+            text = (f"**Seat given back.** The floating server at {where} has {slot} free for someone else now. The "
+                    "skills stop here until you take a seat again.")
+        else:
+            text = (f"**Seat given back here**, but the floating server at {where} did not answer, so it frees the "
+                    f"seat itself when the lease runs out (within {format_span(_lease_seconds(lease))}).")
+        return Reply(text, turn.name, True, ("get a seat",))
+
+    def _borrow_seat(self, turn: Turn) -> Reply:
+        missing = self._without_floating_server(turn)
+        if missing is not None:
+            return missing
+        seconds = turn.slots.get("duration")
+        if not isinstance(seconds, int):
+            return self.ask("duration", turn, "For how long should I borrow the seat? Say for example **3 days**.",
+                            ("3 days", "1 week"))
+        lease = self.seats.borrow(timedelta(seconds=seconds))
+        return Reply(f"**Seat borrowed until {wording.at_time(lease.expires)}** ({wording.seat(lease)} of the floating "
+                     f"server at {md_code(lease.server_url)}). It works on this computer without the floating server "
+                     "until then, also after the app restarts, and counts as taken at the server. Say **return the "
+                     "borrowed seat** to give it back early (the server must answer then).", turn.name, True,
+                     ("tell me a joke", "return the borrowed seat"), data={"seat": lease.slot + 1, "borrowed": True})
+
+    def _return_borrowed_seat(self, turn: Turn) -> Reply:
+        missing = self._without_floating_server(turn)
+        if missing is not None:
+            return missing
+        lease = self.seats.borrowed()
+        if lease is None:
+            live = " Your seat is a live one: say **release my seat** to give it back." if self.seats.lease else ""
+            return Reply(f"This computer has no borrowed seat to give back.{live}", turn.name, True,
+                         ("how many seats are free?",))
+        return self.ask("confirm", turn, f"Give back {wording.seat(lease)}, borrowed until "
+                                          f"{wording.at_time(lease.expires)}, now? It stops working on this computer "
+                                          "at once, and the floating server can hand it to someone else.\n\n"
+                                          "Say **yes** to give it back, or **no** to keep it.", ("yes", "no"))
+
+    def _return_now(self, turn: Turn) -> Reply:
+        where = md_code(self.seats.url or "")
+        if self.seats.return_borrowed():
+            return Reply(f"**Borrowed seat given back.** The floating server at {where} has it free for someone "
+                         "else, and it no longer works here: say **get a seat** to take one.", turn.name, True,
+                         ("get a seat",))
+        return Reply(f"**Borrowed seat given back here.** The floating server at {where} did not confirm it, so I tell "
+                     "it with the next request; the seat no longer works here either way.", turn.name, True,
+                     ("get a seat",))
+
+    def _list_seats(self, turn: Turn) -> Reply:
+        missing = self._without_floating_server(turn)
+        if missing is not None:
+            return missing
+        report = self.seats.seats()
+        rows = "".join(f"\n| {holder.slot + 1} | {md_escape(holder.client)}{' (you)' if holder.yours else ''} | "
+                       f"{'borrowed' if holder.borrowed else 'lease'} until {wording.at_time(holder.expires)} |"
+                       for holder in sorted(report.holders, key=lambda h: h.slot))
+        table = f"\n\n| seat | held by | until |\n|---|---|---|{rows}" if rows else ""
+        mine = any(holder.yours for holder in report.holders)
+        next_step = "" if mine else " Say **get a seat** to take one." if report.free else \
+            " Every seat is taken: one frees up when its holder gives it back or its lease runs out."
+        return Reply(f"**{report.free} of {wording.plural(report.total, 'seat')} free** on the floating server at "
+                     f"{md_code(report.server_url)}.{table}{next_step}", turn.name, True,
+                     ("release my seat",) if mine else ("get a seat",),
+                     data={"free": report.free, "total": report.total})
+
+    def _start_floating_server(self, turn: Turn) -> Reply:
+        server = self.seats.server
+        if server is None:
+            where = f"at {md_code(self.seats.url)} " if self.seats.url else ""
+            return Reply(f"I can start only the demo vendor's own floating server. The floating server {where}runs on "
+                         "your site's network: your administrator starts it (`licensing-floating --data FOLDER "
+                         "serve`).", turn.name, False, ("how many seats are free?",))
+        try:
+            started = self.seats.start_server()
+        except LicenseError as error:  # the launcher's ConfigurationError carries the server's log
+            log = [line for line in error.message.splitlines() if line.strip()]
+            return Reply(f"**The floating server did not start.** {md_escape(log[0])}\n\nIts last words: "
+                         f"{md_code(log[-1], limit=4096)}\n\nStart it by hand to see more: "
+                         f"{md_code(server.command, limit=4096)}.", turn.name, False, ("help",),
+                         data={"code": error.code})
+        if not started:
+            return Reply(f"The floating server at {md_code(server.url)} is already running. Say **get a seat**.",
+                         turn.name, True, ("get a seat", "how many seats are free?"))
+        return Reply(f"**The demo's floating server is running** at {md_code(server.url)}, in its own process — as an "
+                     f"administrator would run it: {md_code(server.command, limit=4096)}. It serves the seats of the "
+                     "demo's floating license until you stop it or quit this chat. Say **get a seat**.", turn.name,
+                     True, ("get a seat", "how many seats are free?"))
+
+    def _stop_floating_server(self, turn: Turn) -> Reply:
+        server = self.seats.server
+        if server is None or not self.seats.stop_server():
+            where = md_code(self.seats.url) if self.seats.url else "your site"
+            return Reply(f"I did not start the floating server at {where}, so I leave it running: it is stopped where "
+                         "it runs (ctrl+c in its terminal).", turn.name, False, ("how many seats are free?",))
+        lease = self.seats.lease
+        if lease is None:
+            after = ""
+        elif lease.borrowed:
+            after = f" Your borrowed seat needs no server: it keeps working until {wording.at_time(lease.expires)}."
+        else:
+            after = (f" Your seat keeps working until its lease runs out, {wording.seat_ends(lease)} at the latest; "
+                     "then the skills stop until the server answers again and you take a seat.")
+        return Reply(f"**The floating server is stopped.**{after}", turn.name, True,
+                     ("am I licensed?", "start the floating server"))
+
+    def _seat_report(self, lease: Lease) -> str:
+        """A floating seat in a few lines: which seat and until when, the license behind it, its features."""
+        renewed = "" if lease.borrowed else " (the heartbeat renews it)"
+        features = ", ".join(md_code(f.code) for f in lease.features()) or "none"
+        return "\n".join((f"- Seat {lease.slot + 1} of {lease.seats}, from the floating server at "
+                           f"{md_code(lease.server_url)}, {wording.seat_ends(lease)}{renewed}",
+                           f"- License: {wording.seat_terms(lease)}",
+                           f"- Features: {features}"))
+
     # -- skills ----------------------------------------------------------------------------------
 
     def _skill(self, turn: Turn) -> Reply:
-        """Gate (license, feature), run, then record the use — a failed run costs nothing."""
+        """Gate (license, feature), run, then record the use — a failed run costs nothing.
+
+        A floating seat held is the license while it is held: its lease is checked and its features
+        unlock the skills (a seat records no uses)."""
         skill = SKILLS[turn.name]
         try:
-            license_ = self._current()
+            license_ = self.seats.lease or self._current()
             if license_ is None:
                 raise NoLicenseError()
             self._noted_check(False, skill.title)
@@ -709,6 +949,8 @@ class Handlers:
             text = skill.run(turn.slots, context)
         except SkillInputError as error:
             return Reply(error.message, turn.name, False, (skill.example,))
+        if isinstance(license_, Lease):
+            return Reply(text, turn.name, True)
         try:
             recorded = _record_use(license_, feature)
         except LicenseError as error:
@@ -756,8 +998,14 @@ class Handlers:
         return Reply(text, intent, False, explanation.suggestions, self.status(), {"code": error.code})
 
     def _explain(self, error: LicenseError) -> Explanation:
-        """:func:`explain`, with the license held here: its expiry dated, this device's id where a refresh helps."""
-        return self._with_device_id(explain(error, message=self._specific_message(error)))
+        """:func:`explain`, with the license held here: its expiry dated, this device's id where a refresh helps;
+        on the demo, a floating server that does not answer is one the bot can start."""
+        explanation = self._with_device_id(explain(error, message=self._specific_message(error)))
+        if error.code in _SERVER_GONE and self.seats.server is not None and not self.seats.started_server:
+            explanation = replace(explanation, how_to_fix=f"{explanation.how_to_fix} Here, the demo's floating server "
+                                                          "runs when you say **start the floating server**.",
+                                  suggestions=("start the floating server", *explanation.suggestions))
+        return explanation
 
     def _specific_message(self, error: LicenseError) -> str | None:
         """The license's expiry in the vendor's words ("valid through …"), instead of the engine's date."""
@@ -841,15 +1089,26 @@ HANDLERS: Mapping[str, Callable[[Handlers, Turn], Reply]] = {
     intents.UNKNOWN: Handlers._unknown,
     intents.CLARIFY: Handlers._clarify,
     **{name: Handlers._skill for name in SKILLS},
+    intents.REQUEST_SEAT: Handlers._request_seat,
+    intents.RELEASE_SEAT: Handlers._release_seat,
+    intents.BORROW_SEAT: Handlers._borrow_seat,
+    intents.RETURN_BORROWED_SEAT: Handlers._return_borrowed_seat,
+    intents.LIST_SEATS: Handlers._list_seats,
+    intents.START_FLOATING_SERVER: Handlers._start_floating_server,
+    intents.STOP_FLOATING_SERVER: Handlers._stop_floating_server,
 }
 #: what a "yes" to a confirmation question runs (the handlers above only ask)
 _ON_CONFIRM: Mapping[str, Callable[[Handlers, Turn], Reply]] = {
     intents.DEACTIVATE_ONLINE: Handlers._deactivate_now,
     intents.DEACTIVATE_OFFLINE: Handlers._deactivate_now,
     intents.CLEAR_STORAGE: Handlers._clear_now,
+    intents.RETURN_BORROWED_SEAT: Handlers._return_now,
+    intents.RELEASE_SEAT: Handlers._return_now,  # "release my seat" asks first only when the seat is borrowed
 }
 assert set(HANDLERS) == set(intents.INTENT_NAMES), "every intent needs a handler"
 
+#: refusals that mean the floating server is not answering
+_SERVER_GONE = frozenset({"floating_server_unreachable", "lease_expired"})
 #: intents after which the status bar may be stale
 _CHANGES_STATE = frozenset(intents.INTENT_NAMES) - {intents.HELP, intents.QUIT, intents.UNKNOWN, intents.CLARIFY,
                                                     *SKILLS}
@@ -863,6 +1122,11 @@ def _license_id(slots: Mapping[str, Any]) -> LicenseID | None:
         return LicenseID.from_user(credentials.user, credentials.password)
     key = slots.get("key")
     return LicenseID.from_key(key) if isinstance(key, str) else None
+
+
+def _lease_seconds(lease: Lease) -> int:
+    terms = lease.terms.floating
+    return terms.lease_seconds if terms is not None else 0
 
 
 def _is_response(path: str) -> bool:

@@ -33,6 +33,8 @@ _WORDS = re.compile(r"[a-z0-9']+")
 
 def _help_general(bot: Handlers) -> Page:
     skills = "\n".join(f"- `{skill.example}` — needs the `{skill.feature}` feature" for skill in SKILLS.values())
+    floating = ("- `start the floating server`, `stop the floating server` — the demo's own\n"
+                if bot.seats.server is not None else "")
     text = ("I'm the licensing chatbot. Things to say:\n\n"
             "**Licensing**\n"
             "- `activate ABCD-1234-EFGH-5678` — activate (online when the license server answers, else offline)\n"
@@ -44,6 +46,10 @@ def _help_general(bot: Handlers) -> Page:
             "- `deactivate offline` — free this device's activation; `clear storage` — wipe the local data\n"
             "- `reload` — read the license from disk again\n"
             "- `why?` — after a refusal: what went wrong, and how to fix it\n\n"
+            "**Floating seats** (a floating license's seats, from a floating server at your site)\n"
+            "- `get a seat`, `release my seat`, `how many seats are free?`\n"
+            "- `borrow a seat for 3 days` — keep one on this computer, no server needed; `return the borrowed seat`\n"
+            f"{floating}\n"
             f"**Skills** (each needs its feature on the license)\n{skills}\n\n"
             "More: `help offline`, `help keys`, `help problems`, `help convert`; `quit` to leave.")
     return text, ("help offline", "status", "which keys can I use?" if bot.demo else "help problems")

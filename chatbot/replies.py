@@ -12,11 +12,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Reply", "LicenseStatus", "CONFIRM", "CANCEL"]
+__all__ = ["Reply", "LicenseStatus", "SeatStatus", "CONFIRM", "CANCEL"]
 
 #: dialogue-turn intents of a :class:`Reply`, besides the names of :mod:`chatbot.intents`
 CONFIRM = "confirm"
 CANCEL = "cancel"
+
+
+@dataclass(frozen=True)
+class SeatStatus:
+    """A floating seat this conversation holds, for the status bar (its time left changes: ask again)."""
+
+    server_url: str
+    slot: int  # 1-based
+    seats: int
+    borrowed: bool
+    ends: datetime  # when this computer stops relying on it: a live seat's end moves on with each heartbeat
+    seconds_left: float
+    heartbeat_failing: bool = False
 
 
 @dataclass(frozen=True)
@@ -31,6 +44,7 @@ class LicenseStatus:
     online: bool | None  # None = not known yet
     summary: str  # one short line for people
     problem_code: str | None  # the first failing check's code when not licensed
+    seat: SeatStatus | None = None  # the floating seat held, when the bot holds one (it is then the license)
 
 
 @dataclass(frozen=True)

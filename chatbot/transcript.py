@@ -44,6 +44,12 @@ replayer (so prose must not start a line with ``**Word:**``; write ``*Note:*`` i
     transcript that has these steps runs the app with ``server_url`` set to it (the hybrid
     routes); the others run without a server, like the demo.
 
+The demo's floating server is started and stopped by the chatbot itself ("start the floating
+server"): the app runs it in a process of its own, the replayer in a thread on the transcript's
+clock (on ``127.0.0.1:<FLOATING_PORT>``), so that its leases and borrows are dated like everything
+else. The heartbeat that keeps a seat beats once a day in a replay: never, that is, since the
+transcript's clock stands still between steps and only the steps move it.
+
 Placeholders
 ============
 
@@ -51,7 +57,8 @@ Outputs hold placeholders instead of what changes from run to run, and steps may
 (they are replaced before a line is typed or a command runs): ``<WORK>`` (the temporary
 folder), ``<DESKTOP>`` (where request and response files go), ``<DATA>`` (the SDK's data
 folder), ``<VENDOR>`` (the demo vendor's folder), ``<OTHER_DESKTOP>`` and ``<OTHER_DATA>`` (the
-other computer's), ``<PORT>`` (the license server's port), ``<KEY:perpetual>``,
+other computer's), ``<PORT>`` (the license server's port), ``<FLOATING_PORT>`` (the demo's floating
+server's), ``<KEY:perpetual>``,
 ``<KEY:consumption>``, … (the demo licenses' keys by label), ``<KEY:1>``, ``<KEY:2>``, … (other
 keys of this vendor, numbered as they first appear), ``<DEVICE_ID:1>``, ``<DEVICE_ID:2>``, …
 (vendor device ids, numbered as they first appear), ``<HARDWARE_ID>`` and ``<OTHER_HARDWARE_ID>`` (the
@@ -99,8 +106,10 @@ from pathlib import Path
 from typing import Any
 
 from licensing import Configuration, LicenseManager
+from licensing.issuing.demo_plan import FLOATING_SITE
 
 from .bot import Bot, DemoContext
+from .seats import FloatingSetup
 
 __all__ = ["START", "Outcome", "Step", "Transcript", "TranscriptError", "check", "difference", "main", "parse",
            "regenerate", "render", "replay", "transcript_files"]
@@ -108,6 +117,7 @@ __all__ = ["START", "Outcome", "Step", "Transcript", "TranscriptError", "check",
 START = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 HARDWARE_IDS = {"this": "transcript-device", "other": "other-computer"}
 LOCAL_TZ = timezone(timedelta(hours=2))
+_A_DAY = 86_400.0
 TRANSCRIPTS_DIR = Path(__file__).resolve().parent.parent / "transcripts"
 
 
@@ -394,9 +404,11 @@ class _Names:
 
     def hide(self, text: str) -> str:
         """``text`` with every volatile value replaced by its placeholder."""
-        if "PORT" in self.values:
-            text = text.replace(f":{self.values['PORT']}", ":<PORT>")
-        fixed = {value: name for name, value in self.values.items() if name != "PORT"}
+        for port in ("PORT", "FLOATING_PORT"):
+            if port in self.values:
+                number = self.values[port]
+                text = text.replace(f":{number}", f":<{port}>").replace(f"--port {number}", f"--port <{port}>")
+        fixed = {value: name for name, value in self.values.items() if not name.endswith("PORT")}
         if fixed:
             longest_first = "|".join(re.escape(value) for value in sorted(fixed, key=len, reverse=True))
             text = _substitute(re.compile(longest_first), text, fixed.get)
@@ -441,10 +453,11 @@ class _Computer:
 
 
 class _WebServer:
-    """The vendor's web application (portal pages and JSON API) on 127.0.0.1 at a fixed port, in a thread."""
+    """An ASGI application on 127.0.0.1 at a fixed port, in a thread: the vendor's web application (portal pages
+    and JSON API), or the demo's floating server. ``make_app`` builds a fresh application for each start."""
 
-    def __init__(self, workspace: Any) -> None:
-        self.workspace = workspace
+    def __init__(self, make_app: Callable[[], Any]) -> None:
+        self._make_app = make_app
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -456,15 +469,16 @@ class _WebServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
     def start(self) -> None:
         import uvicorn
 
-        from licensing.issuing.portal.app import create_app
-        from licensing.issuing.portal.settings import PortalSettings
-
         if self._thread is not None:
             return
-        app = create_app(self.workspace, settings=PortalSettings())
+        app = self._make_app()
         self._socket = socket.socket()
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", self.port))
@@ -474,7 +488,7 @@ class _WebServer:
         deadline = time.monotonic() + 20
         while not self._server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the license server did not start")
+                raise RuntimeError("the web server did not start")
             time.sleep(0.01)
 
     def stop(self) -> None:
@@ -485,6 +499,35 @@ class _WebServer:
         assert self._socket is not None
         self._socket.close()
         self._thread = self._server = self._socket = None
+
+
+class _FloatingServer:
+    """The demo's floating server as the bot starts and stops it (:class:`chatbot.seats.ServerControl`), served in
+    a thread on the transcript's clock instead of in a process on the system's: a lease and a borrow are then
+    dated on the page's clock, like everything else."""
+
+    def __init__(self, site: Path, clock: _Clock) -> None:
+        self.site, self.clock = site, clock
+        self._web = _WebServer(self._app)
+        self.port = self._web.port
+        self.url = self._web.url
+        self.command = f"licensing-floating --data {shlex.quote(str(site))} serve --port {self.port}"
+
+    def _app(self) -> Any:
+        from licensing.floating.app import create_app
+        from licensing.floating.server import FloatingServer
+        from licensing.floating.site import FloatingSite
+
+        return create_app(FloatingServer(FloatingSite.open(self.site, clock=self.clock), clock=self.clock))
+
+    def start(self) -> bool:
+        if self._web.running:
+            return False
+        self._web.start()
+        return True
+
+    def stop(self) -> None:
+        self._web.stop()
 
 
 class _Replay:
@@ -517,13 +560,26 @@ class _Replay:
         for label, key, _ in self.demo_info.licenses:
             if label != "user-based":
                 self.names.add(f"KEY:{label}", key)
-        self.server = _WebServer(self.workspace) if transcript.uses_server else None  # the license server
-        self.portal = _WebServer(self.workspace)  # the portal's pages, always reachable (another computer)
+        # the license server, and the portal's pages (always reachable: they are on another computer)
+        self.server = _WebServer(self._portal_app) if transcript.uses_server else None
+        self.portal = _WebServer(self._portal_app)
         if self.server is not None:
             self.names.add("PORT", str(self.server.port))
+        self.floating = _FloatingServer(vendor / FLOATING_SITE, self.clock)  # started when a user asks the bot
+        self.names.add("FLOATING_PORT", str(self.floating.port))
         self._client: Any = None
 
+    def _portal_app(self) -> Any:
+        from licensing.issuing.portal.app import create_app
+        from licensing.issuing.portal.settings import PortalSettings
+
+        return create_app(self.workspace, settings=PortalSettings())
+
     def close(self) -> None:
+        for computer in self.computers.values():
+            if computer.bot is not None:
+                computer.bot.close()
+        self.floating.stop()
         if self.server is not None:
             self.server.stop()
         if self._client is not None:
@@ -603,13 +659,19 @@ class _Replay:
         }
         if self.server is not None:
             overrides["server_url"] = self.server.url
+        if computer.bot is not None:
+            computer.bot.close()  # the app that quits gives its seat back
         manager = LicenseManager(Configuration.from_file(computer.config_path, **overrides))
         computer.managers.append(manager)
         # derived from the fixed raw id and the product, but how is the SDK's business: shown as a placeholder
         self.names.add("HARDWARE_ID" if computer.name == "this" else "OTHER_HARDWARE_ID", manager.hardware_id)
         # The pages show the command as a reader with the project's tools on PATH would type it.
         demo = DemoContext(self.vendor_dir, tuple(self.demo_info.licenses), portal_program="licensing-portal")
-        computer.bot = Bot(manager, demo=demo, rng=self.rng, local_tz=LOCAL_TZ, debug=True)
+        # The heartbeat beats on the real clock, a third of a lease apart; the page's clock stands still
+        # between steps, so a replay shows no heartbeat at all (one a day never comes).
+        floating = FloatingSetup(server=self.floating, client_name=f"you@{HARDWARE_IDS[computer.name]}",
+                                 heartbeat=_A_DAY)
+        computer.bot = Bot(manager, demo=demo, rng=self.rng, local_tz=LOCAL_TZ, debug=True, floating=floating)
         return computer.bot
 
     def _clock(self, step: Step) -> None:

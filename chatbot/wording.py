@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
-from licensing import License, LicenseTerms
+from licensing import Lease, License, LicenseTerms
+from licensing.wire import format_span
 
 from .explain import md_code
 
@@ -34,6 +35,10 @@ __all__ = [
     "license_expiry",
     "path_md",
     "plural",
+    "seat",
+    "seat_ends",
+    "seat_fact",
+    "seat_terms",
     "until",
     "uses",
     "who",
@@ -304,3 +309,40 @@ def server_contact(license_: License, grace: timedelta | None, now: datetime) ->
         return f"{text} The grace period of {plural(grace.days, 'day')} is over: say **check online** once connected."
     return (f"{text} Without the server it stays usable for {plural(left.days, 'more day')} "
             f"(until {at_time(contact + grace)}).")
+
+
+# -- a floating seat ---------------------------------------------------------------------------------
+
+
+def seat(lease: Lease) -> str:
+    """Which seat: "seat 2 of 4"."""
+    return f"seat {lease.slot + 1} of {lease.seats}"
+
+
+def seat_ends(lease: Lease) -> str:
+    """Until when the seat holds: "borrowed until 2026-06-04 12:00 UTC", "until 2026-06-01 12:01 UTC"."""
+    return f"{'borrowed until' if lease.borrowed else 'until'} {at_time(lease.expires)}"
+
+
+def seat_terms(lease: Lease) -> str:
+    """The floating license behind a seat: "floating license `KEY`: 4 seats, leases of 1 minute, borrowing up to 7 days"."""
+    terms = lease.terms.floating
+    which = f"floating license {md_code(lease.key)}" if lease.key else "floating license"
+    if terms is None:
+        return which
+    borrow = f"borrowing up to {format_span(terms.max_borrow_seconds)}" if terms.max_borrow_seconds else "no borrowing"
+    return f"{which}: {plural(terms.seats, 'seat')}, leases of {format_span(terms.lease_seconds)}, {borrow}"
+
+
+def seat_fact(lease: Lease | None, server_url: str | None) -> str:
+    """The answer to "do I have a seat?" / "how long does my seat last?"."""
+    if lease is None:
+        if server_url is None:
+            return "You hold no floating seat, and no floating server is set up for this app."
+        return f"You hold no floating seat. Say **get a seat** to take one from the floating server at {md_code(server_url)}."
+    where = f"{seat(lease)} from the floating server at {md_code(lease.server_url)}"
+    if lease.borrowed:
+        return (f"You hold {where}, **borrowed until {at_time(lease.expires)}**: it works on this computer without "
+                "the server until then.")
+    return (f"You hold {where}, until {at_time(lease.expires)}; the heartbeat renews it in the background while this "
+            "chat holds it.")

@@ -389,8 +389,10 @@ class Heartbeat:
                         self._on_error(error)
                     except Exception:  # noqa: BLE001 - the application's callback must not stop the heartbeat
                         pass
-                # retry sooner while the lease still holds, so a short outage costs no seat
-                delay = max(0.05, min(self.interval, lease.time_left().total_seconds() / 4))
+                # retry sooner while the lease still holds, so a short outage costs no seat; once it has
+                # ended there is nothing left to save, and the seat is taken again at the usual pace
+                left = lease.time_left().total_seconds()
+                delay = max(0.05, min(self.interval, left / 4)) if left > 0 else self.interval
             else:
                 self.last_error = None
                 self.renewals += 1

@@ -15,17 +15,22 @@ The :class:`Intent`
 * ``name``: one of ``activate_online, activate_offline, create_activation_request,
   deactivate_online, deactivate_offline, refresh_offline, check_online, local_check,
   license_status, list_features, consume, is_online, clear_storage, reload_license, help, quit,
-  skill_joke, skill_wordcount, skill_convert, skill_dice, skill_time, unknown, clarify``.
+  skill_joke, skill_wordcount, skill_convert, skill_dice, skill_time, unknown, clarify``; and for
+  floating licenses (seats from the floating server at the site): ``request_seat, release_seat,
+  borrow_seat, return_borrowed_seat, list_seats, start_floating_server, stop_floating_server``.
 * ``slots``: only values the user typed, nothing defaulted:
 
   - ``path`` (as typed, quotes stripped, ``~`` not expanded; may hold spaces or a Windows path),
     ``key`` (``XXXX-XXXX-XXXX-XXXX`` as typed), ``count`` (int; digits or number words),
-    ``sides`` (dice), ``value`` / ``unit_from`` / ``unit_to`` (conversion), ``text`` (word count);
+    ``sides`` (dice), ``value`` / ``unit_from`` / ``unit_to`` (conversion), ``text`` (word count),
+    ``duration`` (``borrow_seat``: how long, in whole seconds, from what was typed: "for 3 days" →
+    259200, "a week", "36 hours", "72h", "half a day");
   - ``topic`` (``help``): the knowledge entry the line asks about (:mod:`chatbot.knowledge`);
   - ``fact`` (``license_status``): the fact of the held license asked for — ``activations``,
     ``device_id``, ``license_key``, ``license_type``, ``expiry``, ``feature`` (with ``feature``:
-    the code as typed, lower-cased), ``consumption``, ``last_check``, ``server_contact``; absent
-    for "am I licensed?", "why am I not licensed?", "status";
+    the code as typed, lower-cased), ``consumption``, ``last_check``, ``server_contact``, ``seat``
+    (the floating seat held: "do I have a seat?", "how long does my lease last?", "is my seat
+    borrowed?"); absent for "am I licensed?", "why am I not licensed?", "status";
   - ``choice`` (acts ``select`` / ``follow_up``): which item of the list just shown — an int for
     an ordinal ("the second one" → 2, "number 3" → 3, "the last one" → -1) or a license kind as
     typed, lower-cased ("the perpetual one" → "perpetual").
@@ -74,6 +79,19 @@ Labelling rules
    ``quit``): a question never gets one (except ``quit`` with act ``bye``). ``quit`` is never
    chosen on a typo correction alone; a typo of a deactivation or of clearing may be read as it,
    because the bot confirms those before they run.
+10. Floating seats. "get a seat", "take a floating seat", "check out a seat", "I need a seat" →
+    ``request_seat``; "release my seat", "give my seat back", "free up my seat" → ``release_seat``
+    (but "release the seat online/offline" gives an *activation* back: ``deactivate_*``); "borrow
+    a seat for 3 days" → ``borrow_seat`` + ``duration`` ("borrow a seat" alone: no slot, the
+    handler asks how long); "return the borrowed seat", "give back the borrowed seat" →
+    ``return_borrowed_seat``; "how many seats are free?", "who holds the seats?", "seats", "is
+    the floating server running?" → ``list_seats`` (a question about the seats is answered by
+    it, like ``is_online``); "start/stop the floating server" → ``start_floating_server`` /
+    ``stop_floating_server`` (the demo's). As everywhere, a question is not an action: "can I
+    borrow a seat?", "how do I get a seat?", "what happens if the floating server goes down?" →
+    ``help`` + topic (``floating_licenses``, ``floating_leases``, ``floating_borrowing``,
+    ``floating_server_lost``). None of these is destructive: a live seat given back is taken again with
+    one line, and the bot confirms giving back a *borrowed* seat before it does.
 
 The package, by section
 =======================
@@ -92,6 +110,7 @@ from .model import (
     ACTIVATE_OFFLINE,
     ACTIVATE_ONLINE,
     AFFIRM,
+    BORROW_SEAT,
     BYE,
     CHECK_ONLINE,
     CLARIFY,
@@ -104,6 +123,7 @@ from .model import (
     DESTRUCTIVE_INTENTS,
     DONE,
     FACT_NAMES,
+    FLOATING_INTENTS,
     FOLLOW_UP,
     GREET,
     HELP,
@@ -111,10 +131,14 @@ from .model import (
     IS_ONLINE,
     LICENSE_STATUS,
     LIST_FEATURES,
+    LIST_SEATS,
     LOCAL_CHECK,
     QUIT,
     REFRESH_OFFLINE,
+    RELEASE_SEAT,
     RELOAD_LICENSE,
+    REQUEST_SEAT,
+    RETURN_BORROWED_SEAT,
     SELECT,
     SKILL_CONVERT,
     SKILL_DICE,
@@ -122,6 +146,8 @@ from .model import (
     SKILL_TIME,
     SKILL_WORDCOUNT,
     SLOT_NAMES,
+    START_FLOATING_SERVER,
+    STOP_FLOATING_SERVER,
     THANK,
     UNKNOWN,
     WHY,
@@ -174,4 +200,12 @@ __all__ = [
     "SKILL_TIME",
     "UNKNOWN",
     "CLARIFY",
+    "FLOATING_INTENTS",
+    "REQUEST_SEAT",
+    "RELEASE_SEAT",
+    "BORROW_SEAT",
+    "RETURN_BORROWED_SEAT",
+    "LIST_SEATS",
+    "START_FLOATING_SERVER",
+    "STOP_FLOATING_SERVER",
 ]

@@ -93,16 +93,31 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r" (?:does|do|did) (?:the |my )?(?P<feature>[a-z]+) (?:feature|skill|module) (?:come|ship|belong) ",
             r" (?:have|got) (?:the )?(?P<feature>[a-z]+) (?:feature|skill) ",
         )),
+        ("seat", (
+            r" (?:time|how long|how much time) (?:is )?(?:left|remaining) (?:on|for|in|of) (?:my|the|this|our) "
+            r"(?:floating )?(?:seat|lease|borrow|borrowed seat) ",
+            r" how (?:long|much longer|much time) (?:is|does|will|can|do i have|have i got|is left|left) (?:on )?"
+            r"(?:my|the|this|our) (?:floating )?(?:seat|lease|borrow|borrowed seat)",
+            r" when (?:does|will|is|do) (?:my|the|this|our) (?:floating )?(?:seat|lease|borrow|borrowed seat) "
+            r"(?:end|ends|expire|expires|run out|runs out|due|over|have to|stop)",
+            r" (?:is|was) (?:my|this|the|our) (?:floating )?seat (?:borrowed|live|still|valid|ok|okay|active|held|mine|"
+            r"good) ",
+            r" (?:which|what) seat (?:do|am|have|is|did) ",
+            r" do (?:i|we) (?:still )?(?:have|hold|own) (?:a|my|the|any) (?:floating )?(?:seat|lease) ",
+            r" (?:am i|are we) (?:holding|using) (?:a|my|the|any) (?:floating )?(?:seat|lease) ",
+            r" (?:my|the) (?:floating )?(?:seat|lease) (?:status|time left|expiry|end|details|info) ",
+            r" (?:seat|lease) (?:time left|expiry) ",
+        )),
         ("activations", (
-            rf" (?:how many|number of) {_W}{{0,2}}(?:activations|activation|seats|seat) ",
+            rf" (?:how many|number of) {_W}{{0,2}}(?:activations|activation) ",
             rf" (?:how many|number of) {_W}{{0,2}}(?:devices|machines|computers|pcs) "
             rf"{_W}{{0,4}}(?:left|remaining|use|using|activated|activate|active|add|register|have|allow|allowed)",
-            rf" (?:activations|activation|seats|seat) {_W}{{0,3}}(?:left|remaining|used|free|available|do i have|"
+            rf" (?:activations|activation) {_W}{{0,3}}(?:left|remaining|used|free|available|do i have|"
             rf"have i|allowed|does my|in use|taken|are there) ",
-            r" (?:total|max|maximum) (?:activations|seats|devices) (?:on|of|for|do|does|is|are|i|$)",
-            r" (?:activation|activations|seat|seats|device|devices) (?:limit|cap|quota|allowance|maximum|max) ",
-            r" (?:activation|activations|seat|seats) (?:count|counter|number|total) ",
-            r"^ (?:my |free |used )?(?:seats?|activations|seat count|activation count|activations left|seats? left) $",
+            r" (?:total|max|maximum) (?:activations|devices) (?:on|of|for|do|does|is|are|i|$)",
+            r" (?:activation|activations|device|devices) (?:limit|cap|quota|allowance|maximum|max) ",
+            r" (?:activation|activations) (?:count|counter|number|total) ",
+            r"^ (?:my |free |used )?(?:activations|activation count|activations left) $",
         )),
         ("consumption", (
             rf" (?:how many|how much|number of) {_W}{{0,2}}(?:uses|use|credits|credit|consumption|consumptions|usage|"
@@ -165,7 +180,7 @@ _SHORT = 3  # a line of at most this many words is a fact on its own ("expiratio
 #: facts whose words also name a concept of the knowledge base ("how are activations counted?", "how long is
 #: the grace period?"): asked without naming the license held, the line is about the concept
 _OWNED = frozenset({"activations", "consumption"})
-#: ... unless it asks how much is used or left ("how many activations are used?", "how many seats are free?")
+#: ... unless it asks how much is used or left ("how many activations are used?", "how many are left?")
 _STATE_WORD = re.compile(r" (?:left|remaining|remain|used|free|available|taken|in use|so far|consumed|spent) ")
 _NAMED_FEATURE = re.compile(r" (?:feature|skill|module) ")
 _NOT_FEATURES = frozenset("""

@@ -15,7 +15,7 @@ from licensing import ERROR_CODES
 
 from .model import Credentials
 
-__all__ = ["code", "credentials", "spaced_code"]
+__all__ = ["code", "credentials", "only_code", "spaced_code"]
 
 #: too general to be recognised written with spaces ("a license error", "a usage error")
 _GENERIC = frozenset({"license_error", "file_error", "usage_error", "invalid_argument", "binding_error", "no_license"})
@@ -33,6 +33,11 @@ def code(text: str) -> str | None:
     """The first licensing error code named in ``text``."""
     found = _CODE.search(text)
     return found.group(1) if found else None
+
+
+def only_code(text: str, found: str) -> bool:
+    """Is ``text`` the code ``found`` and nothing else ("no_seat_available", pasted)? Its words ask no fact."""
+    return re.search(r"\w", text.replace(found, " ")) is None
 
 
 def spaced_code(text: str) -> str | None:

@@ -29,6 +29,18 @@ SKILL_DICE = "skill_dice"
 SKILL_TIME = "skill_time"
 UNKNOWN = "unknown"
 CLARIFY = "clarify"
+# floating licenses: a seat from the floating server at the site
+REQUEST_SEAT = "request_seat"
+RELEASE_SEAT = "release_seat"
+BORROW_SEAT = "borrow_seat"
+RETURN_BORROWED_SEAT = "return_borrowed_seat"
+LIST_SEATS = "list_seats"
+START_FLOATING_SERVER = "start_floating_server"
+STOP_FLOATING_SERVER = "stop_floating_server"
+FLOATING_INTENTS: tuple[str, ...] = (
+    REQUEST_SEAT, RELEASE_SEAT, BORROW_SEAT, RETURN_BORROWED_SEAT, LIST_SEATS, START_FLOATING_SERVER,
+    STOP_FLOATING_SERVER,
+)
 
 INTENT_NAMES: tuple[str, ...] = (
     ACTIVATE_ONLINE, ACTIVATE_OFFLINE, CREATE_ACTIVATION_REQUEST,
@@ -36,7 +48,7 @@ INTENT_NAMES: tuple[str, ...] = (
     LOCAL_CHECK, LICENSE_STATUS, LIST_FEATURES, CONSUME, IS_ONLINE,
     CLEAR_STORAGE, RELOAD_LICENSE, HELP, QUIT, SKILL_JOKE, SKILL_WORDCOUNT,
     SKILL_CONVERT, SKILL_DICE, SKILL_TIME, UNKNOWN, CLARIFY,
-)
+) + FLOATING_INTENTS
 
 #: Intents that lose a seat, local data or the session: never fuzzy-guessed.
 DESTRUCTIVE_INTENTS: frozenset[str] = frozenset(
@@ -45,7 +57,7 @@ DESTRUCTIVE_INTENTS: frozenset[str] = frozenset(
 
 SLOT_NAMES: tuple[str, ...] = (
     "path", "key", "count", "sides", "value", "unit_from", "unit_to", "text",
-    "topic", "fact", "feature", "choice",
+    "topic", "fact", "feature", "choice", "duration",
 )
 
 # Dialogue acts: what a line does in the conversation, resolved by the dialogue manager.
@@ -63,7 +75,7 @@ ACT_NAMES: tuple[str, ...] = (GREET, THANK, BYE, AFFIRM, DENY, DONE, FOLLOW_UP, 
 # The facts of the held license a ``license_status`` question may ask for (the ``fact`` slot).
 FACT_NAMES: tuple[str, ...] = (
     "activations", "device_id", "license_key", "license_type", "expiry", "feature", "consumption",
-    "last_check", "server_contact",
+    "last_check", "server_contact", "seat",
 )
 
 _UNKNOWN_SUGGESTION: tuple[str, ...] = (HELP,)

@@ -31,6 +31,7 @@ from .model import (
     _UNKNOWN_SUGGESTION,
     ACTIVATE_OFFLINE,
     ACTIVATE_ONLINE,
+    BORROW_SEAT,
     CHECK_ONLINE,
     CLARIFY,
     CLEAR_STORAGE,
@@ -43,15 +44,21 @@ from .model import (
     IS_ONLINE,
     LICENSE_STATUS,
     LIST_FEATURES,
+    LIST_SEATS,
     LOCAL_CHECK,
     QUIT,
     REFRESH_OFFLINE,
+    RELEASE_SEAT,
     RELOAD_LICENSE,
+    REQUEST_SEAT,
+    RETURN_BORROWED_SEAT,
     SKILL_CONVERT,
     SKILL_DICE,
     SKILL_JOKE,
     SKILL_TIME,
     SKILL_WORDCOUNT,
+    START_FLOATING_SERVER,
+    STOP_FLOATING_SERVER,
     UNKNOWN,
     Intent,
 )
@@ -64,6 +71,7 @@ from .vocabulary import _ONLINE_SUBJECT
 ACTIONS = frozenset({
     ACTIVATE_ONLINE, ACTIVATE_OFFLINE, CREATE_ACTIVATION_REQUEST, DEACTIVATE_ONLINE, DEACTIVATE_OFFLINE,
     REFRESH_OFFLINE, CHECK_ONLINE, LOCAL_CHECK, CLEAR_STORAGE, CONSUME, RELOAD_LICENSE, QUIT,
+    REQUEST_SEAT, RELEASE_SEAT, BORROW_SEAT, RETURN_BORROWED_SEAT, START_FLOATING_SERVER, STOP_FLOATING_SERVER,
 })
 SKILLS = frozenset({SKILL_JOKE, SKILL_WORDCOUNT, SKILL_CONVERT, SKILL_DICE, SKILL_TIME})
 
@@ -124,6 +132,13 @@ _STATE_QUESTIONS = {
         rf"| (?:do|does) {_ONLINE_SUBJECT} have (?:any )?(?:internet|a connection|network) "
         r"| status of (?:the )?(?:license |licensing )?(?:server|internet|connection|network) "
         r"| (?:server|internet|online|connection) status "),
+    LIST_SEATS: re.compile(
+        r" how many (?:[a-z]+ ){0,2}(?:seats?|leases?) | who (?:has|holds|is holding|is using|uses|took|got) "
+        r"| (?:is|are) (?:there )?(?:any |a |all |the |my )?(?:free |available |spare |open )?(?:floating )?"
+        r"(?:seats?|leases?) (?:free|available|left|taken|used|in use|open|spare|remaining)? ?"
+        r"| (?:is|are) (?:the )?floating server (?:[a-z]+ )?(?:running|up|down|reachable|alive|online|available|"
+        r"working|answering|there|started|ok|okay) "
+        r"| (?:seats?|leases?) (?:are |is )?(?:free|available|taken|in use|used|left) "),
 }
 #: a question of more words than this is about a concept unless it asks as a state question does; shorter ones
 #: ("licensed?", "status?") are the state
@@ -197,7 +212,7 @@ def _understand(text: str) -> Intent:
         skill = _match_wordcount(text) or _match_conversion(text)
         if skill is not None:
             return skill
-    fact = facts.match(line, question)
+    fact = facts.match(line, question) if code is None or not mentions.only_code(text, code) else None
     if fact is not None:
         slots: dict[str, object] = {"fact": fact[0]}
         if fact[1] is not None:

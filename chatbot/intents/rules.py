@@ -12,6 +12,7 @@ from .model import (
     _UNKNOWN_SUGGESTION,
     ACTIVATE_OFFLINE,
     ACTIVATE_ONLINE,
+    BORROW_SEAT,
     CHECK_ONLINE,
     CLARIFY,
     CLEAR_STORAGE,
@@ -24,15 +25,21 @@ from .model import (
     IS_ONLINE,
     LICENSE_STATUS,
     LIST_FEATURES,
+    LIST_SEATS,
     LOCAL_CHECK,
     QUIT,
     REFRESH_OFFLINE,
+    RELEASE_SEAT,
     RELOAD_LICENSE,
+    REQUEST_SEAT,
+    RETURN_BORROWED_SEAT,
     SKILL_CONVERT,
     SKILL_DICE,
     SKILL_JOKE,
     SKILL_TIME,
     SKILL_WORDCOUNT,
+    START_FLOATING_SERVER,
+    STOP_FLOATING_SERVER,
     UNKNOWN,
 )
 from .patterns import _CLOSE_APP_RE, _DICE_NOTATION_RE, _NUMBER_TOKEN_RE
@@ -48,6 +55,9 @@ from .vocabulary import (
     _OOS_RES,
     _PEOPLE,
     _RELEASE_CONTEXT,
+    _SEAT_TAKE,
+    _SERVER_START,
+    _SERVER_STOP,
     _SIDES_WORDS,
     _STORAGE_TARGETS,
     _TIME_RES,
@@ -120,6 +130,44 @@ def _rule_move(v: _View) -> _Decision | None:
     """Moving the license to another computer: explained (deactivate here, activate there), never run."""
     if "move" in v.bag and (v.has("license", "activation", "key", "device") or v.path_kind or v.has_key):
         return _pick(HELP)
+    return None
+
+
+#: giving a seat back: "release my seat", "give the seat back", "free up my seat", "drop the lease"
+_SEAT_BACK = re.compile(r" (?:release|return|drop|leave|relinquish|surrender|hand back|give up) "
+                        r"| give (?:[a-z]+ ){0,3}back | back (?:my |the |this |our )?seat "
+                        r"| free (?:up )?(?:my|the|this|our) seat | done with (?:my |the |this )?seat | end (?:my|the) ")
+#: asking about the seats: "how many seats are free?", "who holds the seats?", "seats", "list the seats"
+_SEAT_LIST = re.compile(r" how many (?:[a-z]+ ){0,2}seat | who (?:has|holds|is holding|is using|uses|took|got) "
+                        r"| (?:list|show|display|check)(?: me)? (?:the |all |all the |our |my )?(?:floating )?seat "
+                        r"| seat (?:are |is )?(?:free|available|taken|in use|used|left|remaining|open|status|list) "
+                        r"| (?:free|available|open|spare) seat | any seat |^ (?:the |floating )?seat $")
+#: the floating server's state, asked: "is the floating server running?"
+_SERVER_STATE = frozenset({"running", "up", "down", "reachable", "alive", "online", "available", "working",
+                           "answering", "there", "status", "started", "ok", "okay"})
+
+
+def _rule_floating(v: _View) -> _Decision | None:
+    """Floating seats: take, give back, borrow, return a borrow, list; the demo's floating server started or
+    stopped. "release the seat online" is an activation given back, not a floating seat (deactivate)."""
+    seat, floating = "seat" in v.bag, "floating" in v.bag
+    if floating and "server" in v.bag and not seat:
+        if v.bag & _SERVER_STOP:
+            return _pick(STOP_FLOATING_SERVER)
+        if v.bag & _SERVER_START:
+            return _pick(START_FLOATING_SERVER)
+        return _pick(LIST_SEATS) if v.bag & _SERVER_STATE else None
+    if "borrow" in v.bag and (seat or floating or v.has_number or v.bag <= _FILLER | {"borrow", "one"}) \
+            and not v.bag & _PEOPLE:
+        return _pick(RETURN_BORROWED_SEAT if v.matches((_SEAT_BACK,)) else BORROW_SEAT)
+    if not seat or v.has("online", "offline"):
+        return None
+    if v.matches((_SEAT_LIST,)):
+        return _pick(LIST_SEATS)
+    if v.matches((_SEAT_BACK,)):
+        return _pick(RELEASE_SEAT)
+    if v.bag & _SEAT_TAKE or " check out " in v.line or " sign out " in v.line:
+        return _pick(REQUEST_SEAT)
     return None
 
 
@@ -327,6 +375,7 @@ _RULES: tuple[_Rule, ...] = (
     _rule_out_of_scope,
     _rule_help,
     _rule_move,
+    _rule_floating,
     _rule_quit,
     _rule_joke,
     _rule_dice,

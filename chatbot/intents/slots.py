@@ -3,10 +3,12 @@ dice, counts, paths and keys)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from .extract import _Extracted
 from .model import (
+    BORROW_SEAT,
     CONSUME,
     HELP,
     INTENT_NAMES,
@@ -24,6 +26,7 @@ from .patterns import (
     _CONVERSION_RES,
     _DICE_NOTATION_RE,
     _LICENSE_WORD_RE,
+    _NUMBER_TOKEN_RE,
     _QUOTE_PAIRS,
     _WORDCOUNT_RES,
     _WORDCOUNT_TAIL_RE,
@@ -107,6 +110,37 @@ def _first_count(words: Sequence[str]) -> dict[str, int]:
     return {}
 
 
+#: how long a borrow lasts, in seconds per unit typed ("3 days", "a week", "36 hours", "72h")
+_DURATION_UNITS = {
+    **dict.fromkeys(("minute", "minutes", "min", "mins"), 60),
+    **dict.fromkeys(("hour", "hours", "hr", "hrs", "h"), 3_600),
+    **dict.fromkeys(("day", "days", "d"), 86_400),
+    **dict.fromkeys(("week", "weeks", "wk", "wks", "w"), 7 * 86_400),
+    **dict.fromkeys(("fortnight", "fortnights"), 14 * 86_400),
+    **dict.fromkeys(("month", "months"), 30 * 86_400),
+}
+_DURATION_TOKEN = re.compile(r"([0-9]{1,4})(h|d|w)")
+_ONE = frozenset({"a", "an", "one"})
+
+
+def _duration(words: Sequence[str]) -> dict[str, int]:
+    """The period a borrow asks for, in whole seconds: "for 3 days" -> 259200, "a week" -> 604800."""
+    for i, word in enumerate(words):
+        packed = _DURATION_TOKEN.fullmatch(word)
+        if packed is not None and int(packed.group(1)) > 0:
+            return {"duration": int(packed.group(1)) * _DURATION_UNITS[packed.group(2)]}
+        unit = _DURATION_UNITS.get(word)
+        if unit is None or i == 0:
+            continue
+        before = words[i - 1]
+        amount = 1 if before in _ONE else _to_number(before) if _NUMBER_TOKEN_RE.fullmatch(before) else None
+        if amount == 1 and i >= 2 and words[i - 2] == "half":
+            amount = 0.5  # "half a day"
+        if amount is not None and amount > 0:
+            return {"duration": round(amount * unit)}
+    return {}
+
+
 _PATH_KEY_INTENTS = frozenset(INTENT_NAMES) - {
     HELP, QUIT, SKILL_JOKE, SKILL_WORDCOUNT, SKILL_CONVERT, SKILL_DICE,
     SKILL_TIME, UNKNOWN,
@@ -124,6 +158,8 @@ def _slots_for(name: str, words: Sequence[str], extracted: _Extracted) -> dict[s
         slots.update(_first_count(words))
     elif name == SKILL_DICE:
         slots.update(_dice_slots(words))
+    elif name == BORROW_SEAT:
+        slots.update(_duration(words))
     return slots
 
 

@@ -69,12 +69,17 @@ _CONCEPT_FORMS: Mapping[str, str] = MappingProxyType({
     "key": "key keys serial",
     "enter": "enter input submit redeem paste",
     "file": "file",
-    "device": "device machine computer laptop seat pc pcs notebook workstation",
+    "device": "device machine computer laptop pc pcs notebook workstation",
     "connected": "connected connection connectivity reachable unreachable "
                  "disconnected ping pinging",
     "time": "time clock",
     "move": "move moves moving moved transfer transfers transferring transferred migrate migrates "
             "migrating migrated",
+    # floating licenses: a seat (a lease) from the floating server at the site
+    "seat": "seat seats lease leases",
+    "floating": "floating float",
+    "borrow": "borrow borrows borrowing borrowed",
+    "return": "return returns returning returned",
     "oos": "buy buying purchase purchasing price prices pricing "
            "cost costs costing pay paying payment payments refund refunds "
            "cancel cancellation "
@@ -262,7 +267,7 @@ _CONTRACTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType({
 _LICENSING = frozenset({
     "license", "activate", "activation", "activated", "deactivate", "deactivated",
     "offline", "online", "request", "refresh", "status", "feature",
-    "consume", "credit", "server", "reload", "key", "storage",
+    "consume", "credit", "server", "reload", "key", "storage", "seat", "floating", "borrow",
 })
 _ACTION_VERBS = frozenset({
     "activate", "deactivate", "refresh", "clear", "consume", "create", "reload",
@@ -272,6 +277,10 @@ _RELEASE_CONTEXT = frozenset({
     "license", "device", "activation", "offline", "online", "key",
 })
 _STORAGE_TARGETS = frozenset({"storage", "local", "all", "factory"})
+#: the floating vocabulary (rules._rule_floating): taking a seat, and starting or stopping the floating server
+_SEAT_TAKE = frozenset(_words("get take grab need want acquire claim obtain reserve request checkout give assign"))
+_SERVER_START = frozenset(_words("start launch run boot restart"))
+_SERVER_STOP = frozenset(_words("stop shut shutdown kill halt"))
 _ONLINE_WORDS = frozenset({"online", "internet", "server"})
 _SIDES_WORDS = frozenset({"sided", "sides", "side", "faced", "faces"})
 _FILLER = frozenset(_words("""

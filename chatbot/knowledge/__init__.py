@@ -15,7 +15,9 @@ full paths), ``{data_dir}`` (this product's license storage), ``{hardware_id}`` 
 hardware id, what a request names), ``{respond_command}`` (the exact ``licensing-portal …
 respond`` command that answers a request, or how to reach the vendor's portal when there is no
 demo vendor), ``{serve_command}`` and ``{portal_url}`` (how the web portal is started and where it
-answers), ``{grace_days}`` and ``{clock_tolerance_minutes}`` (this configuration's values).
+answers), ``{grace_days}`` and ``{clock_tolerance_minutes}`` (this configuration's values),
+``{floating_server}`` and ``{floating_command}`` (the floating server this app takes seats from, and
+how an administrator serves one; the demo's own when on the demo vendor).
 
 The file is read once, on first use (``importlib.resources``, so it works from a wheel too).
 """
@@ -37,6 +39,7 @@ DATA_FILE = "entries.toml"
 PLACEHOLDERS: frozenset[str] = frozenset({
     "request_dir", "request_file", "response_file", "deactivation_file", "refresh_file", "data_dir",
     "hardware_id", "respond_command", "serve_command", "portal_url", "grace_days", "clock_tolerance_minutes",
+    "floating_server", "floating_command",
 })
 
 

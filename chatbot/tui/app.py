@@ -9,7 +9,10 @@ What it does, and what it leaves to the bot:
   meanwhile wait their turn); the reply comes back with ``call_from_thread``. The input stays
   live and a "working…" mark shows in the status bar.
 * Replies are rendered as Markdown; what the user typed is shown literally. The status bar shows
-  ``Bot.status()`` at start and ``Reply.status`` after each reply that carries one.
+  ``Bot.status()`` at start and ``Reply.status`` after each reply that carries one; while the bot
+  holds a floating seat it is refreshed every second from ``Bot.seat_status()`` (memory only), so
+  the seat's time left counts down and a seat lost with its server shows at once. When the app
+  closes, ``Bot.close()`` gives a live seat back (off the UI thread).
 * After a reply that asks for a password (``reply.data["expects"] == "password"``) the input masks
   the next line, and that line is shown as bullets and never written to the history.
 * No licensing logic lives here: the UI never imports the engine (only ``LicenseError``, to tell a
@@ -18,6 +21,7 @@ What it does, and what it leaves to the bot:
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections import deque
 from collections.abc import Callable
@@ -44,6 +48,8 @@ __all__ = ["ChatApp", "LIGHT_THEME", "DARK_THEME"]
 LIGHT_THEME = "textual-light"
 DARK_THEME = "textual-dark"
 INPUT_PLACEHOLDER = "Type here, e.g. am I licensed?   (F1 help · ctrl+p actions)"
+#: how often the status bar shows a floating seat's time left again (seconds)
+SEAT_REFRESH = 1.0
 PASSWORD_PLACEHOLDER = "Password (hidden, never saved)"
 
 
@@ -141,8 +147,22 @@ class ChatApp(App[object]):
         self.chat_input.cursor_blink = self._cursor_blink
         self.chat_input.focus()
         self.status_bar.set_busy(True)
+        self.set_interval(SEAT_REFRESH, self._show_seat)
         # The first frame goes out before anything slow: the bot is made after this refresh.
         self.call_after_refresh(self._start_bot)
+
+    async def on_unmount(self) -> None:
+        if self.bot is not None:
+            await asyncio.to_thread(self.bot.close)  # gives a live seat back: a network call, off the UI thread
+
+    def _show_seat(self) -> None:
+        """While a floating seat is shown, show it again: its time left, or that it was lost."""
+        shown = self.status_bar.status
+        if self.bot is None or shown is None or shown.seat is None:
+            return
+        status = self.bot.seat_status()
+        if status is not None:
+            self.status_bar.show(status)
 
     # -- the bot, in thread workers -------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from ..replies import LicenseStatus, Reply
+from ..replies import LicenseStatus, Reply, SeatStatus
 
 __all__ = [
     "APP_NAME",
@@ -69,6 +69,9 @@ PALETTE_ACTIONS: tuple[PaletteAction, ...] = (
     PaletteAction("List features", "list features", "The features this license carries"),
     PaletteAction("Check online", "check online", "Ask the license server about this license"),
     PaletteAction("Clear local storage", "clear local storage", "Remove every local license file"),
+    PaletteAction("Get a floating seat", "get a seat", "Take a seat from the floating license server"),
+    PaletteAction("Floating seats", "how many seats are free?", "How many floating seats are free, and who holds them"),
+    PaletteAction("Release my seat", "release my seat", "Give the floating seat back"),
     PaletteAction("Help", "help", "What I can do, and how the offline flow works"),
 )
 
@@ -89,6 +92,13 @@ COMMAND_PHRASES: tuple[str, ...] = (
     "am I online?",
     "reload license",
     "clear local storage",
+    "get a seat",
+    "how many seats are free?",
+    "release my seat",
+    "borrow a seat for 3 days",
+    "return the borrowed seat",
+    "start the floating server",
+    "stop the floating server",
     "help",
     "how does offline activation work?",
     "tell me a joke",
@@ -129,15 +139,43 @@ def _online(online: bool | None) -> str:
     return "online: not checked"
 
 
+def _time_left(seconds: float) -> str:
+    whole = max(0, int(seconds))
+    if whole < 120:
+        return f"{whole} s left"
+    if whole < 2 * 3600:
+        return f"{whole // 60} min left"
+    return f"{whole // 3600} h left"
+
+
+def _seat(status: LicenseStatus, seat: SeatStatus) -> str:
+    """``● Licensed · floating seat 2 of 4 · lease 52 s left · 127.0.0.1:8470``; a borrowed seat shows its end."""
+    head = "● Licensed" if status.licensed else "○ Not licensed" + (
+        f" ({status.problem_code})" if status.problem_code else "")
+    if seat.borrowed:
+        when = f"borrowed until {seat.ends.astimezone(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
+    else:
+        when = f"lease {_time_left(seat.seconds_left)}" if status.licensed else "lease ended"
+    parts = [head, f"floating seat {seat.slot} of {seat.seats}", when]
+    if seat.heartbeat_failing:
+        parts.append("heartbeat failing")
+    parts.append(seat.server_url.split("://", 1)[-1])
+    return " · ".join(parts)
+
+
 def format_status(status: LicenseStatus | None) -> str:
     """One line for the status bar / the REPL, from a ``LicenseStatus``.
 
     ``● Licensed · perpetual · no expiry · offline``,
     ``● Licensed · consumption · 12 uses left · expires in 29 days · online``,
-    ``○ Not licensed (no_license) · offline``.
+    ``○ Not licensed (no_license) · offline``,
+    ``● Licensed · floating seat 1 of 4 · lease 52 s left · 127.0.0.1:8470``,
+    ``● Licensed · floating seat 1 of 4 · borrowed until 2026-06-04 12:00 UTC · 127.0.0.1:8470``.
     """
     if status is None:
         return "… starting"
+    if status.seat is not None:
+        return _seat(status, status.seat)
     licensed = status.licensed
     license_type = status.license_type
     consumption_left = status.consumption_left

@@ -142,6 +142,9 @@ class StatusBar(Horizontal):
     StatusBar.busy #working { display: block; }
     """
 
+    #: the status shown last (None before the bot's first)
+    status: LicenseStatus | None = None
+
     def compose(self) -> ComposeResult:
         yield Static(format_status(None), id="status-text", markup=False)
         yield Static("⋯ working…", id="working", markup=False)
@@ -151,6 +154,7 @@ class StatusBar(Horizontal):
         return str(self.query_one("#status-text", Static).content)
 
     def show(self, status: LicenseStatus) -> None:
+        self.status = status
         self.query_one("#status-text", Static).update(format_status(status))
         licensed = status.licensed
         self.set_class(licensed, "licensed")

@@ -77,10 +77,12 @@ class FloatingSite:
 
     @classmethod
     def create(cls, folder: Path, config_file: Path, *, hardware_id: str | None = None,
-               clock: Clock | None = None) -> FloatingSite:
+               trace_dir: Path | None = None, clock: Clock | None = None) -> FloatingSite:
         """Make ``folder`` a floating server for the product ``config_file`` names (the vendor's export).
 
         ``hardware_id`` pins the server's device id (containers, VMs, a demo): the site keeps it.
+        ``trace_dir`` moves the SDK's second trace (default: the platform's state folder, outside
+        the site) — for a demo, whose pinned id every demo on the machine shares.
         """
         if (folder / _SITE_FILE).exists():
             raise UsageError(f"{folder} is a floating server already; nothing was changed.",
@@ -92,7 +94,8 @@ class FloatingSite:
         except OSError as exc:
             raise ConfigurationError(f"Cannot set up the floating server in {folder}: {exc.strerror or exc}.",
                                      hint="Pick a folder you can write to with --data.") from None
-        site = {"format": _SITE_FORMAT, "version": 1, "product": configuration.product, "hardware_id": hardware_id}
+        site = {"format": _SITE_FORMAT, "version": 1, "product": configuration.product, "hardware_id": hardware_id,
+                "trace_dir": None if trace_dir is None else str(trace_dir)}
         atomic_write(folder / _SITE_FILE, (json.dumps(site, indent=2) + "\n").encode("utf-8"), mode=0o644)
         return cls.open(folder, clock=clock)
 
@@ -111,6 +114,8 @@ class FloatingSite:
             raise ConfigurationError(f"{folder / _SITE_FILE} is not a floating server's file of a version this knows.")
         hardware_id = site.get("hardware_id")
         overrides: dict[str, Any] = {} if clock is None else {"clock": clock}
+        if site.get("trace_dir"):
+            overrides["trace_dir"] = Path(site["trace_dir"])
         configuration = Configuration.from_file(folder / _CONFIG_FILE, data_dir=folder / "device",
                                                 request_dir=folder, hardware_id=hardware_id, **overrides)
         return cls(folder, configuration)

@@ -209,7 +209,10 @@ def _floating_site(workspace: VendorWorkspace, folder: Path, key: str, clock: Cl
                 return folder
     else:
         config = workspace.client_configuration(DEMO_PRODUCT).write_file(folder.with_name("floating-config.json"))
-        site = FloatingSite.create(folder, config, hardware_id="demo-floating-server", clock=clock)
+        # Every demo's server has this pinned id, so its trace stays in the demo folder: a demo is
+        # thrown away whole, and one demo's time (a replay's fixed clock) must not reach another's.
+        site = FloatingSite.create(folder, config, hardware_id="demo-floating-server", trace_dir=folder / "trace",
+                                   clock=clock)
     with workspace.store.session() as session:
         license = catalog.get_license(session, key)
         for device in license.devices:

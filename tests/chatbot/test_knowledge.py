@@ -17,6 +17,7 @@ CONTRACT_TOPICS = {
     "local_check", "clock_tampering", "memory_vs_disk", "clear_storage", "vendor_changes", "consumption",
     "features", "hybrid", "online_vs_offline", "grace_period", "signatures", "response_reuse",
     "device_disabled", "skills", "about_bot",
+    "floating_licenses", "floating_leases", "floating_borrowing", "floating_server_lost",
 }
 
 

@@ -515,6 +515,12 @@ class HeldBot:
     def warm(self) -> None:
         self.bot.warm()
 
+    def seat_status(self) -> Any:
+        return self.bot.seat_status()
+
+    def close(self) -> None:
+        self.bot.close()
+
     def handle(self, text: str) -> Any:
         self.threads.append(threading.current_thread().name)
         self.started.set()

@@ -167,6 +167,19 @@ def test_the_heartbeat_reports_failures_and_takes_the_seat_again_when_the_server
     assert heartbeat.last_error is not None
 
 
+def test_once_the_lease_ended_the_heartbeat_retries_at_its_interval_not_in_a_busy_loop(
+        floating: FloatingLab, clock: FakeClock) -> None:
+    """Retrying sooner is for keeping a lease that still holds; an ended one is retaken at the normal pace."""
+    errors: list[LicenseError] = []
+    with floating.serving() as url:
+        lease = floating.client(url, "ws-1").request_lease()
+    clock.advance(minutes=2)  # the server is gone, and the lease has ended
+    heartbeat = lease.start_heartbeat(interval=0.5, on_error=errors.append)
+    time.sleep(2.0)
+    heartbeat.stop()
+    assert 1 <= len(errors) <= 5, len(errors)  # about one try per interval (the busy loop made 30)
+
+
 def test_leaving_a_with_block_gives_the_seat_back_at_once(floating: FloatingLab, url: str) -> None:
     client = floating.client(url, "ws-1")
     with client.hold_seat(interval=0.05) as lease:
