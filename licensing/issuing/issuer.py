@@ -5,7 +5,16 @@ Every answer follows one shape: first *who is asking* is settled in a read-only 
 tens of milliseconds and must not hold the write lock), then one short write transaction locks
 the license row, applies the rules and writes. Counting activations is exact however many
 processes answer at once. The SQL is :mod:`licensing.issuing.statements` (SQLAlchemy Core, no
-ORM objects); the signed answer bodies are built in one place, at the end of this module. A request is refused — with the stable code and
+ORM objects); the signed answer bodies are built in one place, at the end of this module.
+
+Answers are idempotent by request id. A client that lost an answer (a server killed mid-request,
+a dropped connection) sends the same request again and gets the same answer back: the same
+signed file for an activation, the same receipt for a deactivation, the current terms for a
+consumption report that is booked once. No second seat is taken and nothing is booked twice.
+Handing the same bytes out again grants nothing the first answer did not (the file is bound to
+that request's device key, hardware id and nonce, and the device's guard file accepts it once).
+What is still refused as a replay: a request whose activation has since ended (deactivated,
+reset, disabled), and a different request that reuses an answered request id. A request is refused — with the stable code and
 plain sentence of a :class:`~licensing._errors.VendorRefusal` — for the reasons the tutorial
 lists: maximum activations reached, expired or disabled license, wrong credentials, wrong
 product configuration, a free-tier account, a subscription asked for offline, a replayed
@@ -14,8 +23,10 @@ request, a device the vendor disabled. A refused request changes nothing in the 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +64,7 @@ from ..wire import (
     encode_signed,
     format_time,
     open_device_signed,
+    parse_time,
     system_clock,
     utc_now,
 )
@@ -73,6 +85,17 @@ class ActivationAnswer:
     total_activations: int
     max_activations: int
     file_name: str = "ls_activation.lic"
+    #: when this request was first answered, if this is that same answer handed out again
+    first_answered_at: datetime | None = None
+
+    @classmethod
+    def again(cls, data: bytes, first_answered_at: datetime) -> ActivationAnswer:
+        """The answer stored for a request that is being sent again (our own signed bytes)."""
+        doc = json.loads(Envelope.parse(data).payload)
+        terms = doc["license"]
+        return cls(data=data, license_key=terms["key"], user=terms["user"], device_id=doc["device_id"],
+                   total_activations=terms["total_activations"], max_activations=terms["max_activations"],
+                   first_answered_at=first_answered_at)
 
 
 @dataclass(frozen=True)
@@ -91,6 +114,20 @@ class DeactivationReceipt:
     total_activations: int
     max_activations: int
     deactivated_at: datetime
+
+    #: when this request was first answered, if this is that same receipt handed out again
+    first_answered_at: datetime | None = None
+
+    def to_record(self) -> str:
+        """The receipt as stored with its request (see :meth:`again`)."""
+        return json.dumps({**asdict(self), "deactivated_at": format_time(self.deactivated_at),
+                           "first_answered_at": None})
+
+    @classmethod
+    def again(cls, record: str, first_answered_at: datetime) -> DeactivationReceipt:
+        fields = json.loads(record)
+        return cls(**{**fields, "deactivated_at": parse_time(fields["deactivated_at"]),
+                      "first_answered_at": first_answered_at})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,13 +172,17 @@ class Issuer:
             product = self._product_for(db, request.product, request.api_key, envelope)
             license_id = self._license_for(db, product, request)
         with self.store.transaction() as db:
-            return self._activate(db, product, license_id, request, now, online=online)
+            return self._activate(db, product, license_id, request, _digest(envelope), now, online=online)
 
     def _activate(self, db: Connection, product: Record, license_id: int, request: ActivationRequest,
-                  now: datetime, *, online: bool) -> ActivationAnswer:
+                  digest: str, now: datetime, *, online: bool) -> ActivationAnswer:
         """The write half of an activation: the rules, then the new device, in the caller's transaction."""
-        _refuse_replay(db, request.request_id)
+        # The lock comes first: the same request sent twice at once waits here, then finds the
+        # first one's answer below.
         license = statements.locked_license(db, license_id)
+        earlier = statements.answer_to(db, request.request_id)
+        if earlier is not None:
+            return _activation_again(db, earlier, digest, license, now)
         _refuse_unusable(license, now)
         if license.license_type == "subscription" and not online:
             raise OfflineNotSupportedError()
@@ -149,19 +190,20 @@ class Issuer:
         if any(not device.enabled for device in same_machine):
             raise DeviceDisabledError()
         # The same machine activating again (after clearing its storage): one seat, not two.
-        in_use = statements.active_devices(db, license.id) - len(same_machine)
+        in_use = license.active_devices - len(same_machine)
         if in_use >= license.max_activations:
             raise MaxActivationsReachedError(
                 f"This license is already active on {in_use} of its {license.max_activations} allowed "
                 f"{'device' if license.max_activations == 1 else 'devices'}.")
         device_id = "dev_" + secrets.token_hex(8)
-        statements.end_activations(db, [device.id for device in same_machine], now)
+        statements.end_activations(db, license.id, [device.id for device in same_machine], now)
         statements.add_device(db, device_id=device_id, license_id=license.id, hardware_id=request.hardware_id,
                               device_key=request.device_key, request_id=request.request_id, now=now)
-        statements.record_answer(db, request.request_id, ACTIVATION_REQUEST, now)
-        statements.audit(db, now, "device.activate-offline", license_id=license.id, device_id=device_id)
         terms = catalog.terms_of(license, statements.features(db, license.id), in_use + 1)
         signed = self._sign(ACTIVATION_RESPONSE, _activation_body(product.code, request, device_id, now, terms))
+        statements.record_answer(db, request.request_id, ACTIVATION_REQUEST, now, digest=digest,
+                                 device_id=device_id, answer=signed.decode("ascii"))
+        statements.audit(db, now, "device.activate-offline", license_id=license.id, device_id=device_id)
         return ActivationAnswer(data=signed, license_key=license.key, user=license.user, device_id=device_id,
                                 total_activations=terms.total_activations, max_activations=license.max_activations)
 
@@ -203,13 +245,13 @@ class Issuer:
 
     # -- requests about an existing activation ------------------------------------------------
 
-    def _device_request(self, data: bytes, typ: str) -> tuple[DeviceRequest, Record]:
-        """The request, once its product's keys check out (read-only: settled before any write lock)."""
+    def _device_request(self, data: bytes, typ: str) -> tuple[DeviceRequest, str, Record]:
+        """The request and its digest, once its product's keys check out (read-only: before any write lock)."""
         envelope, doc = open_device_signed(data, typ)
         request = DeviceRequest.from_payload(doc)
         with self.store.transaction(readonly=True) as db:
             product = self._product_for(db, request.product, request.api_key, envelope)
-        return request, product
+        return request, _digest(envelope), product
 
     def _activation_of(self, db: Connection, product: Record, request: DeviceRequest, *, lock: bool) -> Record:
         """The license and device a device-signed request is about, once it proves it is that device.
@@ -229,24 +271,29 @@ class Issuer:
         return row
 
     def answer_deactivation(self, data: bytes) -> DeactivationReceipt:
-        request, product = self._device_request(data, DEACTIVATION_REQUEST)
+        request, digest, product = self._device_request(data, DEACTIVATION_REQUEST)
         now = utc_now(self.clock)
         with self.store.transaction() as db:
             row = self._activation_of(db, product, request, lock=True)
-            if not row.device_active:  # checked before replay: "already done" is the useful answer
+            earlier = statements.answer_to(db, request.request_id)
+            if earlier is not None:
+                if earlier.kind != DEACTIVATION_REQUEST or earlier.request_digest != digest or earlier.answer is None:
+                    raise RequestReplayedError()
+                return DeactivationReceipt.again(earlier.answer, earlier.answered_at)
+            if not row.device_active:
                 raise RequestReplayedError("This device is already deactivated.",
                                            hint="Nothing to do: the activation is already free.")
-            _refuse_replay(db, request.request_id)
-            statements.end_activations(db, [row.device_id], now)
+            statements.end_activations(db, row.id, [row.device_id], now)
             booked = _book_consumption(db, row, request)
-            statements.record_answer(db, request.request_id, DEACTIVATION_REQUEST, now)
-            statements.audit(db, now, "device.deactivate", license_id=row.id, device_id=row.device_id,
-                             consumptions=request.local_consumptions)
-            return DeactivationReceipt(
+            receipt = DeactivationReceipt(
                 license_key=row.key, user=row.user, device_id=row.device_id,
                 consumptions_booked=request.local_consumptions, feature_consumptions_booked=booked,
-                total_activations=statements.active_devices(db, row.id), max_activations=row.max_activations,
-                deactivated_at=now)
+                total_activations=row.active_devices - 1, max_activations=row.max_activations, deactivated_at=now)
+            statements.record_answer(db, request.request_id, DEACTIVATION_REQUEST, now, digest=digest,
+                                     device_id=row.device_id, answer=receipt.to_record())
+            statements.audit(db, now, "device.deactivate", license_id=row.id, device_id=row.device_id,
+                             consumptions=request.local_consumptions)
+            return receipt
 
     def answer_refresh_request(self, data: bytes) -> bytes:
         """``license_refresh.lic`` for a device that asks for it itself (portal page or online check)."""
@@ -265,13 +312,14 @@ class Issuer:
         A report is resent unchanged until acknowledged; a report already booked is answered
         again (with the current terms) but never booked twice.
         """
-        request, product = self._device_request(data, CONSUMPTION_SYNC)
+        request, digest, product = self._device_request(data, CONSUMPTION_SYNC)
         now = utc_now(self.clock)
         with self.store.transaction() as db:
             row = self._activation_of(db, product, request, lock=True)
-            if not statements.is_answered(db, request.request_id):
+            if statements.answer_to(db, request.request_id) is None:
                 _book_consumption(db, row, request)
-                statements.record_answer(db, request.request_id, CONSUMPTION_SYNC, now)
+                statements.record_answer(db, request.request_id, CONSUMPTION_SYNC, now, digest=digest,
+                                         device_id=row.device_id, answer=None)
                 statements.audit(db, now, "device.consumption", license_id=row.id, device_id=row.device_id,
                                  consumptions=request.local_consumptions)
                 row = self._activation_of(db, product, request, lock=False)  # the totals just booked
@@ -299,7 +347,7 @@ class Issuer:
         if not row.device_active:
             raise DeviceNotFoundError("This device is no longer activated on the license.",
                                       hint="Only an active device can be refreshed; the device must activate again.")
-        terms = catalog.terms_of(row, statements.features(db, row.id), statements.active_devices(db, row.id))
+        terms = catalog.terms_of(row, statements.features(db, row.id), row.active_devices)
         body = _refresh_body(product_code, row.device_hardware_id, row.device_id, utc_now(self.clock), terms,
                              reset_consumption=reset_consumption)
         return self._sign(LICENSE_REFRESH, body)
@@ -339,9 +387,24 @@ def _book_consumption(db: Connection, row: Record, request: DeviceRequest) -> di
     return booked
 
 
-def _refuse_replay(db: Connection, request_id: str) -> None:
-    if statements.is_answered(db, request_id):
+def _digest(envelope: Envelope) -> str:
+    """What makes two uploads the same request: the signed payload (it names the device key)."""
+    return hashlib.sha256(envelope.payload).hexdigest()
+
+
+def _activation_again(db: Connection, earlier: Record, digest: str, license: Record, now: datetime) -> ActivationAnswer:
+    """The answer already given to this very request, while the activation it made still stands."""
+    if earlier.kind != ACTIVATION_REQUEST or earlier.request_digest != digest or earlier.answer is None:
         raise RequestReplayedError()
+    device = statements.device_state(db, earlier.device_id)
+    if device is None or not device.active:
+        raise RequestReplayedError(
+            f"This request was answered on {earlier.answered_at:%Y-%m-%d}, and that activation has ended since.",
+            hint="Create a new activation request on the device and upload that one.")
+    if not device.enabled:
+        raise DeviceDisabledError()
+    _refuse_unusable(license, now)
+    return ActivationAnswer.again(earlier.answer.encode("ascii"), earlier.answered_at)
 
 
 def _refuse_unusable(license: Record, now: datetime) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeAlias, Unpack
 
-from sqlalchemy import Row, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Row, Table, and_, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from .models import AnsweredRequest, AuditEvent, Device, License, LicenseFeature, Product
@@ -32,9 +32,9 @@ __all__ = [
     "license_with_device",
     "device_with_license",
     "features",
-    "active_devices",
     "devices_of_machine",
-    "is_answered",
+    "answer_to",
+    "device_state",
     "add_device",
     "end_activations",
     "record_answer",
@@ -65,7 +65,7 @@ _LICENSE_COLUMNS = (
     licenses.c.id, licenses.c.product_id, licenses.c.key, licenses.c.user, licenses.c.license_type,
     licenses.c.enabled, licenses.c.start, licenses.c.expires, licenses.c.max_activations,
     licenses.c.max_consumptions, licenses.c.total_consumptions, licenses.c.allow_overages,
-    licenses.c.max_overages, licenses.c.revision, licenses.c.customer,
+    licenses.c.max_overages, licenses.c.revision, licenses.c.customer, licenses.c.active_devices,
 )
 #: the device's side of a joined row, named so it cannot clash with the license's columns
 _DEVICE_COLUMNS = (
@@ -99,15 +99,18 @@ _FEATURES = (select(license_features.c.code, license_features.c.name, license_fe
                     license_features.c.max_consumptions, license_features.c.total_consumptions)
              .where(license_features.c.license_id == bindparam("license_id"))
              .order_by(license_features.c.code))
-_ACTIVE_DEVICES = select(func.count()).select_from(devices).where(
-    devices.c.license_id == bindparam("license_id"), devices.c.active.is_(True))
 _DEVICES_OF_MACHINE = select(devices.c.id, devices.c.active, devices.c.enabled).where(
     devices.c.license_id == bindparam("license_id"), devices.c.hardware_id == bindparam("hardware_id"),
     devices.c.active.is_(True) | devices.c.enabled.is_(False))
-_IS_ANSWERED = select(answered_requests.c.request_id).where(answered_requests.c.request_id == bindparam("request_id"))
+_ANSWER = select(answered_requests.c.kind, answered_requests.c.answered_at, answered_requests.c.request_digest,
+                 answered_requests.c.device_id, answered_requests.c.answer).where(
+    answered_requests.c.request_id == bindparam("request_id"))
+_DEVICE_STATE = select(devices.c.active, devices.c.enabled).where(devices.c.id == bindparam("device_id"))
 _ADD_DEVICE = insert(devices)
-_END_ACTIVATION = (update(devices).where(devices.c.id == bindparam("ended_id"))
+_END_ACTIVATION = (update(devices).where(devices.c.id == bindparam("ended_id"), devices.c.active.is_(True))
                    .values(active=False, deactivated_at=bindparam("ended_at")))
+_COUNT_SEATS = (update(licenses).where(licenses.c.id == bindparam("of_license"))
+                .values(active_devices=licenses.c.active_devices + bindparam("change")))
 _RECORD_ANSWER = insert(answered_requests)
 _AUDIT = insert(audit_events)
 _BOOK_FEATURE = (update(license_features)
@@ -167,10 +170,6 @@ def features(db: Connection, license_id: int) -> Sequence[Record]:
     return db.execute(_FEATURES, {"license_id": license_id}).all()
 
 
-def active_devices(db: Connection, license_id: int) -> int:
-    return int(db.execute(_ACTIVE_DEVICES, {"license_id": license_id}).scalar_one())
-
-
 def devices_of_machine(db: Connection, license_id: int, hardware_id: str) -> Sequence[Record]:
     """The license's devices on this hardware that are active or disabled: id, active, enabled."""
     return db.execute(_DEVICES_OF_MACHINE, {"license_id": license_id, "hardware_id": hardware_id}).all()
@@ -179,26 +178,38 @@ def devices_of_machine(db: Connection, license_id: int, hardware_id: str) -> Seq
 # -- writes ------------------------------------------------------------------------------------
 
 
-def is_answered(db: Connection, request_id: str) -> bool:
-    return db.execute(_IS_ANSWERED, {"request_id": request_id}).first() is not None
+def answer_to(db: Connection, request_id: str) -> Record | None:
+    """How ``request_id`` was answered, if it was: kind, answered_at, request_digest, device_id, answer."""
+    return db.execute(_ANSWER, {"request_id": request_id}).first()
+
+
+def device_state(db: Connection, device_id: str) -> Record | None:
+    """active and enabled of one device."""
+    return db.execute(_DEVICE_STATE, {"device_id": device_id}).first()
 
 
 def add_device(db: Connection, *, device_id: str, license_id: int, hardware_id: str, device_key: str,
                request_id: str, now: datetime) -> None:
+    """A new active device on the license, counted in its seats (the caller holds the license's lock)."""
     db.execute(_ADD_DEVICE, {"id": device_id, "license_id": license_id, "hardware_id": hardware_id,
                              "device_key": device_key, "request_id": request_id, "active": True, "enabled": True,
                              "activated_at": now, "deactivated_at": None, "booked_consumptions": 0})
+    db.execute(_COUNT_SEATS, {"of_license": license_id, "change": 1})
 
 
-def end_activations(db: Connection, device_ids: Sequence[str], now: datetime) -> None:
-    """Mark devices inactive (their seats are free again)."""
-    if device_ids:
-        db.execute(_END_ACTIVATION, [{"ended_id": device_id, "ended_at": now} for device_id in device_ids])
+def end_activations(db: Connection, license_id: int, device_ids: Sequence[str], now: datetime) -> None:
+    """Mark the license's devices inactive; their seats are free again (the caller holds the license's lock)."""
+    ended = sum(db.execute(_END_ACTIVATION, {"ended_id": device_id, "ended_at": now}).rowcount
+                for device_id in device_ids)  # one statement each: a row count is reliable only for one
+    if ended:
+        db.execute(_COUNT_SEATS, {"of_license": license_id, "change": -ended})
 
 
-def record_answer(db: Connection, request_id: str, kind: str, now: datetime) -> None:
-    """Remember that ``request_id`` was answered (its primary key makes a second insert fail)."""
-    db.execute(_RECORD_ANSWER, {"request_id": request_id, "kind": kind, "answered_at": now})
+def record_answer(db: Connection, request_id: str, kind: str, now: datetime, *, digest: str,
+                  device_id: str | None, answer: str | None) -> None:
+    """Remember how ``request_id`` was answered (its primary key makes a second insert fail)."""
+    db.execute(_RECORD_ANSWER, {"request_id": request_id, "kind": kind, "answered_at": now,
+                                "request_digest": digest, "device_id": device_id, "answer": answer})
 
 
 def book_consumption(db: Connection, license_id: int, device_id: str, uses: int,

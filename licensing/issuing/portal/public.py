@@ -74,6 +74,7 @@ async def activate(request: Request) -> Response:
         "maximum": answer.max_activations,
         "file_text": answer.data.decode("ascii").strip(),
         "file_name": ACTIVATION_FILE,
+        "first_answered_at": answer.first_answered_at,
     }, headers={"Cache-Control": "no-store"})
 
 
@@ -101,6 +102,7 @@ async def deactivate(request: Request) -> Response:
         "receipt_text": _receipt_bytes(document).decode("utf-8"),
         "token": portal.sign_receipt(document),
         "file_name": RECEIPT_FILE,
+        "first_answered_at": receipt.first_answered_at,
     }, headers={"Cache-Control": "no-store"})
 
 

@@ -1,0 +1,40 @@
+"""Idempotent answers and a kept seat count.
+
+``answered_requests`` remembers what each request was answered with (the digest of the request,
+the device, the exact answer), so a client that retries after losing an answer gets the same one
+back; ``licenses.active_devices`` keeps the number of active devices, filled in from the devices
+table here.
+
+Revision ID: 0002_idempotency
+Revises: 0001
+"""
+from collections.abc import Sequence
+from typing import Union
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0002_idempotency'
+down_revision: Union[str, Sequence[str], None] = '0001'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('answered_requests', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('request_digest', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('device_id', sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column('answer', sa.Text(), nullable=True))
+    with op.batch_alter_table('licenses', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('active_devices', sa.Integer(), server_default='0', nullable=False))
+    op.execute("UPDATE licenses SET active_devices = (SELECT count(*) FROM devices "
+               "WHERE devices.license_id = licenses.id AND devices.active)")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('licenses', schema=None) as batch_op:
+        batch_op.drop_column('active_devices')
+    with op.batch_alter_table('answered_requests', schema=None) as batch_op:
+        batch_op.drop_column('answer')
+        batch_op.drop_column('device_id')
+        batch_op.drop_column('request_digest')
