@@ -19,6 +19,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -109,9 +111,23 @@ def _issuer(request: Request) -> Any:
     return request.app.state.workspace.issuer
 
 
-@router.get("/ping", summary="Health check: the server answers and its database is reachable")
+@router.get("/ping", summary="The server answers (no database work: what the SDK's is_online() asks)")
 def ping(request: Request) -> dict[str, object]:
     return {"ok": True, "service": "offline-licensing", "version": __version__}
+
+
+@router.get("/health", summary="For a load balancer's health check: 200 when this server can reach its database",
+            responses={503: {"description": "The database cannot be reached: {ok: false, code, message, hint}"}})
+async def health(request: Request) -> JSONResponse:
+    """One ``SELECT 1`` in a thread of its own: the check must not queue behind the requests it vouches for."""
+    limiter = getattr(request.app.state, "health_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.health_limiter = anyio.CapacityLimiter(1)
+    try:
+        await anyio.to_thread.run_sync(request.app.state.workspace.store.ping, limiter=limiter)
+    except LicenseError as error:
+        return JSONResponse({"ok": False, **error.to_dict()}, status_code=503)
+    return JSONResponse({"ok": True, "database": "reachable"})
 
 
 @router.post("/activate", summary="Activate a device: activation request in, signed activation response out",

@@ -135,5 +135,10 @@ class VendorStore:
         except SQLAlchemyError as exc:
             raise _storage_error(exc) from None
 
+    def ping(self) -> None:
+        """Raise a StorageError unless the database answers a trivial query (health checks)."""
+        with self.transaction(readonly=True) as connection:
+            connection.exec_driver_sql("SELECT 1")
+
     def dispose(self) -> None:
         self.engine.dispose()
