@@ -3,7 +3,8 @@
 Every answer follows one shape: first *who is asking* is settled in a read-only transaction
 (the product's API key and shared-key MAC, the license's credentials: a password check takes
 tens of milliseconds and must not hold the write lock), then one short write transaction locks
-the license row, applies the rules and writes. Counting activations is exact however many
+the license row, applies the rules and writes (:meth:`VendorStore.write
+<licensing.issuing.store.VendorStore.write>`: the writes of concurrent requests share one commit). Counting activations is exact however many
 processes answer at once. The SQL is :mod:`licensing.issuing.statements` (SQLAlchemy Core, no
 ORM objects); the signed answer bodies are built in one place, at the end of this module.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -163,26 +165,34 @@ class Issuer:
 
     # -- activation --------------------------------------------------------------------------
 
-    def answer_activation(self, data: bytes, *, online: bool = False) -> ActivationAnswer:
-        """Answer an activation request; ``online`` when it came through the API (subscriptions allowed)."""
-        envelope, doc = open_device_signed(data, ACTIVATION_REQUEST)
+    def answer_activation(self, data: bytes, *, online: bool = False, api_key: str | None = None) -> ActivationAnswer:
+        """Answer an activation request; ``online`` when it came through the API (subscriptions allowed).
+
+        ``api_key`` (here and in the other ``answer_*``): the API key the request travelled with
+        outside its signed bytes (the license server's ``X-Api-Key`` header); it must be the one
+        signed inside.
+        """
+        envelope, doc = _open(data, ACTIVATION_REQUEST, api_key)
         request = ActivationRequest.from_payload(doc)
         now = utc_now(self.clock)
-        with self.store.transaction(readonly=True) as db:
-            product = self._product_for(db, request.product, request.api_key, envelope)
-            license_id = self._license_for(db, product, request)
-        with self.store.transaction() as db:
-            return self._activate(db, product, license_id, request, _digest(envelope), now, online=online)
+        # Who is asking, before any write lock: a password check (scrypt) takes tens of milliseconds.
+        with self.store.snapshot() as db:
+            found = statements.product_and_license(db, request.product, key=request.key and request.key.upper(),
+                                                   user=None if request.key is not None else request.user)
+        product = _known_product(found, request.product, request.api_key, envelope)
+        license_id = self._license_for(product, request)
+        digest = _digest(envelope)
+        return self.store.write(lambda db: self._activate(db, product, license_id, request, digest, now, online=online),
+                                order=license_id)
 
     def _activate(self, db: Connection, product: Record, license_id: int, request: ActivationRequest,
                   digest: str, now: datetime, *, online: bool) -> ActivationAnswer:
         """The write half of an activation: the rules, then the new device, in the caller's transaction."""
-        # The lock comes first: the same request sent twice at once waits here, then finds the
-        # first one's answer below.
-        license = statements.locked_license(db, license_id)
-        earlier = statements.answer_to(db, request.request_id)
-        if earlier is not None:
-            return _activation_again(db, earlier, digest, license, now)
+        # Locked first: the same request sent twice at once waits here, then finds its first answer.
+        rows = statements.license_to_activate(db, license_id, request.request_id)
+        license = rows[0]
+        if license.answered_kind is not None:
+            return _activation_again(db, license, digest, now)
         _refuse_unusable(license, now)
         if license.license_type == "subscription" and not online:
             raise OfflineNotSupportedError()
@@ -196,10 +206,10 @@ class Issuer:
                 f"This license is already active on {in_use} of its {license.max_activations} allowed "
                 f"{'device' if license.max_activations == 1 else 'devices'}.")
         device_id = "dev_" + secrets.token_hex(8)
-        statements.end_activations(db, license.id, [device.id for device in same_machine], now)
-        statements.add_device(db, device_id=device_id, license_id=license.id, hardware_id=request.hardware_id,
-                              device_key=request.device_key, request_id=request.request_id, now=now)
-        terms = catalog.terms_of(license, statements.features(db, license.id), in_use + 1)
+        statements.bind_device(db, device_id=device_id, license_id=license.id, hardware_id=request.hardware_id,
+                               device_key=request.device_key, request_id=request.request_id, now=now,
+                               replacing=[device.id for device in same_machine])
+        terms = catalog.terms_of(license, statements.features_in(rows), in_use + 1)
         signed = self._sign(ACTIVATION_RESPONSE, _activation_body(product.code, request, device_id, now, terms))
         statements.record_answer(db, request.request_id, ACTIVATION_REQUEST, now, digest=digest,
                                  device_id=device_id, answer=signed.decode("ascii"))
@@ -208,32 +218,25 @@ class Issuer:
                                 total_activations=terms.total_activations, max_activations=license.max_activations)
 
     def _product_for(self, db: Connection, code: str, api_key: str, envelope: Envelope) -> Record:
-        product = statements.product(db, code)
-        if product is None:
-            raise ProductConfigurationError(f"The request was made for a product code ({code!r}) this vendor does not have.")
-        if not secrets.compare_digest(product.api_key.encode("utf-8"), api_key.encode("utf-8")):
-            raise ProductConfigurationError("The request was made with a wrong API key for this product.")
-        if envelope.mac is None or not crypto.mac_matches(product.shared_key.encode("utf-8"), envelope.typ,
-                                                          envelope.payload, envelope.mac):
-            raise ProductConfigurationError("The request was made with a wrong shared key for this product.")
-        if product.free_tier:
-            raise FreeTierError()
-        return product
+        return _known_product(statements.product(db, code), code, api_key, envelope)
 
-    def _license_for(self, db: Connection, product: Record, request: ActivationRequest) -> int:
-        """The id of the license the request's credentials open (a key, or a user and password)."""
+    def _license_for(self, found: Record, request: ActivationRequest) -> int:
+        """The id of the license the request's credentials open (a key, or a user and password).
+
+        ``found``: the product's row with the license of that key or user, if any (``license_id``,
+        ``password_hash``).
+        """
         if request.key is not None:
-            license = statements.license_by_key(db, product.id, request.key.upper())
+            license_id = found.license_id
         elif request.user is not None and request.sealed_password is not None:
-            license = statements.license_by_user(db, product.id, request.user)
             password = self._open_password(request)
-            if license is not None and not catalog.password_matches(license.password_hash, password):
-                license = None
+            matches = found.license_id is not None and catalog.password_matches(found.password_hash, password)
+            license_id = found.license_id if matches else None
         else:
-            license = None
-        if license is None:
+            license_id = None
+        if license_id is None:
             raise InvalidCredentialsError()
-        return int(license.id)
+        return int(license_id)
 
     def _open_password(self, request: ActivationRequest) -> str:
         try:
@@ -245,9 +248,9 @@ class Issuer:
 
     # -- requests about an existing activation ------------------------------------------------
 
-    def _device_request(self, data: bytes, typ: str) -> tuple[DeviceRequest, str, Record]:
+    def _device_request(self, data: bytes, typ: str, api_key: str | None) -> tuple[DeviceRequest, str, Record]:
         """The request and its digest, once its product's keys check out (read-only: before any write lock)."""
-        envelope, doc = open_device_signed(data, typ)
+        envelope, doc = _open(data, typ, api_key)
         request = DeviceRequest.from_payload(doc)
         with self.store.transaction(readonly=True) as db:
             product = self._product_for(db, request.product, request.api_key, envelope)
@@ -263,58 +266,70 @@ class Issuer:
             raise LicenseNotFoundError("The license named in the request does not exist.")
         if row.device_id is None:
             raise DeviceNotFoundError("The device named in the request is not one of this license's.")
-        if row.device_key != request.device_key or row.device_hardware_id != request.hardware_id:
-            raise SignatureInvalidError("The request was not signed by the device it names.",
-                                        hint="Create the request on the device itself.")
-        if not row.device_enabled:
-            raise DeviceDisabledError()
+        _check_device(row, request)
         return row
 
-    def answer_deactivation(self, data: bytes) -> DeactivationReceipt:
-        request, digest, product = self._device_request(data, DEACTIVATION_REQUEST)
+    def answer_deactivation(self, data: bytes, *, api_key: str | None = None) -> DeactivationReceipt:
+        request, digest, product = self._device_request(data, DEACTIVATION_REQUEST, api_key)
         now = utc_now(self.clock)
-        with self.store.transaction() as db:
-            row = self._activation_of(db, product, request, lock=True)
-            earlier = statements.answer_to(db, request.request_id)
-            if earlier is not None:
-                if earlier.kind != DEACTIVATION_REQUEST or earlier.request_digest != digest or earlier.answer is None:
-                    raise RequestReplayedError()
-                return DeactivationReceipt.again(earlier.answer, earlier.answered_at)
-            if not row.device_active:
-                raise RequestReplayedError("This device is already deactivated.",
-                                           hint="Nothing to do: the activation is already free.")
-            statements.end_activations(db, row.id, [row.device_id], now)
-            booked = _book_consumption(db, row, request)
-            receipt = DeactivationReceipt(
-                license_key=row.key, user=row.user, device_id=row.device_id,
-                consumptions_booked=request.local_consumptions, feature_consumptions_booked=booked,
-                total_activations=row.active_devices - 1, max_activations=row.max_activations, deactivated_at=now)
-            statements.record_answer(db, request.request_id, DEACTIVATION_REQUEST, now, digest=digest,
-                                     device_id=row.device_id, answer=receipt.to_record())
-            statements.audit(db, now, "device.deactivate", license_id=row.id, device_id=row.device_id,
-                             consumptions=request.local_consumptions)
-            return receipt
+        return self.store.write(lambda db: self._deactivate(db, product, request, digest, now),
+                                order=request.license_id)
 
-    def answer_refresh_request(self, data: bytes) -> bytes:
-        """``license_refresh.lic`` for a device that asks for it itself (portal page or online check)."""
-        envelope, doc = open_device_signed(data, REFRESH_REQUEST)
+    def _deactivate(self, db: Connection, product: Record, request: DeviceRequest, digest: str,
+                    now: datetime) -> DeactivationReceipt:
+        row = self._activation_of(db, product, request, lock=True)
+        earlier = statements.answer_to(db, request.request_id)
+        if earlier is not None:
+            if earlier.kind != DEACTIVATION_REQUEST or earlier.request_digest != digest or earlier.answer is None:
+                raise RequestReplayedError()
+            return DeactivationReceipt.again(earlier.answer, earlier.answered_at)
+        if not row.device_active:
+            raise RequestReplayedError("This device is already deactivated.",
+                                       hint="Nothing to do: the activation is already free.")
+        statements.end_activations(db, row.id, [row.device_id], now)
+        booked = _book_consumption(db, row, request)
+        receipt = DeactivationReceipt(
+            license_key=row.key, user=row.user, device_id=row.device_id,
+            consumptions_booked=request.local_consumptions, feature_consumptions_booked=booked,
+            total_activations=row.active_devices - 1, max_activations=row.max_activations, deactivated_at=now)
+        statements.record_answer(db, request.request_id, DEACTIVATION_REQUEST, now, digest=digest,
+                                 device_id=row.device_id, answer=receipt.to_record())
+        statements.audit(db, now, "device.deactivate", license_id=row.id, device_id=row.device_id,
+                         consumptions=request.local_consumptions)
+        return receipt
+
+    def answer_refresh_request(self, data: bytes, *, api_key: str | None = None) -> bytes:
+        """``license_refresh.lic`` for a device that asks for it itself (portal page or online check).
+
+        Online checks are the most frequent request and are not audited: one read statement
+        (:meth:`~licensing.issuing.store.VendorStore.snapshot`) fetches the product, license,
+        device and features together. A request about another product's license or device is
+        answered step by step instead, so that its refusal says exactly what is wrong.
+        """
+        envelope, doc = _open(data, REFRESH_REQUEST, api_key)
         request = DeviceRequest.from_payload(doc)
-        # One read-only transaction (and not audited): online checks are frequent and must not
-        # queue behind writers.
-        with self.store.transaction(readonly=True) as db:
-            product = self._product_for(db, request.product, request.api_key, envelope)
-            row = self._activation_of(db, product, request, lock=False)
-            return self._signed_refresh(db, product.code, row, reset_consumption=False)
+        with self.store.snapshot() as db:
+            rows = statements.device_snapshot(db, request.device_id)
+        row = rows[0] if rows else None
+        if row is None or row.product_code != request.product or row.id != request.license_id:
+            with self.store.transaction(readonly=True) as db:
+                product = self._product_for(db, request.product, request.api_key, envelope)
+                row = self._activation_of(db, product, request, lock=False)
+                return self._refresh_file(product.code, row, statements.features(db, row.id), reset_consumption=False)
+        _check_product(row, request.api_key, envelope)
+        _check_device(row, request)
+        return self._refresh_file(row.product_code, row, statements.features_in(rows), reset_consumption=False)
 
-    def answer_consumption_report(self, data: bytes) -> bytes:
+    def answer_consumption_report(self, data: bytes, *, api_key: str | None = None) -> bytes:
         """Book a device's local consumption once, and answer with the terms that include it.
 
         A report is resent unchanged until acknowledged; a report already booked is answered
         again (with the current terms) but never booked twice.
         """
-        request, digest, product = self._device_request(data, CONSUMPTION_SYNC)
+        request, digest, product = self._device_request(data, CONSUMPTION_SYNC, api_key)
         now = utc_now(self.clock)
-        with self.store.transaction() as db:
+
+        def book_once(db: Connection) -> bytes:
             row = self._activation_of(db, product, request, lock=True)
             if statements.answer_to(db, request.request_id) is None:
                 _book_consumption(db, row, request)
@@ -323,7 +338,9 @@ class Issuer:
                 statements.audit(db, now, "device.consumption", license_id=row.id, device_id=row.device_id,
                                  consumptions=request.local_consumptions)
                 row = self._activation_of(db, product, request, lock=False)  # the totals just booked
-            return self._signed_refresh(db, product.code, row, reset_consumption=False)
+            return self._refresh_file(product.code, row, statements.features(db, row.id), reset_consumption=False)
+
+        return self.store.write(book_once, order=request.license_id)
 
     # -- refresh -----------------------------------------------------------------------------
 
@@ -337,17 +354,19 @@ class Issuer:
                 raise DeviceNotFoundError(f"The device {device_id!r} is not on the license {license_key!r}.")
             if not row.device_enabled:
                 raise DeviceDisabledError("This device is disabled; enable it before sending it a refresh.")
-            signed = self._signed_refresh(db, row.product_code, row, reset_consumption=reset_consumption)
+            signed = self._refresh_file(row.product_code, row, statements.features(db, row.id),
+                                        reset_consumption=reset_consumption)
             statements.audit(db, utc_now(self.clock), "device.refresh", license_id=row.id, device_id=row.device_id,
                              revision=row.revision)
             return signed
 
-    def _signed_refresh(self, db: Connection, product_code: str, row: Record, *, reset_consumption: bool) -> bytes:
-        """The refresh file for the device of a joined license-and-device row."""
+    def _refresh_file(self, product_code: str, row: Record, features: Iterable[Any], *,
+                      reset_consumption: bool) -> bytes:
+        """The refresh file for the device of a joined license-and-device row, with the license's features."""
         if not row.device_active:
             raise DeviceNotFoundError("This device is no longer activated on the license.",
                                       hint="Only an active device can be refreshed; the device must activate again.")
-        terms = catalog.terms_of(row, statements.features(db, row.id), row.active_devices)
+        terms = catalog.terms_of(row, features, row.active_devices)
         body = _refresh_body(product_code, row.device_hardware_id, row.device_id, utc_now(self.clock), terms,
                              reset_consumption=reset_consumption)
         return self._sign(LICENSE_REFRESH, body)
@@ -387,24 +406,64 @@ def _book_consumption(db: Connection, row: Record, request: DeviceRequest) -> di
     return booked
 
 
+def _open(data: bytes, typ: str, api_key: str | None) -> tuple[Envelope, dict[str, Any]]:
+    """The request, intact (signed by the device key it names), and sent with the API key signed inside."""
+    envelope, doc = open_device_signed(data, typ)
+    if api_key is not None and doc.get("api_key") != api_key:
+        raise ProductConfigurationError("The X-Api-Key header does not match the API key inside the request.")
+    return envelope, doc
+
+
+def _known_product(product: Record | None, code: str, api_key: str, envelope: Envelope) -> Record:
+    """The request's product, once its API key and shared-key MAC check out (see _check_product)."""
+    if product is None:
+        raise ProductConfigurationError(f"The request was made for a product code ({code!r}) this vendor does not have.")
+    _check_product(product, api_key, envelope)
+    return product
+
+
+def _check_product(product: Record, api_key: str, envelope: Envelope) -> None:
+    """The request's API key and shared-key MAC are the product's, and the product is not on the free tier."""
+    if not secrets.compare_digest(product.api_key.encode("utf-8"), api_key.encode("utf-8")):
+        raise ProductConfigurationError("The request was made with a wrong API key for this product.")
+    if envelope.mac is None or not crypto.mac_matches(product.shared_key.encode("utf-8"), envelope.typ,
+                                                      envelope.payload, envelope.mac):
+        raise ProductConfigurationError("The request was made with a wrong shared key for this product.")
+    if product.free_tier:
+        raise FreeTierError()
+
+
+def _check_device(row: Record, request: DeviceRequest) -> None:
+    """The request was signed by the device the vendor bound (its key, its hardware), and it is enabled."""
+    if row.device_key != request.device_key or row.device_hardware_id != request.hardware_id:
+        raise SignatureInvalidError("The request was not signed by the device it names.",
+                                    hint="Create the request on the device itself.")
+    if not row.device_enabled:
+        raise DeviceDisabledError()
+
+
 def _digest(envelope: Envelope) -> str:
     """What makes two uploads the same request: the signed payload (it names the device key)."""
     return hashlib.sha256(envelope.payload).hexdigest()
 
 
-def _activation_again(db: Connection, earlier: Record, digest: str, license: Record, now: datetime) -> ActivationAnswer:
-    """The answer already given to this very request, while the activation it made still stands."""
-    if earlier.kind != ACTIVATION_REQUEST or earlier.request_digest != digest or earlier.answer is None:
+def _activation_again(db: Connection, license: Record, digest: str, now: datetime) -> ActivationAnswer:
+    """The answer already given to this very request, while the activation it made still stands.
+
+    ``license``: the license's row joined to how the request was answered (``answered_*``).
+    """
+    if (license.answered_kind != ACTIVATION_REQUEST or license.request_digest != digest
+            or license.answer is None):
         raise RequestReplayedError()
-    device = statements.device_state(db, earlier.device_id)
+    device = statements.device_state(db, license.answered_device_id)
     if device is None or not device.active:
         raise RequestReplayedError(
-            f"This request was answered on {earlier.answered_at:%Y-%m-%d}, and that activation has ended since.",
+            f"This request was answered on {license.answered_at:%Y-%m-%d}, and that activation has ended since.",
             hint="Create a new activation request on the device and upload that one.")
     if not device.enabled:
         raise DeviceDisabledError()
     _refuse_unusable(license, now)
-    return ActivationAnswer.again(earlier.answer.encode("ascii"), earlier.answered_at)
+    return ActivationAnswer.again(license.answer.encode("ascii"), license.answered_at)
 
 
 def _refuse_unusable(license: Record, now: datetime) -> None:

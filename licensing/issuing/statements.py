@@ -18,24 +18,26 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeAlias, Unpack
 
-from sqlalchemy import Row, Table, and_, bindparam, insert, select, update
+from sqlalchemy import Row, Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from .. import Feature
 from .models import AnsweredRequest, AuditEvent, Device, License, LicenseFeature, Product
 
 __all__ = [
     "Record",
     "product",
-    "license_by_key",
-    "license_by_user",
-    "locked_license",
+    "product_and_license",
+    "license_to_activate",
     "license_with_device",
     "device_with_license",
+    "device_snapshot",
     "features",
+    "features_in",
     "devices_of_machine",
     "answer_to",
     "device_state",
-    "add_device",
+    "bind_device",
     "end_activations",
     "record_answer",
     "book_consumption",
@@ -74,13 +76,36 @@ _DEVICE_COLUMNS = (
     devices.c.active.label("device_active"), devices.c.enabled.label("device_enabled"),
 )
 
+#: a license's feature, named so it cannot clash with the license's columns (see features_in)
+_FEATURE_COLUMNS = (
+    license_features.c.code.label("feature_code"), license_features.c.name.label("feature_name"),
+    license_features.c.expires.label("feature_expires"),
+    license_features.c.max_consumptions.label("feature_max_consumptions"),
+    license_features.c.total_consumptions.label("feature_total_consumptions"),
+)
+
 _PRODUCT = select(products.c.id, products.c.code, products.c.api_key, products.c.shared_key,
                   products.c.free_tier).where(products.c.code == bindparam("code"))
-_LICENSE_BY_KEY = select(licenses.c.id, licenses.c.password_hash).where(
-    licenses.c.product_id == bindparam("product_id"), licenses.c.key == bindparam("key"))
-_LICENSE_BY_USER = select(licenses.c.id, licenses.c.password_hash).where(
-    licenses.c.product_id == bindparam("product_id"), licenses.c.user == bindparam("user"))
-_LOCKED_LICENSE = select(*_LICENSE_COLUMNS).where(licenses.c.id == bindparam("license_id")).with_for_update()
+_PRODUCT_AND_LICENSE = (
+    select(products.c.id, products.c.code, products.c.api_key, products.c.shared_key, products.c.free_tier,
+           licenses.c.id.label("license_id"), licenses.c.password_hash)
+    .select_from(products.outerjoin(licenses, and_(
+        licenses.c.product_id == products.c.id,
+        or_(licenses.c.key == bindparam("key"), licenses.c.user == bindparam("user")))))
+    .where(products.c.code == bindparam("code"))
+)
+_LICENSE_TO_ACTIVATE = (
+    select(*_LICENSE_COLUMNS,
+           answered_requests.c.kind.label("answered_kind"), answered_requests.c.answered_at,
+           answered_requests.c.request_digest, answered_requests.c.device_id.label("answered_device_id"),
+           answered_requests.c.answer, *_FEATURE_COLUMNS)
+    .select_from(licenses
+                 .outerjoin(answered_requests, answered_requests.c.request_id == bindparam("request_id"))
+                 .outerjoin(license_features, license_features.c.license_id == licenses.c.id))
+    .where(licenses.c.id == bindparam("license_id"))
+    .order_by(license_features.c.code)
+    .with_for_update(of=licenses)
+)
 _LICENSE_WITH_DEVICE = (
     select(*_LICENSE_COLUMNS, *_DEVICE_COLUMNS)
     .select_from(licenses.outerjoin(devices, and_(devices.c.id == bindparam("device_id"),
@@ -94,6 +119,15 @@ _DEVICE_WITH_LICENSE = (
                  .join(products, products.c.id == licenses.c.product_id))
     .where(devices.c.id == bindparam("device_id"))
     .with_for_update(of=licenses)
+)
+_DEVICE_SNAPSHOT = (
+    select(products.c.code.label("product_code"), products.c.api_key, products.c.shared_key, products.c.free_tier,
+           *_LICENSE_COLUMNS, *_DEVICE_COLUMNS, *_FEATURE_COLUMNS)
+    .select_from(devices.join(licenses, licenses.c.id == devices.c.license_id)
+                 .join(products, products.c.id == licenses.c.product_id)
+                 .outerjoin(license_features, license_features.c.license_id == licenses.c.id))
+    .where(devices.c.id == bindparam("device_id"))
+    .order_by(license_features.c.code)
 )
 _FEATURES = (select(license_features.c.code, license_features.c.name, license_features.c.expires,
                     license_features.c.max_consumptions, license_features.c.total_consumptions)
@@ -132,21 +166,23 @@ def product(db: Connection, code: str) -> Record | None:
     return db.execute(_PRODUCT, {"code": code}).first()
 
 
-def license_by_key(db: Connection, product_id: int, key: str) -> Record | None:
-    """id and password_hash of the product's license with this (upper-case) key."""
-    return db.execute(_LICENSE_BY_KEY, {"product_id": product_id, "key": key}).first()
-
-
-def license_by_user(db: Connection, product_id: int, user: str) -> Record | None:
-    return db.execute(_LICENSE_BY_USER, {"product_id": product_id, "user": user}).first()
+def product_and_license(db: Connection, code: str, *, key: str | None, user: str | None) -> Record | None:
+    """The product with ``code`` (id, code, api_key, shared_key, free_tier) and, if it has one, its license
+    with this key or user (``license_id`` and ``password_hash``, else None). None: no such product."""
+    return db.execute(_PRODUCT_AND_LICENSE, {"code": code, "key": key, "user": user}).first()
 
 
 # -- the license and its devices --------------------------------------------------------------
 
 
-def locked_license(db: Connection, license_id: int) -> Record:
-    """The license row, locked until the transaction ends (``FOR UPDATE``; SQLite holds the write lock)."""
-    return db.execute(_LOCKED_LICENSE, {"license_id": license_id}).one()
+def license_to_activate(db: Connection, license_id: int, request_id: str) -> Sequence[Record]:
+    """License ``license_id``, locked until the transaction ends, with how ``request_id`` was answered and the features.
+
+    One row per feature (one with ``feature_*`` None if the license has none): the license's
+    columns; ``answered_kind``, ``answered_at``, ``request_digest``, ``answered_device_id`` and
+    ``answer`` (all None if the request was never answered); the feature's (see features_in).
+    """
+    return db.execute(_LICENSE_TO_ACTIVATE, {"license_id": license_id, "request_id": request_id}).all()
 
 
 def license_with_device(db: Connection, product_id: int, license_id: int, device_id: str, *,
@@ -163,6 +199,23 @@ def license_with_device(db: Connection, product_id: int, license_id: int, device
 def device_with_license(db: Connection, device_id: str) -> Record | None:
     """Device ``device_id`` joined to its (locked) license and the product's code."""
     return db.execute(_DEVICE_WITH_LICENSE, {"device_id": device_id}).first()
+
+
+def device_snapshot(db: Connection, device_id: str) -> Sequence[Record]:
+    """Everything an online check needs about device ``device_id``, in one statement (one snapshot).
+
+    One row per feature of its license (one row with ``feature_*`` None if it has none): the
+    product's code (``product_code``), keys and tier, the license's columns, the device's
+    (``device_*``), the feature's (``feature_*``). No rows: no such device.
+    """
+    return db.execute(_DEVICE_SNAPSHOT, {"device_id": device_id}).all()
+
+
+def features_in(rows: Sequence[Record]) -> list[Feature]:
+    """The license's features, from the rows of a statement that joined them (``feature_*`` columns)."""
+    return [Feature(code=row.feature_code, name=row.feature_name, expires=row.feature_expires,
+                    max_consumptions=row.feature_max_consumptions, total_consumptions=row.feature_total_consumptions)
+            for row in rows if row.feature_code is not None]
 
 
 def features(db: Connection, license_id: int) -> Sequence[Record]:
@@ -188,21 +241,31 @@ def device_state(db: Connection, device_id: str) -> Record | None:
     return db.execute(_DEVICE_STATE, {"device_id": device_id}).first()
 
 
-def add_device(db: Connection, *, device_id: str, license_id: int, hardware_id: str, device_key: str,
-               request_id: str, now: datetime) -> None:
-    """A new active device on the license, counted in its seats (the caller holds the license's lock)."""
+def bind_device(db: Connection, *, device_id: str, license_id: int, hardware_id: str, device_key: str,
+                request_id: str, now: datetime, replacing: Sequence[str] = ()) -> None:
+    """A new active device on the license, in place of ``replacing`` (ended), and the seats counted.
+
+    The caller holds the license's lock.
+    """
+    ended = _end(db, replacing, now)
     db.execute(_ADD_DEVICE, {"id": device_id, "license_id": license_id, "hardware_id": hardware_id,
                              "device_key": device_key, "request_id": request_id, "active": True, "enabled": True,
                              "activated_at": now, "deactivated_at": None, "booked_consumptions": 0})
-    db.execute(_COUNT_SEATS, {"of_license": license_id, "change": 1})
+    db.execute(_COUNT_SEATS, {"of_license": license_id, "change": 1 - ended})
 
 
 def end_activations(db: Connection, license_id: int, device_ids: Sequence[str], now: datetime) -> None:
     """Mark the license's devices inactive; their seats are free again (the caller holds the license's lock)."""
-    ended = sum(db.execute(_END_ACTIVATION, {"ended_id": device_id, "ended_at": now}).rowcount
-                for device_id in device_ids)  # one statement each: a row count is reliable only for one
+    ended = _end(db, device_ids, now)
     if ended:
         db.execute(_COUNT_SEATS, {"of_license": license_id, "change": -ended})
+
+
+def _end(db: Connection, device_ids: Sequence[str], now: datetime) -> int:
+    """End the active ones among ``device_ids``; how many were active. One statement each: a row
+    count is reliable only for one."""
+    return sum(db.execute(_END_ACTIVATION, {"ended_id": device_id, "ended_at": now}).rowcount
+               for device_id in device_ids)
 
 
 def record_answer(db: Connection, request_id: str, kind: str, now: datetime, *, digest: str,

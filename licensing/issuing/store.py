@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
@@ -26,8 +26,11 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import ConfigurationError, StorageError, StorageLockedError
+from .group_commit import GroupCommit
 
 __all__ = ["VendorStore", "sqlite_url"]
+
+T = TypeVar("T")
 
 
 def sqlite_url(path: Path) -> str:
@@ -36,9 +39,12 @@ def sqlite_url(path: Path) -> str:
 
 def _make_engine(url: str) -> Engine:
     try:
+        # Connections per process: the portal's database threads (PortalSettings.db_concurrency),
+        # a health check and the admin pages.
+        pool = {"pool_size": 16, "max_overflow": 8}
         if not url.startswith("sqlite"):
-            return create_engine(url, pool_pre_ping=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+            return create_engine(url, pool_pre_ping=True, **pool)
+        engine = create_engine(url, connect_args={"timeout": 30}, **pool)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise ConfigurationError(f"The database URL cannot be used: {exc}.",
                                  hint="Give a URL such as postgresql+psycopg://user@host/db, or leave it out for SQLite.") from None
@@ -67,6 +73,10 @@ def _begin_sqlite(mode: str) -> Callable[[Session, Any, Connection], None]:
     return begin
 
 
+def _typed(exc: Exception) -> Exception:
+    return _storage_error(exc) if isinstance(exc, SQLAlchemyError) else exc
+
+
 def _storage_error(exc: SQLAlchemyError) -> StorageError:
     """Database failures as typed errors: a busy database, or one that cannot be used at all."""
     if isinstance(exc, OperationalError) and "locked" in str(exc).lower():
@@ -82,6 +92,10 @@ class VendorStore:
         self.engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._group = GroupCommit(self.transaction, convert=_typed)
+        # SQLite: isolation_level stays None (see _make_engine), so a bare connection autocommits.
+        self._snapshot_engine = self.engine if self.is_sqlite else self.engine.execution_options(
+            isolation_level="AUTOCOMMIT")
         if self.is_sqlite:
             event.listen(self._sessions, "after_begin", _begin_sqlite("IMMEDIATE"))
             event.listen(self._read_sessions, "after_begin", _begin_sqlite("DEFERRED"))
@@ -134,6 +148,28 @@ class VendorStore:
                 connection.commit()
         except SQLAlchemyError as exc:
             raise _storage_error(exc) from None
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A connection for a single read statement, outside any transaction.
+
+        One statement reads one consistent snapshot by itself, so the hottest reads (online
+        checks) skip the BEGIN and COMMIT round trips. On PostgreSQL the connection is in
+        autocommit; on SQLite no BEGIN is issued at all (the driver's own autocommit).
+        """
+        try:
+            with self._snapshot_engine.connect() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise _storage_error(exc) from None
+
+    def write(self, work: Callable[[Connection], T], *, order: int = 0) -> T:
+        """Run ``work(connection)`` in a write transaction shared with other threads' (group commit).
+
+        Returns once the transaction is committed (durable); see :mod:`licensing.issuing.group_commit`.
+        ``order``: the id of the license the work locks, so that groups lock rows in one order.
+        """
+        return self._group.run(work, order)
 
     def ping(self) -> None:
         """Raise a StorageError unless the database answers a trivial query (health checks)."""

@@ -72,8 +72,9 @@ the same folder, database URL and ``portal.json`` (environment variables :data:`
 :data:`DATABASE_ENV`).
 
 Database calls from the pages run in worker threads through :func:`~licensing.issuing.portal.web.run_db`,
-at most one at a time per process on SQLite (its writers take turns anyway; a crowd of threads
-only adds sleep-and-retry latency) and 16 on PostgreSQL (``PortalSettings.db_concurrency``).
+at most 16 at a time per process (``PortalSettings.db_concurrency``): enough for the writes that
+queue up meanwhile to share one commit (:mod:`licensing.issuing.group_commit`), on SQLite as on
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -85,7 +86,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -108,6 +108,7 @@ from .web import (
     MAX_UPLOAD_BODY,
     LoginRequired,
     PageError,
+    db_executor,
     error_context,
     render,
 )
@@ -369,10 +370,11 @@ def create_app(workspace: VendorWorkspace, *, settings: PortalSettings | None = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
-        app_.state.db_limiter = anyio.CapacityLimiter(app_.state.db_concurrency)
+        app_.state.db_executor = db_executor(app_.state.db_concurrency)
         try:
             yield
         finally:
+            app_.state.db_executor.shutdown(wait=True)
             if owns_workspace:
                 workspace.close()
 
@@ -382,7 +384,7 @@ def create_app(workspace: VendorWorkspace, *, settings: PortalSettings | None = 
     app.state.portal = Portal(settings)
     app.state.settings = settings
     #: database calls in flight per process (see web.run_db): SQLite has one writer at a time
-    app.state.db_concurrency = settings.db_concurrency or (1 if workspace.store.is_sqlite else 16)
+    app.state.db_concurrency = settings.db_concurrency or 16
 
     app.include_router(api_router)
     app.include_router(public.router)

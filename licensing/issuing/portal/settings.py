@@ -158,7 +158,7 @@ class PortalSettings:
     ``portal_folder``. ``secure_cookies``: always mark the cookie ``Secure`` (it is anyway on
     https requests). ``login_attempts`` failed logins per ``login_window`` seconds per client
     address are allowed before the login form answers 429. ``db_concurrency``: database calls in
-    flight per process (default: 1 on SQLite, whose writers take turns anyway, 16 otherwise).
+    flight per process (default 16; the writes among them share commits).
     """
 
     session_secret: str | None = None
