@@ -79,6 +79,7 @@ class Result:
     floor: float = 0.0  # requests/s the server's cores could not beat
     seats: str = ""  # "exact" or what disagreed (activation runs)
     repeats: int = 0  # activation requests sent a second time because the file ran out
+    cpu_ms: float = 0.0  # the servers' CPU time per answer (all their processes), if measured
 
     @property
     def rate(self) -> float:
@@ -137,6 +138,19 @@ def _wall_loop(count: int, step) -> float:  # type: ignore[no-untyped-def]
     for _ in range(count):
         step()
     return (time.perf_counter() - started) / count * 1e6
+
+
+def session_cpu_seconds(session: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of one session (a server and its workers)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session:  # fields after "(comm)": state ppid pgrp session ... utime stime
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def measure_floors(folder: Path, postgres: Postgres | None) -> Floors:
@@ -301,7 +315,8 @@ def portal(folder: Path, database_url: str | None, workers: int, log: Path) -> t
 
 
 def run_wrk(name: str, kind: str, url: str, args: argparse.Namespace, load: Load | None = None,
-            duration: float | None = None) -> Result:
+            duration: float | None = None, sessions: tuple[int, ...] = ()) -> Result:
+    """One wrk run; ``sessions``: the server process sessions whose CPU time per answer is measured."""
     script = {"hello": "hello.lua", "activation": "activate.lua", "check": "check.lua"}[kind]
     env = {"BENCH_THREADS": str(args.threads), "BENCH_WRK_DIR": str(WRK_DIR)}
     if load is not None:
@@ -310,25 +325,28 @@ def run_wrk(name: str, kind: str, url: str, args: argparse.Namespace, load: Load
     seconds = duration or args.duration
     command = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{int(seconds)}s",
                "--timeout", "10s", "-s", str(WRK_DIR / script), url + "/"]
+    cpu_before = sum(session_cpu_seconds(session) for session in sessions)
     completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120,
                                env={**os.environ, **env})
+    cpu = sum(session_cpu_seconds(session) for session in sessions) - cpu_before
     line = next((ln for ln in completed.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)
     if completed.returncode != 0 or line is None:
         raise SystemExit(f"wrk failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
     data = json.loads(line.split(" ", 1)[1])
     errors = data["connect"] + data["read"] + data["write"] + data["timeout"]
     return Result(name, kind, data["requests"], data["duration_us"] / 1e6, errors, data["status"],
-                  data["p50_us"] / 1000, data["p99_us"] / 1000, repeats=data.get("repeats", 0))
+                  data["p50_us"] / 1000, data["p99_us"] / 1000, repeats=data.get("repeats", 0),
+                  cpu_ms=cpu * 1000 / data["requests"] if sessions and data["requests"] else 0.0)
 
 
 def licensing_runs(label: str, url: str, args: argparse.Namespace, load: Load, workspace: VendorWorkspace,
-                   floors: Floors, database: str, cores: int) -> list[Result]:
+                   floors: Floors, database: str, cores: int, sessions: tuple[int, ...]) -> list[Result]:
     """An activation run (then the seat check) and a check run against ``url``."""
     cores = min(cores, os.cpu_count() or 1)
-    activation = run_wrk(f"{label}: activation upload", "activation", url, args, load)
+    activation = run_wrk(f"{label}: activation upload", "activation", url, args, load, sessions=sessions)
     activation.floor = cores * floors.per_core("activation", database)
     activation.seats = seat_count(workspace, load.key, activation.requests - activation.non_2xx, args.check_devices)
-    check = run_wrk(f"{label}: online check", "check", url, args, load)
+    check = run_wrk(f"{label}: online check", "check", url, args, load, sessions=sessions)
     check.floor = cores * floors.per_core("check", database)
     return [activation, check]
 
@@ -398,14 +416,15 @@ def main() -> int:
                        "--log-level", "warning", "--no-server-header"], port, folder / "hello.log", "/")
         try:
             run_wrk("warm-up", "hello", f"http://{HOST}:{port}", args, duration=2)
-            results.append(run_wrk(f"hello (bare ASGI, {args.workers} workers)", "hello", f"http://{HOST}:{port}", args))
+            results.append(run_wrk(f"hello (bare ASGI, {args.workers} workers)", "hello", f"http://{HOST}:{port}", args,
+                                   sessions=(hello.pid,)))
         finally:
             stop(hello)
 
         server, port = portal(sqlite_vendor.folder, None, args.workers, folder / "sqlite-portal.log")
         try:
             results += licensing_runs(f"SQLite, {args.workers} workers", f"http://{HOST}:{port}", args, sqlite_load,
-                                      sqlite_vendor, floors, "sqlite", args.workers)
+                                      sqlite_vendor, floors, "sqlite", args.workers, (server.pid,))
         finally:
             stop(server)
 
@@ -413,7 +432,8 @@ def main() -> int:
             server, port = portal(scale.vendor_folder, scale.database_url, args.workers, folder / "pg-portal.log")
             try:
                 results += licensing_runs(f"PostgreSQL, {args.workers} workers", f"http://{HOST}:{port}", args,
-                                          loads["postgresql"], workspaces[1], floors, "postgresql", args.workers)
+                                          loads["postgresql"], workspaces[1], floors, "postgresql", args.workers,
+                                          (server.pid,))
             finally:
                 stop(server)
 
@@ -422,12 +442,13 @@ def main() -> int:
             scale.start_haproxy()
             each = f"{args.haproxy_workers} worker{'s' if args.haproxy_workers != 1 else ''} each"
             scale.set_server_enabled(2, False)
+            servers = (scale.pids["server-1"], scale.pids["server-2"])
             results += licensing_runs(f"HAProxy, 1 server ({each})", scale.url, args, loads["haproxy-1"],
-                                      workspaces[1], floors, "postgresql", args.haproxy_workers)
+                                      workspaces[1], floors, "postgresql", args.haproxy_workers, servers)
             scale.set_server_enabled(2, True)
             scale.wait_for_state("portal2", "UP")
             results += licensing_runs(f"HAProxy, 2 servers ({each})", scale.url, args, loads["haproxy-2"],
-                                      workspaces[1], floors, "postgresql", 2 * args.haproxy_workers)
+                                      workspaces[1], floors, "postgresql", 2 * args.haproxy_workers, servers)
     finally:
         for workspace in workspaces:
             workspace.close()
@@ -438,15 +459,18 @@ def main() -> int:
 
     hello_rate = results[0].rate
     print()
-    print(f"{'scenario':44} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'non-2xx':>7} {'vs hello':>8} "
-          f"{'floor/s':>8} {'vs floor':>8}  verdict")
+    print(f"{'scenario':48} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'non-2xx':>7} {'vs hello':>8} "
+          f"{'floor/s':>8} {'vs floor':>8} {'CPU/req':>8}  verdict")
     for result in results:
         floor = f"{result.floor:8,.0f} {result.rate / result.floor:8.1%}" if result.floor else f"{'-':>8} {'-':>8}"
-        print(f"{result.name:44} {result.rate:8,.0f} {result.p50_ms:7.1f} {result.p99_ms:7.1f} {result.errors:6d} "
-              f"{result.non_2xx:7d} {result.rate / hello_rate:8.1%} {floor}  {result.verdict()}")
+        cpu = f"{result.cpu_ms * 1000:6.0f}µs" if result.cpu_ms else f"{'-':>8}"
+        print(f"{result.name:48} {result.rate:8,.0f} {result.p50_ms:7.1f} {result.p99_ms:7.1f} {result.errors:6d} "
+              f"{result.non_2xx:7d} {result.rate / hello_rate:8.1%} {floor} {cpu}  {result.verdict()}")
     print("targets (issue 11): activations ≥ 1,000/s with p99 < 250 ms, checks ≥ 2,500/s with p99 < 100 ms; "
           "no errors, no non-2xx; seats exact")
     print("floor: the server's cores (workers, at most this machine's) × 1 / (verify + sign [+ commit])")
+    print("CPU/req: CPU time of the server processes (all workers; not PostgreSQL's, HAProxy's or wrk's) per "
+          "answer: steady on a busy machine, where rates are not")
     return 0
 
 
