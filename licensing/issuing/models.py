@@ -5,10 +5,21 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["Base", "Product", "License", "LicenseFeature", "Device", "AnsweredRequest", "AuditEvent"]
+__all__ = ["Base", "Product", "License", "LicenseFeature", "Device", "AnsweredRequest", "AuditEvent", "ThrottleEntry"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -140,3 +151,14 @@ class AuditEvent(Base):
     license_id: Mapped[int | None] = mapped_column(Integer, index=True)
     device_id: Mapped[str | None] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ThrottleEntry(Base):
+    """Recent attempts of one subject (a client address…) in one scope: see :mod:`licensing.issuing.throttle`."""
+
+    __tablename__ = "throttles"
+
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
+    attempts: Mapped[list[float]] = mapped_column(JSON, default=list)  # POSIX times, oldest first
+    last_at: Mapped[float] = mapped_column(Float, index=True)

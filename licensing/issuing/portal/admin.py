@@ -195,11 +195,6 @@ def login_page(request: Request) -> Response:
 async def login(request: Request) -> Response:
     portal = _portal(request)
     client = request.client.host if request.client else "unknown"
-    wait = portal.limiter.retry_after(client)
-    if wait:
-        raise PageError(429, "Too many wrong passwords were tried from your address.",
-                        f"Wait {wait} seconds, then try again.", code="too_many_attempts",
-                        headers={"Retry-After": str(wait)})
     form = await read_form(request, max_fields=4)
     check_csrf(request, form)
     next_url = _safe_next(form.get("next"))
@@ -208,14 +203,20 @@ async def login(request: Request) -> Response:
         raise PageError(403, "The admin area has no password yet, so nobody can sign in.",
                         f"On the vendor's machine, run: {context['command']}", code="admin_not_configured",
                         template="admin/login.html", context=context)
+    # Counted before the password is checked, in the database: whichever worker or server takes
+    # the next attempt knows of this one, even while this one is still being checked.
+    wait = await run_db(request, portal.sign_ins.reserve, client)
+    if wait:
+        raise PageError(429, "Too many wrong passwords were tried from your address.",
+                        f"Wait {wait} seconds, then try again.", code="too_many_attempts",
+                        headers={"Retry-After": str(wait)})
     password = form.get("password")
     if not isinstance(password, str) or not await run_in_threadpool(portal.credentials.check, password):
-        portal.limiter.failed(client)
         raise PageError(403, "That password is not right.",
                         "Type the admin password again (it is case-sensitive). After "
                         f"{portal.settings.login_attempts} wrong tries you must wait a minute.",
                         code="wrong_password", template="admin/login.html", context=context)
-    portal.limiter.succeeded(client)
+    await run_db(request, portal.sign_ins.clear, client)
     portal.sign_in(request)
     flash(request, "You are signed in.")
     return _redirect(next_url)

@@ -381,7 +381,7 @@ def create_app(workspace: VendorWorkspace, *, settings: PortalSettings | None = 
     app = FastAPI(title=settings.title, docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
                   lifespan=lifespan)
     app.state.workspace = workspace
-    app.state.portal = Portal(settings)
+    app.state.portal = Portal(settings, workspace.store, workspace.clock)
     app.state.settings = settings
     #: database calls in flight per process (see web.run_db): SQLite has one writer at a time
     app.state.db_concurrency = settings.db_concurrency or 16

@@ -1,71 +1,35 @@
-"""Admin sign-in, the failed-login limiter, and the per-application portal state."""
+"""Admin sign-in, its attempt limit, and the per-application portal state."""
 
 from __future__ import annotations
 
 import secrets
-import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
 
 from fastapi import Request
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from ...wire import Clock, system_clock
+from ..store import VendorStore
+from ..throttle import Throttle
 from .settings import AdminCredentials, PortalSettings
 from .web import LoginRequired
 
-__all__ = ["Portal", "LoginLimiter"]
-
-
-@dataclass
-class LoginLimiter:
-    """At most ``attempts`` failed sign-ins per ``window`` seconds per client address (in memory).
-
-    Each worker process keeps its own count, so with N workers a client gets at most N times the
-    allowance; that still turns a password guess into minutes per thousand tries.
-    """
-
-    attempts: int = 5
-    window: float = 60.0
-    _failures: dict[str, deque[float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _recent(self, client: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(client, deque())
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
-
-    def retry_after(self, client: str) -> int:
-        """Seconds until ``client`` may try again (0: now)."""
-        now = time.monotonic()
-        with self._lock:
-            failures = self._recent(client, now)
-            if len(failures) < self.attempts:
-                return 0
-            return max(1, int(failures[0] + self.window - now + 0.999))
-
-    def failed(self, client: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._recent(client, now).append(now)
-            if len(self._failures) > 10_000:  # bounded memory under a flood of addresses
-                for key in [k for k, v in self._failures.items() if not v][:5_000]:
-                    del self._failures[key]
-
-    def succeeded(self, client: str) -> None:
-        with self._lock:
-            self._failures.pop(client, None)
+__all__ = ["Portal"]
 
 
 class Portal:
-    """What the pages share in one application: settings, the admin password, the login limiter."""
+    """What the pages share in one application: settings, the admin password, the sign-in limit.
 
-    def __init__(self, settings: PortalSettings) -> None:
+    The sign-in limit (``login_attempts`` per ``login_window`` seconds per client address) is kept
+    in the database, so every worker and every server behind a load balancer counts the same
+    attempts; an attempt is counted before the password is checked.
+    """
+
+    def __init__(self, settings: PortalSettings, store: VendorStore, clock: Clock = system_clock) -> None:
         self.settings = settings
         self.secret = settings.session_secret or secrets.token_hex(32)
         self.credentials = AdminCredentials(settings.portal_folder, settings.admin_password_hash)
-        self.limiter = LoginLimiter(settings.login_attempts, settings.login_window)
+        self.sign_ins = Throttle(store, "admin-login", settings.login_attempts, settings.login_window, clock)
         self._receipts = URLSafeSerializer(self.secret, salt="offline-licensing-portal/receipt")
 
     # -- admin session -------------------------------------------------------------------------

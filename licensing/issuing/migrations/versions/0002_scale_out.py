@@ -1,11 +1,12 @@
-"""Idempotent answers and a kept seat count.
+"""What several servers sharing one database need: idempotent answers, a kept seat count, shared limits.
 
 ``answered_requests`` remembers what each request was answered with (the digest of the request,
 the device, the exact answer), so a client that retries after losing an answer gets the same one
 back; ``licenses.active_devices`` keeps the number of active devices, filled in from the devices
-table here.
+table here; ``throttles`` holds recent attempts (admin sign-ins per client address) for every
+server to count.
 
-Revision ID: 0002_idempotency
+Revision ID: 0002_scale_out
 Revises: 0001
 """
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from typing import Union
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0002_idempotency'
+revision: str = '0002_scale_out'
 down_revision: Union[str, Sequence[str], None] = '0001'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -29,9 +30,21 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('active_devices', sa.Integer(), server_default='0', nullable=False))
     op.execute("UPDATE licenses SET active_devices = (SELECT count(*) FROM devices "
                "WHERE devices.license_id = licenses.id AND devices.active)")
+    op.create_table('throttles',
+    sa.Column('scope', sa.String(length=40), nullable=False),
+    sa.Column('subject', sa.String(length=200), nullable=False),
+    sa.Column('attempts', sa.JSON(), nullable=False),
+    sa.Column('last_at', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('scope', 'subject')
+    )
+    with op.batch_alter_table('throttles', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_throttles_last_at'), ['last_at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('throttles', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_throttles_last_at'))
+    op.drop_table('throttles')
     with op.batch_alter_table('licenses', schema=None) as batch_op:
         batch_op.drop_column('active_devices')
     with op.batch_alter_table('answered_requests', schema=None) as batch_op:
