@@ -48,10 +48,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "scripts")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "scripts")]
 
 from scaleout import Postgres, ScaleOut, free_port  # noqa: E402
-from signed_requests import activate_device, activation_request, check_request  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from licensing import LicenseID, LicenseManager  # noqa: E402
@@ -59,6 +58,8 @@ from licensing.issuing import catalog  # noqa: E402
 from licensing.issuing.models import AnsweredRequest, Device, License  # noqa: E402
 from licensing.issuing.workspace import VendorWorkspace  # noqa: E402
 from licensing.wire import ACTIVATION_REQUEST, Envelope, crypto  # noqa: E402
+
+from support.signed_requests import activate_device, activation_request, check_request  # noqa: E402
 
 HOST = "127.0.0.1"
 WRK_DIR = Path(__file__).resolve().parent / "wrk"

@@ -26,12 +26,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from signed_requests import activate_device, activation_request, check_request  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))
 
 from licensing.issuing import catalog  # noqa: E402
 from licensing.issuing.workspace import VendorWorkspace  # noqa: E402
+
+from support.signed_requests import activate_device, activation_request, check_request  # noqa: E402
 
 _GROUPS = (
     ("licensing/issuing", "our issuing code"),

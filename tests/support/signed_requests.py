@@ -2,8 +2,9 @@
 
 The SDK writes one request at a time through a device's fsync'd local store; a benchmark needs
 tens of thousands of distinct ones in seconds. These build the same payloads (``LicenseManager``
-and ``License._device_request`` are the shapes; ``bench_portal.py`` checks one against an SDK-made
-request) with a fresh device key each, and nothing stored on disk.
+and ``License._device_request`` are the shapes; ``bench/bench_portal.py`` checks one against an
+SDK-made request) with a fresh device key each, and nothing stored on disk. Used by the benchmarks
+(``bench/``) and by the failover test.
 """
 
 from __future__ import annotations
