@@ -223,11 +223,13 @@ def haproxy_config(port: int, servers: list[int], *, stats_port: int, admin_sock
         "    retry-on conn-failure empty-response",
         "    option httpchk GET /api/v1/health",
         "    http-check expect status 200",
+        "    http-response set-header X-Served-By %s   # the server that answered",
         *[f"    server portal{index} {HOST}:{server_port} check" for index, server_port in enumerate(servers, 1)],
         "",
         "# Everything else (admin forms, sign-in): retried only when it never reached a server.",
         "backend pages",
         "    balance roundrobin",
+        "    http-response set-header X-Served-By %s",
         *[f"    server portal{index} {HOST}:{server_port} track answers/portal{index}"
           for index, server_port in enumerate(servers, 1)],
         "",
@@ -400,15 +402,21 @@ class ScaleOut:
             os.waitpid(pid, 0)
         self._save()
 
-    def server_states(self) -> dict[str, str]:
-        """HAProxy's view of the servers: ``{"portal1": "UP", "portal2": "DOWN", …}`` (backend ``answers``)."""
+    def _stats(self) -> list[dict[str, str]]:
         try:
             text = httpx.get(self.stats_url + ";csv", timeout=2.0).text
         except httpx.HTTPError:
-            return {}
-        rows = csv.DictReader(io.StringIO(text.lstrip("# ")))
-        return {row["svname"]: row["status"].split(" ")[0] for row in rows
+            return []
+        return list(csv.DictReader(io.StringIO(text.lstrip("# "))))
+
+    def server_states(self) -> dict[str, str]:
+        """HAProxy's view of the servers: ``{"portal1": "UP", "portal2": "DOWN", …}`` (backend ``answers``)."""
+        return {row["svname"]: row["status"].split(" ")[0] for row in self._stats()
                 if row["pxname"] == "answers" and row["svname"] not in ("FRONTEND", "BACKEND")}
+
+    def backend_stats(self, backend: str) -> dict[str, str]:
+        """HAProxy's counters for one backend (``wretr``: retries, ``wredis``: redispatches, ``hrsp_5xx``…)."""
+        return next(row for row in self._stats() if row["pxname"] == backend and row["svname"] == "BACKEND")
 
     def wait_for_state(self, server: str, state: str, timeout: float = 30.0) -> None:
         _wait_for(f"HAProxy seeing {server} {state}", lambda: self.server_states().get(server) == state, timeout)
