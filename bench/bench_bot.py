@@ -1,8 +1,9 @@
-"""Reply latency of the chatbot for local intents on a loaded license (a script, not a test).
+"""Reply latency of the chatbot for every kind of local line on a loaded license (a script, not a test).
 
 Builds the demo vendor in a temporary folder, activates its perpetual license offline on a
 simulated device (the real request → vendor → response files), then times ``Bot.handle`` for
-each local intent — status, features, the five skills, help — and ``Bot.status()`` (what a UI
+each kind of local line — status, features, the five skills, help, knowledge questions, facts of the
+license, dialogue acts — and ``Bot.status()`` (what a UI
 status bar calls), with a ``time.perf_counter_ns`` loop after a warm-up. Prints p50/p99/max per
 line and PASS/MISS against the target p99 < 5 ms.
 
@@ -38,6 +39,17 @@ LINES = (
     "roll 3d6",
     "what time is it?",
     "help",
+    # knowledge questions (the matcher over every question form) and facts of the license
+    "what is a guard file?",
+    "I deleted the license files but the app still says I'm licensed, why?",
+    "I got a new laptop, how do I move my license?",
+    "why didn't I get a license file back from the portal",
+    "how many activations are left?",
+    "is the wordcount feature included?",
+    "when did it last talk to the server?",
+    # dialogue acts
+    "thanks",
+    "why?",
 )
 
 

@@ -1,8 +1,9 @@
 """Latency benchmark for chatbot.intents.parse (a script, not a test).
 
-Parses every utterance of the test table (tests/test_intents.py) many times
-and prints p50 / p99 / max per-utterance latency in microseconds, plus the
-slowest utterance (by its median time).
+Parses every utterance of the test table (tests/chatbot/test_intents.py), the
+labelled development set and the question corpus (tests/chatbot/data) many
+times and prints p50 / p99 / max per-utterance latency in microseconds, plus
+the slowest utterance (by its median time). The knowledge index is built first.
 
     .venv/bin/python bench/bench_intents.py [--rounds N]
 """
@@ -17,11 +18,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "chatbot"))
+
+import json  # noqa: E402
 
 from test_intents import EXAMPLES  # noqa: E402
 
-from chatbot.intents import parse  # noqa: E402
+from chatbot.intents import parse, warm  # noqa: E402
+
+DATA = ROOT / "tests" / "chatbot" / "data"
+
+
+def _labelled() -> list[str]:
+    return [json.loads(line)["text"] for name in ("understanding_dev.jsonl", "questions_corpus.jsonl")
+            for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _percentile(sorted_values: list[int], fraction: float) -> int:
@@ -30,7 +40,8 @@ def _percentile(sorted_values: list[int], fraction: float) -> int:
 
 
 def run(rounds: int, warmup: int) -> None:
-    utterances = [example.text for example in EXAMPLES]
+    utterances = [example.text for example in EXAMPLES] + _labelled()
+    warm()
     for _ in range(warmup):
         for text in utterances:
             parse(text)
@@ -59,7 +70,7 @@ def run(rounds: int, warmup: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     args = parser.parse_args()
     run(args.rounds, args.warmup)

@@ -18,7 +18,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .bot import Bot
 
 __all__ = ["main"]
 
@@ -101,8 +104,8 @@ def _mode(args: argparse.Namespace) -> str:
     return "tui"
 
 
-def _make_bot(config: Path | None) -> Any:
-    from .setup import create_bot
+def _make_bot(config: Path | None) -> Bot:
+    from .bootstrap import create_bot
 
     return create_bot(config)
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from . import wording as W
+from . import wording
 from .explain import (
     MEMORY_VS_DISK,
     REQUEST_REFUSAL_CODES,
@@ -23,7 +23,7 @@ from .explain import (
 from .skills import SKILLS, unit_help
 
 if TYPE_CHECKING:
-    from .bot import Bot
+    from .handlers import Handlers
 
 __all__ = ["HELP_TOPICS", "help_topic"]
 
@@ -31,7 +31,7 @@ Page = tuple[str, tuple[str, ...]]
 _WORDS = re.compile(r"[a-z0-9']+")
 
 
-def _help_general(bot: Bot) -> Page:
+def _help_general(bot: Handlers) -> Page:
     skills = "\n".join(f"- `{skill.example}` — needs the `{skill.feature}` feature" for skill in SKILLS.values())
     text = ("I'm the licensing chatbot. Things to say:\n\n"
             "**Licensing**\n"
@@ -49,12 +49,12 @@ def _help_general(bot: Bot) -> Page:
     return text, ("help offline", "status", "which keys can I use?" if bot.demo else "help problems")
 
 
-def _help_offline(bot: Bot) -> Page:
-    folder = W.path_md(bot.manager.config.requests_dir)
+def _help_offline(bot: Handlers) -> Page:
+    folder = wording.path_md(bot.manager.config.requests_dir)
     portal = (f"\n   Here, the demo vendor plays the portal: {md_code(bot.demo.portal_command(), limit=4096)}."
               if bot.demo else "")
     held = bot.held_license()
-    device = (f"this device's activation id, {W.device_id_md(held)}" if held is not None else
+    device = (f"this device's activation id, {wording.device_id_md(held)}" if held is not None else
               "this device's activation id (say **status** to see it once a license is activated)")
     text = ("**Offline activation, step by step** (for computers without internet):\n\n"
             f"1. Say **activate offline** and give your key: I write `ls_activation.req` in {folder}.\n"
@@ -68,7 +68,7 @@ def _help_offline(bot: Bot) -> Page:
     return text, ("activate offline", "help problems")
 
 
-def _help_keys(bot: Bot) -> Page:
+def _help_keys(bot: Handlers) -> Page:
     if bot.demo is None:
         return (("Your vendor gives you a license key (like `ABCD-1234-EFGH-5678`) or, for a user-based license, "
                  "a user name and password. Say **activate offline** and I will ask for it."), ("activate offline",))
@@ -82,7 +82,7 @@ def _help_keys(bot: Bot) -> Page:
     return text, (f"activate offline {first}",)
 
 
-def _help_problems(bot: Bot) -> Page:
+def _help_problems(bot: Handlers) -> Page:
     reasons = "\n".join(f"- **{explain_code(code, at_vendor=True).title}** (`{code}`)"
                         for code in REQUEST_REFUSAL_CODES)
     mismatch = explain_code("device_mismatch")
@@ -97,12 +97,12 @@ def _help_problems(bot: Bot) -> Page:
     return text, ("status",)
 
 
-def _help_convert(bot: Bot) -> Page:
+def _help_convert(bot: Handlers) -> Page:
     text = f"I convert between these units (say e.g. `convert 5 km to miles`, `convert 100 F to C`):\n\n{unit_help()}"
     return text, ("convert 5 km to miles",)
 
 
-HELP_TOPICS: Mapping[str, Callable[[Bot], Page]] = {
+HELP_TOPICS: Mapping[str, Callable[[Handlers], Page]] = {
     "general": _help_general, "offline": _help_offline, "keys": _help_keys, "problems": _help_problems,
     "convert": _help_convert,
 }

@@ -17,8 +17,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from .replies import LicenseStatus, Reply
 from .tui.common import (
     HistoryStore,
     expects_secret,
@@ -26,13 +27,16 @@ from .tui.common import (
     suggestion_list,
 )
 
+if TYPE_CHECKING:
+    from .bot import Bot
+
 __all__ = ["run_repl", "run_pipe", "phrase_completer", "PROMPT", "PASSWORD_PROMPT"]
 
 PROMPT = "you> "
 PASSWORD_PROMPT = "password (hidden, not saved)> "
 
 
-def _write_reply(out: TextIO, reply: Any) -> None:
+def _write_reply(out: TextIO, reply: Reply) -> None:
     text = reply.text.rstrip("\n")
     out.write(text + "\n")
     out.flush()
@@ -45,7 +49,7 @@ def _failure_text(error: BaseException) -> str:
 # -- pipe mode -----------------------------------------------------------------------------------
 
 
-def run_pipe(bot: Any, lines: Iterable[str], out: TextIO | None = None) -> int:
+def run_pipe(bot: Bot, lines: Iterable[str], out: TextIO | None = None) -> int:
     """Answer each non-blank line of ``lines``; 1 if any reply had ``ok=False``, else 0."""
     out = out if out is not None else sys.stdout
     failed = False
@@ -112,7 +116,7 @@ def phrase_completer(suggestions: Callable[[], Sequence[str]] = tuple) -> Any:
 
 
 def run_repl(
-    bot: Any,
+    bot: Bot,
     *,
     input: Any | None = None,
     output: Any | None = None,
@@ -141,7 +145,7 @@ def run_repl(
 
     last_status: str | None = None
 
-    def show_status(status: Any) -> None:
+    def show_status(status: LicenseStatus | None) -> None:
         nonlocal last_status
         if status is None:
             return
@@ -154,6 +158,7 @@ def run_repl(
     greeting = bot.greeting()
     _write_reply(out, greeting)
     show_status(bot.status())
+    bot.warm()  # the knowledge index, once the first screen is out
     secret = expects_secret(greeting)
     suggestions = greeting.suggestions
     while True:

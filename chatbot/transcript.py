@@ -54,7 +54,8 @@ folder), ``<VENDOR>`` (the demo vendor's folder), ``<OTHER_DESKTOP>`` and ``<OTH
 other computer's), ``<PORT>`` (the license server's port), ``<KEY:perpetual>``,
 ``<KEY:consumption>``, … (the demo licenses' keys by label), ``<KEY:1>``, ``<KEY:2>``, … (other
 keys of this vendor, numbered as they first appear), ``<DEVICE_ID:1>``, ``<DEVICE_ID:2>``, …
-(vendor device ids, numbered as they first appear) and ``<KID:1>``, … (signing key ids). Only
+(vendor device ids, numbered as they first appear), ``<HARDWARE_ID>`` and ``<OTHER_HARDWARE_ID>`` (the
+hardware id each computer's SDK derives from its fixed raw id) and ``<KID:1>``, … (signing key ids). Only
 keys the vendor really issued are hidden: a made-up key typed by the user stays as it is.
 
 Everything else is fixed: the clock starts at 2026-06-01 12:00 UTC (:data:`START`), this
@@ -600,6 +601,8 @@ class _Replay:
             overrides["server_url"] = self.server.url
         manager = LicenseManager(Configuration.from_file(computer.config_path, **overrides))
         computer.managers.append(manager)
+        # derived from the fixed raw id and the product, but how is the SDK's business: shown as a placeholder
+        self.names.add("HARDWARE_ID" if computer.name == "this" else "OTHER_HARDWARE_ID", manager.hardware_id)
         # The pages show the command as a reader with the project's tools on PATH would type it.
         demo = DemoContext(self.vendor_dir, tuple(self.demo_info.licenses), portal_program="licensing-portal")
         computer.bot = Bot(manager, demo=demo, rng=self.rng, local_tz=LOCAL_TZ, debug=True)

@@ -178,3 +178,129 @@ def changes(before: LicenseTerms, after: LicenseTerms, used_before: int, used_af
     if used_after < used_before or after.total_consumptions < before.total_consumptions:
         found.append("the use count was reset")
     return found
+
+
+# -- small talk and reminders ------------------------------------------------------------------
+
+_SMALL_TALK: Mapping[str, str] = {
+    "greet": "Hi! Ask me about your license or offline licensing, or say **help** for what I can do.",
+    "thank": "You're welcome!",
+}
+
+
+def small_talk(act: str) -> str:
+    return _SMALL_TALK.get(act, "")
+
+
+def step_reminder(intent: str) -> str:
+    """What is still to do, after small talk in the middle of a guided step."""
+    if intent == "refresh_offline":
+        return "When `license_refresh.lic` is in place, say **done** (or **refresh**)."
+    return ("When `ls_activation.lic` from the portal is in place, say **done** (or **activate offline**) for "
+            "step 2.")
+
+
+# -- one fact of the license, in a line or two -----------------------------------------------------
+
+_FACT_NAMES: Mapping[str, str] = {
+    "activations": "activation count", "license_key": "license key", "license_type": "license type",
+    "expiry": "expiry date", "feature": "features", "consumption": "use count", "last_check": "last check",
+    "server_contact": "server contact",
+}
+
+
+def _capital(text: str) -> str:
+    """The first letter upper-cased, the rest as it is (``str.capitalize`` would lower a key)."""
+    return text[:1].upper() + text[1:]
+
+
+def no_license_for(fact: str) -> str:
+    what = _FACT_NAMES.get(fact, "license facts")
+    return (f"There is no license on this device yet, so there is no {what} to show. Say **activate offline** to "
+            "activate one.")
+
+
+def device_ids(license_: License | None, hardware_id: str) -> str:
+    """This device's ids: the vendor's activation id (what a refresh file is made for) and the hardware id."""
+    hardware = f"this device's hardware id is {md_code(hardware_id)} (what a request file names)"
+    if license_ is None:
+        return (f"No license is activated here, so there is no activation id yet; {hardware}. The vendor gives "
+                "the activation id when a license is activated.")
+    return (f"This device's activation id is {device_id_md(license_)}: your vendor makes refresh files for it. "
+            f"Its hardware id is {md_code(hardware_id)}.")
+
+
+def activations(license_: License) -> str:
+    left = max(0, license_.max_activations - license_.total_activations)
+    return (f"{_capital(who(license_))} is activated on {license_.total_activations} of "
+            f"{plural(license_.max_activations, 'device')}, so {plural(left, 'activation')} "
+            f"{'is' if left == 1 else 'are'} left. (Offline, this is the count from your last response or refresh "
+            "file.)")
+
+
+def license_key(license_: License) -> str:
+    if license_.key:
+        return f"You are using license {md_code(license_.key)}."
+    return f"You are using a user-based license, of user {md_code(license_.user or '?')} (it has no key)."
+
+
+def license_type_sentence(license_: License) -> str:
+    kind = license_.license_type
+    detail = {
+        "perpetual": "it never expires",
+        "time-based": f"it is {until(license_.expires)}",
+        "consumption": f"it counts uses: {uses(license_)}" if counts_uses(license_) else "it counts uses",
+        "subscription": "it must be confirmed by the license server from time to time",
+    }.get(kind, "")
+    return f"Your license is **{kind}**" + (f": {detail}." if detail else ".")
+
+
+def expiry_answer(license_: License) -> str:
+    days = license_.days_remaining()
+    if license_.expires is None:
+        return "Your license never expires."
+    return f"Your license is {license_expiry(license_.expires, days).replace('expires', 'valid until', 1)}."
+
+
+def consumption_answer(license_: License) -> str:
+    if not counts_uses(license_):
+        return f"Your license is **{license_.license_type}**: it does not count uses, so none are used up."
+    return f"{_capital(uses(license_)[:-1])}." + (
+        f" (It includes {plural(license_.overages, 'overage')}.)" if license_.overages else "")
+
+
+def feature_answer(license_: License, code: str, now: datetime) -> str:
+    """Whether the feature ``code`` (as the user typed it) is on the license, and until when."""
+    found = next((f for f in license_.features() if f.code == code or f.code.rstrip("s") == code.rstrip("s")), None)
+    if found is None:
+        codes = ", ".join(md_code(f.code) for f in license_.features()) or "none"
+        return (f"No — {md_code(code)} is not on your license. It has: {codes}. Your vendor can add a feature with a "
+                "refresh file.")
+    if found.expires is not None and now >= found.expires:
+        return f"{md_code(found.code)} is on your license but {feature_expiry(found.expires, now)}."
+    ends = f", {feature_expiry(found.expires, now)}" if found.expires is not None else ", with no end date of its own"
+    return f"Yes — {md_code(found.code)} is on your license{ends}."
+
+
+def last_check(check: tuple[datetime, bool, str] | None) -> str:
+    if check is None:
+        return ("I have not run a check of this license in this conversation yet. Say **local check** to run one "
+                "now.")
+    moment, passed, what = check
+    return (f"The last check ran at {at_time(moment)} (for {md_code(what)}) and "
+            f"{'passed' if passed else 'did not pass'}. Say **local check** to run one now.")
+
+
+def server_contact(license_: License, grace: timedelta | None, now: datetime) -> str:
+    contact = license_.last_server_contact
+    if contact is None:
+        return ("This license has never talked to the license server: it was activated offline, so it needs no "
+                "contact and has no grace period.")
+    text = f"The license server last confirmed this license at {at_time(contact)}."
+    if grace is None:
+        return text
+    left = contact + grace - now
+    if left.total_seconds() <= 0:
+        return f"{text} The grace period of {plural(grace.days, 'day')} is over: say **check online** once connected."
+    return (f"{text} Without the server it stays usable for {plural(left.days, 'more day')} "
+            f"(until {at_time(contact + grace)}).")

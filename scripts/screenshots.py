@@ -38,7 +38,7 @@ async def _send(pilot: Any, text: str) -> None:
 
 async def chat_svg(work: Path) -> tuple[str, Path]:
     """The chat app after the offline activation's two steps; returns the SVG and the demo vendor."""
-    from chatbot.setup import create_bot
+    from chatbot.bootstrap import create_bot
     from chatbot.tui.app import ChatApp
     from licensing.issuing.workspace import VendorWorkspace
 
@@ -116,7 +116,7 @@ def main() -> int:
 
 
 def _demo_licenses(vendor_dir: Path) -> list[tuple[str, str, str]]:
-    from chatbot.setup import demo_vendor
+    from chatbot.bootstrap import demo_vendor
 
     return list(demo_vendor(vendor_dir).licenses)
 

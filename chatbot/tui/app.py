@@ -13,7 +13,7 @@ What it does, and what it leaves to the bot:
 * After a reply that asks for a password (``reply.data["expects"] == "password"``) the input masks
   the next line, and that line is shown as bullets and never written to the history.
 * No licensing logic lives here: the UI never imports the engine (only ``LicenseError``, to tell a
-  start-up refusal from a bug, and ``chatbot.setup.create_bot``, both lazily in the worker).
+  start-up refusal from a bug, and ``chatbot.bootstrap.create_bot``, both lazily in the worker).
 """
 
 from __future__ import annotations
@@ -23,16 +23,21 @@ from collections import deque
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.widget import Widget
 from textual.widgets import Footer, Header, Input
 
+from ..replies import LicenseStatus, Reply
 from .commands import ChatCommands
 from .common import HistoryStore, expects_secret, quote_path
 from .widgets import ChatInput, StatusBar, Transcript, UserMessage
+
+if TYPE_CHECKING:
+    from ..bot import Bot
 
 __all__ = ["ChatApp", "LIGHT_THEME", "DARK_THEME"]
 
@@ -59,7 +64,7 @@ class ChatApp(App[object]):
     """The chatbot's terminal UI.
 
     ``bot`` — a ready ``Bot``; or ``bot_factory`` — a callable that makes one (run in a worker);
-    by default ``chatbot.setup.create_bot(config_path)``. On a start-up failure the app exits with
+    by default ``chatbot.bootstrap.create_bot(config_path)``. On a start-up failure the app exits with
     return code 2 and the exception as its result (``__main__`` prints it).
     """
 
@@ -79,28 +84,13 @@ class ChatApp(App[object]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    CSS = """
-    Screen { layout: vertical; }
-    #transcript { height: 1fr; padding: 0 1 0 0; scrollbar-size-vertical: 1; }
-    #transcript:focus { background-tint: $foreground 3%; }
-    .message { margin: 1 0 0 1; height: auto; }
-    UserMessage { padding: 0 1; border-left: wide $accent; color: $foreground; }
-    BotMessage { padding: 0 1; border-left: wide $success; }
-    BotMessage.failed { border-left: wide $error; }
-    BotMessage > MarkdownBlock:last-child { margin-bottom: 0; }
-    #chat-input { height: 3; }
-    StatusBar { height: 1; background: $panel; }
-    StatusBar #status-text { padding: 0 1; }
-    StatusBar.licensed #status-text { color: $text-success; text-style: bold; }
-    StatusBar.unlicensed #status-text { color: $text-warning; text-style: bold; }
-    StatusBar #working { color: $text-accent; }
-    """
+    CSS_PATH = "app.tcss"
 
     def __init__(
         self,
-        bot: Any | None = None,
+        bot: Bot | None = None,
         *,
-        bot_factory: Callable[[], Any] | None = None,
+        bot_factory: Callable[[], Bot] | None = None,
         config_path: Path | None = None,
         history_path: Path | None = None,
         start_dir: Path | None = None,
@@ -108,7 +98,7 @@ class ChatApp(App[object]):
         cursor_blink: bool = True,
     ) -> None:
         super().__init__()
-        self.bot: Any | None = None
+        self.bot: Bot | None = None
         self._given_bot = bot
         self._bot_factory = bot_factory
         self._config_path = config_path
@@ -176,7 +166,7 @@ class ChatApp(App[object]):
             elif self._bot_factory is not None:
                 bot = self._bot_factory()
             else:
-                from chatbot.setup import create_bot
+                from chatbot.bootstrap import create_bot
 
                 bot = create_bot(self._config_path)
             greeting = bot.greeting()
@@ -185,8 +175,9 @@ class ChatApp(App[object]):
             self._call(self._start_failed, error)
             return
         self._call(self._bot_ready, bot, greeting, status)
+        bot.warm()  # the knowledge index, after the greeting is on its way: the first question does not wait
 
-    def _bot_ready(self, bot: Any, greeting: Any, status: Any) -> None:
+    def _bot_ready(self, bot: Bot, greeting: Reply, status: LicenseStatus) -> None:
         self.bot = bot
         self.status_bar.set_busy(False)
         self.status_bar.show(status)
@@ -209,12 +200,12 @@ class ChatApp(App[object]):
     def _handle(self, text: str) -> None:
         assert self.bot is not None
         try:
-            reply: Any = self.bot.handle(text)
+            reply: Reply | Exception = self.bot.handle(text)
         except Exception as error:  # noqa: BLE001 - Bot.handle never raises; the UI survives if it does
             reply = error
         self._call(self._replied, reply)
 
-    def _replied(self, reply: Any) -> None:
+    def _replied(self, reply: Reply | Exception) -> None:
         self._busy = False
         self.status_bar.set_busy(bool(self._pending))
         if isinstance(reply, BaseException):
@@ -230,10 +221,10 @@ class ChatApp(App[object]):
 
     # -- rendering ------------------------------------------------------------------------------
 
-    def _add(self, widget: Any) -> None:
+    def _add(self, widget: Widget) -> None:
         self.transcript.add(widget)
 
-    def _show_reply(self, reply: Any) -> None:
+    def _show_reply(self, reply: Reply) -> None:
         from .reply import BotMessage
 
         text = reply.text

@@ -3,7 +3,7 @@
 Nothing here imports Textual, prompt_toolkit or the licensing engine, so the REPL and pipe mode can
 use it without paying for a UI toolkit they do not run.
 
-* the status line (``format_status``), built from the fields of ``chatbot.bot.LicenseStatus``;
+* the status line (``format_status``), built from a ``chatbot.replies.LicenseStatus``;
 * the command phrases offered as inline suggestions, completions and palette entries;
 * the input history: one file, shared by the TUI and the REPL, in prompt_toolkit's ``FileHistory``
   format (so either shell reads what the other wrote), bounded, written ``0600``, and never
@@ -18,7 +18,9 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
+
+from ..replies import LicenseStatus, Reply
 
 __all__ = [
     "APP_NAME",
@@ -127,7 +129,7 @@ def _online(online: bool | None) -> str:
     return "online: not checked"
 
 
-def format_status(status: Any) -> str:
+def format_status(status: LicenseStatus | None) -> str:
     """One line for the status bar / the REPL, from a ``LicenseStatus``.
 
     ``● Licensed · perpetual · no expiry · offline``,
@@ -165,7 +167,7 @@ def format_status(status: Any) -> str:
 # -- secrets -------------------------------------------------------------------------------------
 
 
-def expects_secret(reply: Any) -> bool:
+def expects_secret(reply: Reply | None) -> bool:
     """Did this reply ask for a password? Then the next line is masked and never recorded."""
     if reply is None:
         return False

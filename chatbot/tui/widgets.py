@@ -21,6 +21,7 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from ..replies import LicenseStatus
 from .common import format_status, suggestion_list
 
 __all__ = ["Transcript", "UserMessage", "ChatInput", "StatusBar"]
@@ -149,7 +150,7 @@ class StatusBar(Horizontal):
     def text(self) -> str:
         return str(self.query_one("#status-text", Static).content)
 
-    def show(self, status: Any) -> None:
+    def show(self, status: LicenseStatus) -> None:
         self.query_one("#status-text", Static).update(format_status(status))
         licensed = status.licensed
         self.set_class(licensed, "licensed")

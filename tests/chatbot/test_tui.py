@@ -512,6 +512,9 @@ class HeldBot:
     def status(self) -> Any:
         return self.bot.status()
 
+    def warm(self) -> None:
+        self.bot.warm()
+
     def handle(self, text: str) -> Any:
         self.threads.append(threading.current_thread().name)
         self.started.set()

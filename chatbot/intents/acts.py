@@ -1,0 +1,169 @@
+"""Dialogue acts: whole lines that do something in the conversation rather than ask for an action.
+
+"hi", "thanks", "bye", "yes", "no", "done", "why?", "the second one", "and in meters?": each is
+recognised here from the line alone (the parser never sees the conversation) and returned with
+its act; the dialogue manager resolves it against its state — what was asked, which step is
+pending, which list was shown, what was refused.
+
+The acts are one table, :data:`ACT_TABLE`: (act, intent, pattern). A pattern matches the whole
+line after :func:`normalise` (lower case, straight apostrophes, punctuation dropped, spaces
+collapsed); its named groups become slots (``to``/``num``/``from`` for a conversion follow-up,
+``ordinal``/``number``/``kind`` for a choice). A new act, or a new way to say one, is a row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from .model import (
+    AFFIRM,
+    BYE,
+    DENY,
+    DONE,
+    FOLLOW_UP,
+    GREET,
+    HELP,
+    QUIT,
+    SELECT,
+    SKILL_CONVERT,
+    THANK,
+    UNKNOWN,
+    WHY,
+    Intent,
+)
+from .numbers import _to_number
+from .patterns import _NUM_PAT, _UNIT_PAT
+
+__all__ = ["ACT_TABLE", "CHOICE_KINDS", "FOLLOW_UP_PREFIX", "GREETING_PREFIX", "match", "normalise"]
+
+_DROP = re.compile(r"[^\w\s'./°-]+")
+_SPACES = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """Lower case, straight apostrophes, no punctuation but what paths and units use, single spaces."""
+    lowered = text.lower().replace("’", "'").replace("‘", "'")
+    return _SPACES.sub(" ", _DROP.sub(" ", lowered)).strip(" .")
+
+
+_ORDINALS: Mapping[str, int] = MappingProxyType({
+    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
+    "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8, "ninth": 9, "9th": 9,
+    "last": -1, "final": -1, "top": 1,
+})
+#: license kinds a choice may name (the demo vendor's labels, as people write them)
+CHOICE_KINDS = ("perpetual", "time-based", "time based", "timed", "consumption", "subscription", "user-based",
+                "user based", "expired", "disabled", "at-max", "at max", "maxed out", "floating", "trial")
+
+_ORDINAL = "(?P<ordinal>" + "|".join(_ORDINALS) + ")"
+_KIND = "(?P<kind>" + "|".join(re.escape(k) for k in CHOICE_KINDS) + ")"
+_ITEM = r"(?:one|option|key|license|licence|item|choice|entry|topic)"
+_CHOICE = (rf"(?:the )?(?:{_ORDINAL}(?: {_ITEM})?|(?:number|option|no\.?|item|#) ?(?P<number>[1-9])"
+           rf"|{_KIND} {_ITEM}|(?P<digit>[1-9]))")
+_POLITE_END = r"(?: please| thanks| thank you)?"
+#: "and …", "what about …": a line that continues the last one
+FOLLOW_UP_PREFIX = re.compile(r"^(?:ok(?:ay)? |so )?(?:and(?: what about| how about)?|what about|how about|now) ")
+#: a greeting before the real line ("hi, what is a guard file?")
+GREETING_PREFIX = re.compile(
+    r"^(?:hi|hello|hey|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening))(?: there| bot| chatbot)?"
+    r"(?: |$)")
+
+_GREETING = (r"(?:(?:hi|hello|hey|hiya|howdy|yo|heya|greetings|good (?:morning|afternoon|evening|day))"
+             r"(?: there| bot| chatbot| again| all| everyone| friend)? ?)+")
+_THANKS = (r"(?:(?:ok(?:ay)?|k|great|perfect|cool|nice|awesome|brilliant|excellent|super|got it|that helped|"
+           r"that helps|that worked|it worked) )*"
+           r"(?:thanks|thank you|thank u|thx|ty|tysm|cheers|many thanks|much appreciated|appreciate it|"
+           r"thanks a lot|thanks so much|thank you so much|thank you very much|ta)"
+           r"(?: (?:a lot|so much|very much|again|for (?:the|your|all the) help|for that|for this|bot|mate|man|"
+           r"a bunch|heaps))*")
+_FAREWELL = (r"(?:(?:ok(?:ay)?|thanks|thank you|cheers|alright|right|well|great|so) )*"
+             r"(?:bye|bye bye|byebye|goodbye|good bye|see (?:you|ya)(?: later| soon| around)?|farewell|cya|"
+             r"later|good night|goodnight|gotta go|i'?m off|i am off|that'?s all|take care)"
+             r"(?: (?:then|now|for now|bot|everyone|all|for today|thanks|thank you))*")
+
+#: (act, intent, pattern over the normalised line); the first row that matches wins
+ACT_TABLE: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
+    (act, intent, re.compile(f"^(?:{pattern})$"))
+    for act, intent, pattern in (
+        (GREET, HELP, _GREETING),
+        (BYE, QUIT, _FAREWELL),
+        (THANK, UNKNOWN, _THANKS),
+        (AFFIRM, UNKNOWN,
+         r"(?:yes|y|yeah|yea|yep|yup|ya|sure|ok|okay|k|kk|confirm|confirmed|go ahead|go for it|do it|please do|"
+         r"proceed|absolutely|of course|correct|right|affirmative|sounds good|alright|all right|fine|"
+         r"definitely|certainly|yes please|please)"
+         r"(?: (?:yes|please|do it|go ahead|sure|thanks|thank you|that'?s right|i'?m sure|i am sure|definitely|"
+         r"do that|go on|proceed|confirm|exactly|that one|deactivate it|clear it))*"),
+        (DENY, UNKNOWN,
+         r"(?:no|n|nope|nah|cancel|don'?t|do not|stop|abort|never mind|nevermind|not now|no thanks|no thank you|"
+         r"leave it|keep it|forget it|skip|skip it|not really|no way|negative|nope not now|wait)"
+         r"(?: (?:thanks|thank you|leave it|keep it|don'?t|do not|cancel|not now|please|don'?t do it|"
+         r"do not do it|i changed my mind|never mind|keep my license|leave it as it is|stop|that|it))*"),
+        (DONE, UNKNOWN,
+         r"(?:(?:ok(?:ay)?|alright|right|so|yes|yep|great|good) )?"
+         r"(?:done|all done|finished|i'?m finished|next|next step|continue|go on|ready|i'?m (?:done|ready|back)|"
+         r"i am (?:done|ready|back)|it'?s done|it is done|did it|i did it|that'?s done|uploaded|got it)"
+         r"(?: now| too| already|,? what'?s next| what now)?(?: please| thanks)?"),
+        (DONE, UNKNOWN,
+         r"(?:(?:ok(?:ay)?|alright|right|so|yes|great|good) )?i(?:'ve| have)? "
+         r"(?:have|got|downloaded|copied|saved|put|placed|brought(?: back)?|uploaded|moved)"
+         r"(?: (?:it|the file|the lic file|the \.lic file|the license file|the licence file|the response|"
+         r"the response file|ls_activation\.lic|the lic|the activation file|the refresh file|that))"
+         r"(?: (?:now|back|there|here|in place|on (?:the|my) desktop|too))*"
+         r"(?: and (?:got|downloaded|have) (?:it|the (?:lic |\.lic |response |license |licence )?file)(?: back)?)?"
+         r"(?: now)?"),
+        (DONE, UNKNOWN,
+         r"(?:ok(?:ay)? )?(?:the )?(?:file|response|response file|lic file|\.lic file|ls_activation\.lic) "
+         r"is (?:there|here|in place|ready|back|on (?:the|my) desktop)(?: now)?"),
+        (WHY, UNKNOWN,
+         r"(?:(?:but|so|and|ok|okay|hm+|huh|wait) )*"
+         r"(?:why|why not|why so|why though|why is that|why was that|why's that|why is it|why did (?:that|it) "
+         r"(?:fail|happen)|why (?:was|is) (?:that|it) (?:refused|not allowed)|why can'?t i|how come|"
+         r"what happened|what went wrong|explain (?:that|it|why)|what does that mean|what do you mean|"
+         r"how so|why would that be)"),
+        (FOLLOW_UP, SKILL_CONVERT,
+         rf"(?:and|what about|how about|and what about|now|ok and|and now) (?:in |to |into |as )?"
+         rf"(?P<num>{_NUM_PAT}) ?(?P<from>{_UNIT_PAT})(?: (?:in|to|into|as) (?P<to>{_UNIT_PAT}))?"),
+        (FOLLOW_UP, SKILL_CONVERT,
+         rf"(?:and|what about|how about|and what about|now|ok and|and now) (?:in |to |into |as )?(?P<to>{_UNIT_PAT})"),
+        (FOLLOW_UP, UNKNOWN, rf"(?:and|what about|how about|and what about|and for) {_CHOICE}{_POLITE_END}"),
+        (SELECT, UNKNOWN, rf"(?:i'?ll take |i want |i choose |let'?s go with |go with |pick |take )?"
+                          rf"{_CHOICE}{_POLITE_END}"),
+    )
+)
+
+
+def _choice(groups: Mapping[str, str | None]) -> int | str | None:
+    if groups.get("ordinal"):
+        return _ORDINALS[str(groups["ordinal"])]
+    for name in ("number", "digit"):
+        if groups.get(name):
+            return int(str(groups[name]))
+    kind = groups.get("kind")
+    return None if kind is None else kind
+
+
+def match(text: str) -> Intent | None:
+    """The dialogue act the whole line is, as an :class:`Intent`; None when it is not one."""
+    line = normalise(text)
+    for act, intent, pattern in ACT_TABLE:
+        found = pattern.match(line)
+        if found is None:
+            continue
+        groups = {name: value for name, value in found.groupdict().items() if value}
+        slots: dict[str, object] = {}
+        if intent == SKILL_CONVERT:
+            if "num" in groups:
+                value = _to_number(groups["num"])
+                if value is not None:
+                    slots["value"] = value
+            slots.update({slot: groups[name].strip() for name, slot in (("from", "unit_from"), ("to", "unit_to"))
+                          if name in groups})
+        else:
+            choice = _choice(groups)
+            if choice is not None:
+                slots["choice"] = choice
+        return Intent(intent, slots, act=act)
+    return None

@@ -1,0 +1,165 @@
+"""Questions about the license held here: which fact a ``license_status`` line asks for.
+
+"how many activations are left?", "what's my device id?", "is the wordcount feature included?",
+"when did it last talk to the server?": each names one fact of the license on this device (the
+``fact`` slot, one of :data:`~chatbot.intents.model.FACT_NAMES`), answered in a line or two.
+
+:data:`FACT_TABLE` is the whole vocabulary: (fact, patterns over the tokenised line, padded with
+spaces). A line asks for a fact only when it is a question, an imperative such as "show me …" /
+"give me …", or a few words alone ("expiration?", "deviceid?"), and not a question about the
+concept ("what is a hardware id?" is for the knowledge base). The first row that matches wins,
+so the more specific facts come first.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["FACT_TABLE", "FEATURE_WORDS", "match"]
+
+_W = r"(?:[a-z0-9]+ )"  # any one word
+_LICENSE_TYPES = r"(?:perpetual|time based|timed|consumption|subscription|trial|floating|user based)"
+#: words that name a feature of this bot's license, so that "do I have dice?" is about a feature
+FEATURE_WORDS = frozenset({
+    "jokes", "joke", "wordcount", "convert", "conversion", "converter", "dice", "die", "time", "clock",
+})
+
+FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
+    (fact, tuple(re.compile(p) for p in patterns))
+    for fact, patterns in (
+        ("server_contact", (
+            rf" last {_W}{{0,3}}(?:talk|talked|spoke|spoken|contact|contacted|reach|reached|heard|hear|sync|synced|"
+            rf"connected|connection|online) {_W}{{0,4}}(?:server|vendor|online|internet) ",
+            r" (?:server|vendor) (?:last )?(?:contact|sync|connection) ",
+            r" last (?:server|online|vendor) (?:contact|check|sync|connection) ",
+            rf" when did {_W}{{0,4}}(?:talk|speak|contact|reach|hear|sync|connect|go online|check online)",
+            rf" grace (?:period )?{_W}{{0,3}}(?:left|remaining|remain|do i have|is there|until|end|ends|run out|"
+            rf"runs out|expire|expires|over|still) ",
+            rf" (?:how much|how many days|how long) {_W}{{0,4}}grace ",
+            r" grace (?:period )?(?:status|countdown) ",
+            r" since (?:the |it |my license |i )?(?:server|vendor|last (?:contact|sync|online check)|"
+            r"(?:last )?(?:talked|synced|connected|reached|contacted)) ",
+            rf" (?:server|vendor) (?:was |were )?last {_W}{{0,2}}(?:reached|contacted|seen|heard|online) ",
+        )),
+        ("last_check", (
+            r" last (?:local )?(?:check|checked|verified|validated|verification|validation|time it was checked) ",
+            rf" when (?:was|did|were) {_W}{{0,4}}(?:last )?(?:checked|verified|validated|check|verify|validate) ",
+        )),
+        ("device_id", (
+            r" (?:device|hardware|machine|computer|activation|pc|system|devices|computers|machines) "
+            r"(?:id|ids|identifier|fingerprint|number) ",
+            r" (?:deviceid|hwid|hardwareid|machineid) ",
+            r" id of (?:this|my|the) (?:device|machine|computer|pc) ",
+        )),
+        ("license_key", (
+            r" (?:license|licence|product|serial|activation|my) (?:key|number|code) (?!can |could |i can |to use )",
+            r" (?:which|what) (?:license |licence )?key (?:am i|do i|i am|did i|is|was|have i|are we) ",
+            r" (?:the|my) key (?:i am|am i|i|that i|we) (?:using|use|used|have|activated) ",
+            r" serial ",
+            r" which (?:license|licence) (?:am i|are we|is this|do i have|is active|is activated|is installed|is "
+            r"loaded|is in use) ",
+        )),
+        ("license_type", (
+            r" (?:license|licence) type ",
+            r" (?:type|kind|sort) of (?:license|licence) ",
+            r" (?:what|which) (?:type|kind|sort|edition|plan|tier) ",
+            rf" (?:is|am) (?:it|my license|my licence|this|this license|this licence|i on|i using|mine) "
+            rf"(?:a |an |on a |on an |using a )?{_LICENSE_TYPES} ",
+            rf" (?:do i have|am i on|is this) (?:a |an )?{_LICENSE_TYPES} (?:license|licence|plan|one) ",
+        )),
+        ("feature", (
+            r" (?:is|are|was) (?:the |my )?(?P<feature>[a-z]+) (?:feature|skill|module|option) ",
+            r" (?:feature|skill|module) (?P<feature>[a-z]+) (?:included|enabled|available|on|in|active|unlocked|"
+            r"there|licensed|allowed|part) ",
+            r" (?:is|are) (?:the |my )?(?P<feature>[a-z]+) (?:included|enabled|unlocked|licensed|allowed) ",
+            r" do (?:i|we) (?:have|get) (?:the |a |any )?(?P<feature>[a-z]+)(?: feature| skill| features| skills)? "
+            r"(?:on|in|with|included|enabled|$)",
+            r" does (?:my|the|this) (?:license|licence) (?:include|have|cover|contain|come with|unlock|allow) "
+            r"(?:the |a )?(?P<feature>[a-z]+) ",
+            r" can i (?:use|run|get) (?:the )?(?P<feature>[a-z]+) (?:feature|skill) ",
+            r" (?:have|got) (?:the )?(?P<feature>[a-z]+) (?:feature|skill) ",
+        )),
+        ("activations", (
+            rf" (?:how many|number of) {_W}{{0,2}}(?:activations|activation|seats|seat) ",
+            rf" (?:how many|number of) {_W}{{0,2}}(?:devices|machines|computers|pcs) "
+            rf"{_W}{{0,4}}(?:left|remaining|use|using|activated|have|allow|allowed)",
+            rf" (?:activations|activation|seats|seat) {_W}{{0,3}}(?:left|remaining|used|free|available|do i have|"
+            rf"have i|allowed|does my|in use|taken|are there) ",
+            r" (?:total|max|maximum) (?:activations|seats|devices) (?:on|of|for|do|does|is|are|i) ",
+            r" (?:activation|activations|seat|seats) (?:count|counter|number|total) ",
+        )),
+        ("consumption", (
+            rf" (?:how many|how much|number of) {_W}{{0,2}}(?:uses|use|credits|credit|consumption|consumptions|usage|"
+            rf"units|runs) ",
+            rf" (?:uses|credits|consumption|usage|consumptions) {_W}{{0,3}}(?:left|remaining|used|consumed|"
+            rf"do i have|have i|so far) ",
+            r" (?:have i|did i|i have|have we) (?:already )?(?:used|consumed|spent) ",
+            r" (?:used|consumed|spent) so far ",
+        )),
+        ("expiry", (
+            rf" when {_W}{{0,4}}(?:expire|expires|expiry|expiration|end|ends|run out|runs out|stop working|lapse) ",
+            r" (?:expiry|expiration|end|renewal) date ",
+            rf" (?:has|is|did) {_W}{{0,3}}(?:expired|expire) ",
+            r" days? (?:are |is )?(?:left|remaining|until|till|before|to go|remain) ",
+            r" how (?:long|many days) (?:until|till|before|left|remain|is (?:my|the|this) licen[cs]e valid|"
+            r"(?:is|will|does) (?:it|my licen[cs]e|the licen[cs]e|this licen[cs]e) (?:valid|last|good|run)|do i have) ",
+            rf" (?:what time|what date|what day|which day|which date) {_W}{{0,4}}(?:expire|expires|end|ends) ",
+            r" valid (?:until|till|through|to) ",
+            r" (?:expires|expire) (?:on|when|at) ",
+            r"^ (?:expiry|expiration|expires|expire|expiry date|expiration date|days left) $",
+            r" time left ",
+        )),
+    )
+)
+
+#: "what is a hardware id?", "what does … mean", "difference between …": about the concept
+_CONCEPT = re.compile(
+    r"^ (?:what|whats) (?:is|are) (?:a|an|the difference|the point|the purpose) "
+    r"| mean | meaning | difference | explain | what happens | how does (?:[a-z]+ ){0,6}work "
+    r"| why (?:does|do|is|are) (?:a|an|the)? ?(?:license|licence|response|request) ")
+#: "how do I get a new feature?", "can I change the expiry date?": how to change a fact, not the fact
+_HOW_TO = re.compile(
+    r"^ how (?:do|can|could|would|should|does) (?:i|we|you|one|a vendor|the vendor) (?:get|add|buy|obtain|request|"
+    r"change|extend|reset|remove|renew|increase|raise) "
+    r"| can (?:i|we|you|someone|a user) (?:change|edit|modify|extend|fake|forge|alter|reset|increase|raise) ")
+#: "show me …", "give me …", "tell me …": an imperative that asks for a fact
+_SHOW = re.compile(r"^ (?:(?:please|pls|can you|could you|bot) )*(?:show|give|tell|display|print|read|get|find"
+                   r"|list|say)(?: me| us)? ")
+_FIRST_PERSON = re.compile(r" (?:my|i|me|mine|our|we|this license|this licence|this device|this machine|"
+                           r"this computer|left|remaining|here) ")
+_SHORT = 3  # a line of at most this many words is a fact on its own ("expiration?", "device id?")
+#: a command, not a question: "activate with my key", "enter license key"
+_COMMAND = re.compile(r"^ (?:please )?(?:activate|deactivate|register|unregister|refresh|update|enter|use|consume|"
+                      r"clear|wipe|check|verify|validate|reload|create|make|generate|roll|convert|count|quit|exit|"
+                      r"apply|run|record|spend|release|paste|redeem|submit|input|type)\b")
+
+
+def match(line: str, asked: bool) -> tuple[str, str | None] | None:
+    """(fact, feature or None) the tokenised, space-padded ``line`` asks for; None when it asks none.
+
+    ``asked``: the line is a question (see :mod:`chatbot.intents.questions`).
+    """
+    words = line.split()
+    if not (asked or _SHOW.search(line) or len(words) <= _SHORT) or (_COMMAND.search(line) and not asked):
+        return None
+    concept = _CONCEPT.search(line) is not None and _FIRST_PERSON.search(line) is None
+    if concept or _HOW_TO.search(line):
+        return None
+    for fact, patterns in FACT_TABLE:
+        for pattern in patterns:
+            found = pattern.search(line)
+            if found is None:
+                continue
+            if fact == "feature":
+                feature = found.group("feature")
+                named = " feature" in line or " skill" in line or " module" in line
+                if feature in ("a", "an", "the", "any", "this", "that", "it", "license", "licence", "internet", "new",
+                               "more", "another", "other", "extra", "each", "every", "which", "what") or \
+                        not (named or feature in FEATURE_WORDS):
+                    continue
+                return fact, feature
+            if fact in ("activations", "consumption") and not (_FIRST_PERSON.search(line) or
+                                                                        len(words) <= _SHORT):
+                continue
+            return fact, None
+    return None

@@ -1,0 +1,235 @@
+"""The pipeline behind :func:`chatbot.intents.parse`.
+
+1. **Dialogue acts** (:mod:`.acts`): a whole line that is "hi", "thanks", "yes", "done", "why?",
+   "the second one", "and in meters?" is returned with its act. A greeting or thanks before a
+   real line is dropped; "and …" / "what about …" before a short question marks it a follow-up.
+2. **Mentions** (:mod:`.mentions`): an error code, a user-based license's credentials.
+3. **Question or request** (:mod:`.questions`).
+4. **Computing skills**: a word count or a conversion, read from the text as typed — unless the
+   line is a question *about* that skill ("is the wordcount feature included?").
+5. **Facts** (:mod:`.facts`): a question about the license held here -> ``license_status`` + ``fact``.
+6. **Command rules** (:mod:`.rules`) on the tokenised, typo-corrected line.
+7. **Questions are never actions**: a question the rules read as an action becomes ``help``.
+8. **Topics** (:mod:`.topics`): a ``help`` line about a concept gets the knowledge entry it asks
+   about, or the closest entries when no entry is sure; an off-topic question is ``unknown``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from .. import knowledge
+from . import acts, facts, mentions, questions, topics
+from .extract import _extract
+from .model import (
+    _UNKNOWN_SUGGESTION,
+    ACTIVATE_OFFLINE,
+    ACTIVATE_ONLINE,
+    CHECK_ONLINE,
+    CLARIFY,
+    CLEAR_STORAGE,
+    CONSUME,
+    CREATE_ACTIVATION_REQUEST,
+    DEACTIVATE_OFFLINE,
+    DEACTIVATE_ONLINE,
+    FOLLOW_UP,
+    HELP,
+    IS_ONLINE,
+    LICENSE_STATUS,
+    LIST_FEATURES,
+    LOCAL_CHECK,
+    QUIT,
+    REFRESH_OFFLINE,
+    RELOAD_LICENSE,
+    SKILL_CONVERT,
+    SKILL_DICE,
+    SKILL_JOKE,
+    SKILL_TIME,
+    SKILL_WORDCOUNT,
+    UNKNOWN,
+    Intent,
+)
+from .rules import _guarded, _rule_out_of_scope, _View
+from .slots import _match_conversion, _match_wordcount, _slots_for
+from .tokens import _canonical, _corrected, _surface, _tokenise
+
+#: intents that do something; a question never gets one
+ACTIONS = frozenset({
+    ACTIVATE_ONLINE, ACTIVATE_OFFLINE, CREATE_ACTIVATION_REQUEST, DEACTIVATE_ONLINE, DEACTIVATE_OFFLINE,
+    REFRESH_OFFLINE, CHECK_ONLINE, LOCAL_CHECK, CLEAR_STORAGE, CONSUME, RELOAD_LICENSE, QUIT,
+})
+SKILLS = frozenset({SKILL_JOKE, SKILL_WORDCOUNT, SKILL_CONVERT, SKILL_DICE, SKILL_TIME})
+
+_LEAD_IN = re.compile(
+    r"^\W*(?:(?:hi|hello|hey|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening))(?: there| bot| chatbot)?"
+    r"|(?:ok(?:ay)?|great|perfect|cool)?[\s,]*(?:thanks|thank you|thx|cheers)(?: (?:a lot|so much))?)"
+    r"[\s,.!:;-]+(?=\S)", re.IGNORECASE)
+_FOLLOW_UP = re.compile(r"^\W*(?:(?:ok(?:ay)?|so)[\s,]+)?(?:and(?: what about| how about)?|what about|how about)"
+                        r"[\s,]+(?=\S)", re.IGNORECASE)
+_FOLLOW_UP_WORDS = 5  # "and the guard file?" continues the last question; a longer line is a new one
+
+#: "what can you do?", "help", "how does it work?": the bot's own help, not a knowledge entry
+_GENERAL_HELP = re.compile(
+    r"^ (?:(?:please|can you|could you|i need|i want|need|some|hi|hey|hello|bot) )*help"
+    r"(?: me| please| me please| out| needed)? $"
+    r"| what (?:else )?(?:can|could|do) you (?:do|help(?: me)?(?: with)?|offer|handle) "
+    r"| what (?:are|is) (?:your|the) (?:help|commands|options|abilities|capabilities) "
+    r"|^ (?:commands|show commands|menu|options|usage|instructions|list commands) $"
+    r"|^ how (?:does|do) (?:it|this|this thing|you) work $")
+#: "help offline", "help keys", "help problems", "help convert": the bot's help pages
+_HELP_PAGE = re.compile(r"^ help (?:me )?(?:with |on |about )?(?:the )?"
+                        r"(?:offline|keys?|demo|problems?|convert|conversion|units?)(?: [a-z]+)? $")
+#: questions about the state of this device's license, the server, the features: asked as such, they
+#: are answered from the license; other questions the rules read so are about a concept
+_STATE_QUESTIONS = {
+    LICENSE_STATUS: re.compile(
+        r" (?:am|are) (?:i|we) (?:[a-z]+ )?(?:licensed|licenced|registered|activated|covered|legit|unlicensed) "
+        r"| (?:is|are) (?:my|the|this|it|everything|our) (?:[a-z]+ ){0,3}(?:valid|invalid|ok|okay|active|activated|"
+        r"licensed|working|fine|good|expired|alright|registered|usable) "
+        r"| why (?:am i not|am i unlicensed|can not i|can i not|is my|is it not|does it say|does the app say|"
+        r"is the license not|is my license not|do i get|am i getting) "
+        r"| (?:license|licence) (?:status|state|info|information|details) "
+        r"|^ (?:what is|show|whats) (?:my|the) (?:license|licence) (?:status )?$"
+        r"| (?:activation|license|licence|my) status | status of (?:my|the|this) (?:license|licence|activation) "
+        r"|^ status "),
+    LIST_FEATURES: re.compile(
+        r" (?:which|what) (?:[a-z]+ )?(?:features|entitlements|modules|skills) (?:do|does|are|is|have|can|am|did) "
+        r"| (?:list|show) (?:me )?(?:my |the |all )?(?:features|entitlements) "
+        r"| what am i entitled to "
+        r"| (?:which|what) (?:are|is) (?:the |my )?(?:features|skills|entitlements) (?:on|in|of|included|enabled|"
+        r"available|unlocked) | features (?:on|in|of) (?:my|this) (?:license|licence) "
+        r"| what (?:is )?(?:included|available|unlocked|enabled|in|on) (?:in |on )?(?:my|the|this) (?:license|licence) "),
+    IS_ONLINE: re.compile(
+        r" (?:am|are|is) (?:i|we|you|it|this|the app|the computer|my computer|the device|this device|the machine) "
+        r"(?:[a-z]+ )?(?:online|offline|connected) "
+        r"| (?:server|internet|network|connection) (?:is |are )?(?:up|down|reachable|available|online|running|"
+        r"alive|working|ok|okay|there) "
+        r"| is (?:the |my )?(?:license |licensing )?(?:server|internet|network) "
+        r"| can (?:you|i|we|the app) (?:reach|contact|connect|see|talk|get)(?: to| with)? (?:the )?"
+        r"(?:license |licensing )?(?:server|internet)"
+        r"| (?:do|does) (?:i|we|you|it|this|the app) have (?:any )?(?:internet|a connection|network) "
+        r"| status of (?:the )?(?:license |licensing )?(?:server|internet|connection|network) "
+        r"| (?:server|internet|online|connection) status "),
+}
+#: a line that starts with "help" (but not "help me activate …", a request)
+_HELP_FIRST = re.compile(r"^ help (?!me (?!understand|figure|with|please|out|$))")
+#: "who are you?", "what is this bot?": about the bot itself
+_ABOUT_BOT = re.compile(r" (?:who|what) (?:are|r) (?:you|u)(?: exactly| really)? | what is this (?:bot|app|chatbot|thing|program) "
+                        r"| who (?:am i|are we) (?:talking|chatting|speaking) (?:to|with) "
+                        r"| tell me about yourself | are you (?:a|an) (?:bot|human|person|robot|ai|real person) "
+                        r"| what kind of (?:bot|app|chatbot|thing) are you ")
+#: a line that is not a question (a few words such as "guard file") is answered from knowledge only when
+#: an entry matches it this well
+_STATEMENT_SURE = 75.0
+#: the line asks about a skill or its license, so the skill must not run on it
+_ABOUT_SKILL = re.compile(
+    r" (?:feature|features|skill|skills|license|licence|licensed|need|needs|require|requires|locked|unlock|"
+    r"unlocks|unlocked|refuse|refuses|refused|why|included|include|includes|credit|credits|allowed|available|"
+    r"enabled|cost|costs) ")
+#: words of the knowledge base that make a line about licensing even without a command word
+_DOMAIN = frozenset("""
+skill skills feature features locked unlock unlocked guard clock clocks timezone daylight portal seat seats grace hybrid tier signature signatures signed tamper tampered tampering hardware
+device devices response responses lic req vendor tutorial tombstone tombstones replay replayed refused
+rejected refusal perpetual subscription consumption overage overages deactivation uploads upload
+air gapped airgapped usb localcheck isonline sdk chatbot bot mismatch utc
+""".split())
+
+
+def parse(text: str) -> Intent:
+    """Parse one user utterance into an :class:`Intent`.  Never raises for a str."""
+    if not isinstance(text, str):
+        raise TypeError(f"parse() expects str, got {type(text).__name__}")
+    stripped = text.strip()
+    if not stripped:
+        return Intent(UNKNOWN, candidates=_UNKNOWN_SUGGESTION)
+    act = acts.match(stripped)
+    if act is not None:
+        return act
+    lead_in = _LEAD_IN.match(stripped)
+    if lead_in is not None and acts.match(stripped[lead_in.end():]) is None:
+        return _understand(stripped[lead_in.end():])
+    follow_up = _FOLLOW_UP.match(stripped)
+    if follow_up is not None:
+        rest = stripped[follow_up.end():]
+        inner = _understand(rest)
+        if len(rest.split()) <= _FOLLOW_UP_WORDS and inner.name in (HELP, LICENSE_STATUS) and (
+                inner.slots or inner.closest):
+            return replace(inner, act=FOLLOW_UP)
+    return _understand(stripped)
+
+
+def _understand(text: str) -> Intent:
+    given = mentions.credentials(text)
+    credentials, text = (given[0], given[1]) if given is not None else (None, text)
+    code = mentions.code(text)
+    line = " " + " ".join(_surface(_tokenise(text))) + " "
+    question = questions.asks(line, text.rstrip().endswith("?"))
+    about_skill = question and _ABOUT_SKILL.search(line) is not None
+    if not about_skill:
+        skill = _match_wordcount(text) or _match_conversion(text)
+        if skill is not None:
+            return skill
+    fact = facts.match(line, question)
+    if fact is not None:
+        slots: dict[str, object] = {"fact": fact[0]}
+        if fact[1] is not None:
+            slots["feature"] = fact[1]
+        return Intent(LICENSE_STATUS, slots, code=code)
+    extracted = _extract(text)
+    tokens = _tokenise(extracted.rest)
+    raw = _View.build(_canonical(tokens), extracted)
+    corrected = _View.build(_corrected(tokens), extracted)
+    if code is not None and credentials is None and (_match_wordcount(text) or _match_conversion(text)) is None:
+        return _help(text, line, corrected, code)  # an error pasted from the portal: explained, never acted on
+    if _ABOUT_BOT.search(line):
+        return Intent(HELP, {"topic": "about_bot"}, code=code)
+    if _HELP_FIRST.search(line):
+        return _help(text, line, corrected, code)  # "help refresh": the help about it, not the command
+    if _rule_out_of_scope(corrected) is not None:
+        return Intent(UNKNOWN, candidates=_UNKNOWN_SUGGESTION)  # buying, prices, accounts: the vendor's business
+    name, candidates = _guarded(corrected, raw)
+    if credentials is not None:
+        if name not in (ACTIVATE_OFFLINE, CREATE_ACTIVATION_REQUEST):
+            name = ACTIVATE_OFFLINE if "offline" in corrected.bag else ACTIVATE_ONLINE
+        return Intent(name, _slots_for(name, corrected.words, extracted), credentials=credentials)
+    if question and (name in ACTIONS or (name in SKILLS and about_skill) or (
+            name == CLARIFY and not set(candidates) - ACTIONS and _strong_question(line))):
+        name, candidates = HELP, ()
+    if name in (HELP, UNKNOWN) and code is None:
+        code = mentions.spaced_code(text)  # "it keeps saying clock tampered": a code, retyped
+    if name == HELP:
+        return _help(text, line, corrected, code)
+    if name in _STATE_QUESTIONS and _strong_question(line) and _STATE_QUESTIONS[name].search(line) is None:
+        return _help(text, line, corrected, code)  # "why is the license file signed?": a concept, not a state
+    if name == UNKNOWN and (code is not None or _domain(corrected, tokens)):
+        found = topics.match(text)
+        if code is not None or question or (found.topic is not None and found.score >= _STATEMENT_SURE):
+            return _help(text, line, corrected, code, found)
+    return Intent(name, _slots_for(name, corrected.words, extracted), candidates, code=code)
+
+
+def _strong_question(line: str) -> bool:
+    return questions.asks(line, False)
+
+
+def _domain(view: _View, tokens: list[str]) -> bool:
+    return view.licensing or any(token in _DOMAIN for token in tokens)
+
+
+def _help(text: str, line: str, view: _View, code: str | None, found: topics.TopicMatch | None = None) -> Intent:
+    """A ``help`` line: the general help, a help page, or the knowledge entry it asks about (``found``: the
+    match already made for it)."""
+    if _GENERAL_HELP.search(line) or _HELP_PAGE.search(line):
+        return Intent(HELP, code=code)
+    if _ABOUT_BOT.search(line):
+        return Intent(HELP, {"topic": "about_bot"}, code=code)
+    background = knowledge.topic_of_code(code) if code is not None else None
+    if background is not None:
+        return Intent(HELP, {"topic": background}, code=code)
+    match = found or topics.match(text)
+    if match.topic is not None:
+        return Intent(HELP, {"topic": match.topic}, code=code)
+    if not _domain(view, list(view.words)) and code is None and not match.closest:
+        return Intent(UNKNOWN, candidates=_UNKNOWN_SUGGESTION)
+    return Intent(HELP, closest=match.closest, code=code)

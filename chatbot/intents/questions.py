@@ -1,0 +1,68 @@
+"""Question detection: does the line ask *about* something, or ask the bot to *do* it now?
+
+The rule the whole bot keeps: a question is answered (from knowledge or from the license), never
+executed. "how do I deactivate?", "can I deactivate offline?", "what happens if I clear local
+storage?", "deactivate offline?" are questions; "deactivate offline", "could you deactivate my
+license offline?", "please refresh", "I'd like to check online" are requests. A polite wrapper
+around a question ("can you tell me how many activations are left?") is still a question.
+
+Both tests look at the tokenised line (lower case, contractions expanded: "what's" -> "what is"),
+padded with spaces, plus whether the typed line ends with a question mark.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["asks", "requests"]
+
+_WH = r"(?:what|how|why|where|when|which|who|whose|whom)"
+_AUX = (r"(?:is|are|was|were|does|do(?! (?:a|an|the|it|this|that|one|some|me|my|another|online|local|offline)\b)|did|has|have|had|can (?:i|we|one|it|a|an|the|my|this|you not)|"
+        r"could(?! you)|should|shall|will(?! you)|would(?! you)|may i|might|am i|is not|are not|does not|do not (?:i|you)|"
+        r"can not (?:i|we)|any (?:idea|way|chance))")
+#: a polite request: the user asks the bot to act ("could you deactivate…", "please refresh")
+_REQUEST = re.compile(
+    r"^ (?:(?:ok|okay|so|now|then|bot|hey|hi|right|alright) )*"
+    r"(?:(?:please|pls|kindly|just) |(?:can|could|would|will) you (?:please |kindly |just |now )?"
+    r"(?!tell me (?:what|how|why|where|when|which|who|if|whether|about)|explain|describe|say (?:what|how|why)"
+    r"|help me (?:understand|figure)|let me know)"
+    r"|(?:i (?:want|wanna|would like|d like|need|wish)|id like) (?:you )?to (?!know|understand|learn|ask|find out|see what)"
+    r"|(?:i want|i would like|id like) (?!to )"
+    r"|let us |lets |go ahead and |time to |help me (?!understand|figure)"
+    r"|can i (?:get|have) (?:this|it|my|the) (?:[a-z]+ ){0,3}(?:activate|activated|registered|refreshed|"
+    r"deactivated)"
+    r"|i am (?:trying|going) to (?!understand)"
+    r")"
+    r"| (?:can|could|would|will) you (?:please |kindly |just |now )?(?:activate|deactivate|register|unregister|refresh|"
+    r"update|check|verify|validate|clear|wipe|reload|create|make|generate|write|roll|convert|count|consume|record|"
+    r"run|do|release|apply|quit|close) ")
+#: question cues at the start of the line or of a clause
+_QUESTION = re.compile(
+    rf"(?:^|(?<= but)|(?<= so)|(?<= and)|(?<= then)|(?<= now)|(?<= ok)|(?<= okay)|(?<= hi)|(?<= hey)"
+    rf"|(?<= hello)|(?<= well)|(?<= also)|(?<= just)|(?<= quick question)|(?<= question)) "
+    rf"(?:{_WH} |{_AUX} |is it |is there |are there )"
+    r"|^ (?:can|could|would) you (?:tell me|explain|describe|say) "
+    r"| (?:i wonder|wondering|not sure|no idea|confused|do not understand|do not get|curious"
+    r"|explain|tell me about|tell me (?:what|how|why|where|when|which|if|whether)|do you know"
+    r"|i (?:want|would like|d like) to (?:know|understand|learn)|question about|what happens|what if"
+    r"|is it possible|is there a way|how come|in what|under what|for what|at what point|is it true) "
+    r"| still (?:says|shows|thinks|works|working|licensed|says i am|there|think) "
+    r"| (?:why|how come) $"
+    r"| how (?:do|does|did|can|could|should|would|will|to|much|many|long|often|is|are) "
+    r"| what (?:is|are|was|does|do|did|happens|happened|if|should|can|will|would) "
+    r"| why (?:is|are|does|do|did|can|would|was|were|will|has|have|not) "
+    r"| where (?:is|are|do|does|did|can|should|will|would) "
+    r"| when (?:is|are|does|do|did|will|should|was|would|can) "
+    r"| which (?:is|are|one|ones|file|files|license|licenses|key|keys|page|types?|kinds?) ")
+
+
+def requests(line: str) -> bool:
+    """Does the (tokenised, space-padded) line ask the bot to act now?"""
+    return _REQUEST.search(line) is not None
+
+
+def asks(line: str, question_mark: bool) -> bool:
+    """Is the (tokenised, space-padded) line a question — asking about something, not for an action?"""
+    if requests(line):
+        return False
+    return question_mark or _QUESTION.search(line) is not None

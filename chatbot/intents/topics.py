@@ -1,0 +1,186 @@
+"""Which knowledge entry a question is about: rapidfuzz over the entries' question forms.
+
+The matcher compares the line with every question form of :mod:`chatbot.knowledge` after both
+are reduced to their content words (lower case, contractions expanded, typos of known words
+corrected, function words dropped, plural and verb endings folded, a few synonyms merged), with
+``rapidfuzz.process.extract`` and ``fuzz.token_sort_ratio`` (computed as ``fuzz.ratio`` on words sorted
+once, when the index is built): an entry's closeness is the mean of
+its best three forms, so one lucky form does not beat an entry that several forms agree on. That
+is blended with the share of the line's words the entry uses, each weighted by how rare it is
+across entries (see :meth:`_Index.rank`).
+
+Why rapidfuzz, measured by ``bench/bench_retrieval.py`` (156 questions of the corpus and the
+development set, each candidate fed the same normalised text; provisional figures, shared
+machine): rapidfuzz 0.96 top-1, no extra load, +0.3 MB, ~0.2 ms a question; bm25s 0.90, 0.16 s
+and +31 MB to load (numpy, scipy); scikit-learn TF-IDF (character 3–5-grams) 0.92, 0.78 s and
++99 MB. The app's budget is 80 MB resident after start (62 MB before this index), so only
+rapidfuzz — already loaded for typo correction, no numpy — fits; it is also the most accurate
+here, helped by the rarity weighting below.
+
+:func:`match` returns a :class:`TopicMatch`: the entry when the best score is high enough and
+clear of the runner-up, else no topic and the closest entries, which the bot offers instead of
+guessing. The index is built on first use, or ahead of time by :func:`warm` (the shells call it
+after the first screen).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from types import MappingProxyType
+
+from rapidfuzz import fuzz, process
+
+from .. import knowledge
+from .tokens import _correct, _tokenise
+
+__all__ = ["TopicMatch", "match", "rank", "terms", "warm"]
+
+#: words that carry no topic (questions are mostly made of them)
+_FUNCTION_WORDS: frozenset[str] = frozenset("""
+a an the i me my mine we us our you your it its is are am be been being was were to of in on at for
+from by and or but do does did done can could would should will shall may might must with this that
+these those there here about if so just any some get got have has had please not no what how when
+which who whom whose then than also too very really still yet again now ok okay hi hello hey thanks
+thank there they them their one ones something anything thing things want wanted need needed know
+tell say said let lets way bot app application
+""".split())
+
+#: surface forms merged into one word for matching
+_SYNONYMS: Mapping[str, str] = MappingProxyType({
+    **dict.fromkeys("licence licences licenses licensed licenced licencing licensing".split(), "license"),
+    **dict.fromkeys("pc pcs computer computers laptop laptops machine machines workstation box device devices "
+                    "notebook".split(), "device"),
+    **dict.fromkeys("transfer transferring migrate migrating migration moving moved switch".split(), "move"),
+    **dict.fromkeys("expire expires expired expiring expiry expiration".split(), "expire"),
+    **dict.fromkeys("refused refuse refuses rejected reject rejects refusal denied deny declined".split(), "refuse"),
+    **dict.fromkeys("fail fails failed failing failure error errors".split(), "fail"),
+    **dict.fromkeys("delete deleted deleting remove removed removing wipe wiped erase erased".split(), "delete"),
+    **dict.fromkeys("internet network connection offline airgapped".split(), "offline"),
+    **dict.fromkeys("seat seats".split(), "activation"),
+    **dict.fromkeys("req".split(), "request"),
+    **dict.fromkeys("lic".split(), "response"),
+})
+
+#: "SignatureMismatchError" and "get_current_license" are read as their words
+_CAMEL_CASE = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_MIN_STEM = 4
+_BEST_FORMS = 3
+#: how much the weighted shared words count against the closeness of the forms
+_WORD_SHARE = 0.3
+
+
+def _stem(word: str) -> str:
+    """Fold the commonest English endings, so "activations", "activating" and "activated" meet."""
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM and not word.endswith("ss"):
+            return word[: len(word) - len(suffix)] + keep
+    return word
+
+
+def terms(text: str) -> tuple[str, ...]:
+    """The content words of ``text`` as the matcher compares them."""
+    out = []
+    for token in _tokenise(_CAMEL_CASE.sub(" ", text).replace("_", " ")):
+        token = _correct(token) or token
+        token = _SYNONYMS.get(token, token)
+        if token not in _FUNCTION_WORDS:
+            out.append(_stem(token))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class TopicMatch:
+    """The entry a line asks about (``topic``), or None with the ``closest`` entries to offer."""
+
+    topic: str | None
+    closest: tuple[str, ...] = ()
+    score: float = 0.0
+
+
+class _Index:
+    """Every question form reduced to its terms, which entry each belongs to, and each term's weight."""
+
+    def __init__(self, entries: Iterable[knowledge.Entry]) -> None:
+        forms: list[str] = []
+        owners: list[str] = []
+        vocabulary: dict[str, set[str]] = {}
+        for entry in entries:
+            words = vocabulary.setdefault(entry.id, set())
+            for question in (*entry.questions, entry.title):
+                found = terms(question)
+                words.update(found)
+                forms.append(" ".join(sorted(found)))  # sorted once here: token_sort_ratio is ratio on sorted words
+                owners.append(entry.id)
+        self.forms: Sequence[str] = tuple(forms)
+        self.owners: Sequence[str] = tuple(owners)
+        self.vocabulary: Mapping[str, frozenset[str]] = {k: frozenset(v) for k, v in vocabulary.items()}
+        counts: dict[str, int] = {}
+        for words in vocabulary.values():
+            for word in words:
+                counts[word] = counts.get(word, 0) + 1
+        self.rare_weight = math.log(len(vocabulary) + 1)
+        self.weights: Mapping[str, float] = {w: math.log((len(vocabulary) + 1) / (n + 0.5)) for w, n in counts.items()}
+
+    def rank(self, text: str) -> list[tuple[str, float]]:
+        """Every entry with its score (0–100), best first.
+
+        The score blends how closely the line reads like the entry's best question forms
+        (``token_sort_ratio``, character level, so typos and word order cost little) with the
+        share of the line's words, weighted by rarity across entries, that the entry uses: a word
+        such as "guard" or "grace" names its entry more surely than "file" or "license" do.
+        """
+        found = terms(text)
+        if not found:
+            return []
+        per_entry: dict[str, list[float]] = {}
+        for _, score, index in process.extract(" ".join(sorted(found)), self.forms, scorer=fuzz.ratio, limit=None):
+            per_entry.setdefault(self.owners[index], []).append(score)
+        unique = set(found)
+        total = sum(self.weights.get(w, self.rare_weight) for w in unique)
+        ranked = []
+        for topic, scores in per_entry.items():
+            closeness = sum(sorted(scores)[-_BEST_FORMS:]) / min(_BEST_FORMS, len(scores))
+            shared = sum(self.weights[w] for w in unique & self.vocabulary[topic]) / total * 100
+            ranked.append((topic, (1 - _WORD_SHARE) * closeness + _WORD_SHARE * shared))
+        return sorted(ranked, key=lambda item: -item[1])
+
+
+@cache
+def _index() -> _Index:
+    return _Index(knowledge.entries())
+
+
+def warm() -> None:
+    """Build the index now (it is otherwise built by the first question)."""
+    _index()
+
+
+def rank(text: str) -> list[tuple[str, float]]:
+    return _index().rank(text)
+
+
+#: below this score no entry is sure enough to answer with
+SURE = 45.0
+#: ... and the best must lead the runner-up by this much
+MARGIN = 1.0
+#: below this score nothing is close enough even to offer
+OFFER = 35.0
+#: entries within this much of the best are offered when unsure
+CLOSE = 8.0
+
+
+def match(text: str) -> TopicMatch:
+    ranked = rank(text)
+    if not ranked:
+        return TopicMatch(None)
+    (best, score), runner_up = ranked[0], (ranked[1][1] if len(ranked) > 1 else 0.0)
+    if score >= SURE and score - runner_up >= MARGIN:
+        return TopicMatch(best, score=score)
+    if score < OFFER:
+        return TopicMatch(None, (), score)
+    closest = tuple(topic for topic, value in ranked[:3] if value >= score - CLOSE)
+    return TopicMatch(None, closest, score)
