@@ -122,23 +122,14 @@ class Floors:
         return 1e6 / cost
 
 
-def _cpu_loop(count: int, step) -> float:  # type: ignore[no-untyped-def]
-    """µs of CPU per call of ``step`` (after a warm-up)."""
+def _per_call_us(count: int, step, timer=time.process_time) -> float:  # type: ignore[no-untyped-def]
+    """µs per call of ``step`` by ``timer`` (CPU time by default; ``time.perf_counter`` for waits), after a warm-up."""
     for _ in range(count // 10):
         step()
-    started = time.process_time()
+    started = timer()
     for _ in range(count):
         step()
-    return (time.process_time() - started) / count * 1e6
-
-
-def _wall_loop(count: int, step) -> float:  # type: ignore[no-untyped-def]
-    for _ in range(count // 10):
-        step()
-    started = time.perf_counter()
-    for _ in range(count):
-        step()
-    return (time.perf_counter() - started) / count * 1e6
+    return (timer() - started) / count * 1e6
 
 
 def session_cpu_seconds(session: int) -> float:
@@ -159,8 +150,8 @@ def measure_floors(folder: Path, postgres: Postgres | None) -> Floors:
     payload = os.urandom(700)  # about an activation request's payload
     signature = crypto.sign(key, ACTIVATION_REQUEST, payload)
     public = key.public_key()
-    verify_us = _cpu_loop(3000, lambda: crypto.verify(public, ACTIVATION_REQUEST, payload, signature))
-    sign_us = _cpu_loop(3000, lambda: crypto.sign(key, ACTIVATION_REQUEST, payload))
+    verify_us = _per_call_us(3000, lambda: crypto.verify(public, ACTIVATION_REQUEST, payload, signature))
+    sign_us = _per_call_us(3000, lambda: crypto.sign(key, ACTIVATION_REQUEST, payload))
 
     database = sqlite3.connect(folder / "floor.db", isolation_level=None)
     database.execute("PRAGMA journal_mode=WAL")
@@ -173,7 +164,7 @@ def measure_floors(folder: Path, postgres: Postgres | None) -> Floors:
         database.execute("INSERT INTO rows (body) VALUES (?)", (row,))
         database.execute("COMMIT")
 
-    sqlite_us = _wall_loop(1000, sqlite_commit)
+    sqlite_us = _per_call_us(1000, sqlite_commit, time.perf_counter)
     database.close()
 
     postgres_us = None
@@ -189,7 +180,7 @@ def measure_floors(folder: Path, postgres: Postgres | None) -> Floors:
                 connection.execute("INSERT INTO rows (body) VALUES (%s)", (row,))
                 connection.commit()
 
-            postgres_us = _wall_loop(1000, postgres_commit)
+            postgres_us = _per_call_us(1000, postgres_commit, time.perf_counter)
     return Floors(verify_us, sign_us, sqlite_us, postgres_us)
 
 

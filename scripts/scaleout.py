@@ -46,7 +46,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +55,7 @@ HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parent.parent
 STATE_FILE = "state.json"
 
-__all__ = ["ScaleOut", "Postgres", "postgres_binary", "free_port", "haproxy_config"]
+__all__ = ["ScaleOut", "Postgres", "postgres_binary", "create_database", "free_port", "haproxy_config"]
 
 
 def free_port() -> int:
@@ -168,24 +167,18 @@ class Postgres:
 
     def create_database(self, name: str) -> str:
         """Create database ``name`` if it does not exist; return its URL."""
-        import psycopg
-
-        with psycopg.connect(self.url.replace("postgresql+psycopg://", "postgresql://") + "/postgres",
-                             autocommit=True) as connection:
-            if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-                connection.execute(f'CREATE DATABASE "{name}"')
-        return f"{self.url}/{name}"
+        return create_database(self.url, name)
 
 
-@contextlib.contextmanager
-def postgres_cluster(root: Path, *, durable: bool) -> Iterator[Postgres]:
-    """A cluster on a free port for the duration of a ``with`` (stopped with ``-m immediate``)."""
-    cluster = Postgres(root, free_port(), durable=durable)
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop("immediate")
+def create_database(server_url: str, name: str) -> str:
+    """Create database ``name`` on the server at ``server_url`` unless it exists; return its URL."""
+    import psycopg
+
+    with psycopg.connect(server_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres",
+                         autocommit=True) as connection:
+        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    return f"{server_url}/{name}"
 
 
 # -- HAProxy -----------------------------------------------------------------------------------------
@@ -346,17 +339,20 @@ class ScaleOut:
 
     def start_server(self, index: int) -> None:
         folder = self.server_folder(index)
-        log = (folder / "server.log").open("ab")
-        process = subprocess.Popen(
-            self._cli(folder, "serve", "--host", HOST, "--port", str(self.server_port(index)), "--workers",
-                      str(self.workers), "--no-access-log", "--log-level", "warning"),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        log.close()
-        self.pids[f"server-{index}"] = process.pid
-        self._save()
+        process = self._spawn(f"server-{index}", folder / "server.log", self._cli(
+            folder, "serve", "--host", HOST, "--port", str(self.server_port(index)), "--workers", str(self.workers),
+            "--no-access-log", "--log-level", "warning"))
         _wait_for(f"portal server {index}", lambda: _answers(self.server_url(index) + "/api/v1/health"),
                   alive=lambda: process.poll() is None)
+
+    def _spawn(self, name: str, log: Path, command: list[str]) -> subprocess.Popen[bytes]:
+        """Start ``command`` in a session of its own (killed as a group), its output in ``log``; remember it."""
+        with log.open("ab") as output:
+            process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+                                       cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.pids[name] = process.pid
+        self._save()
+        return process
 
     def start_haproxy(self) -> None:
         binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
@@ -365,12 +361,7 @@ class ScaleOut:
         config = self.folder / "haproxy.cfg"
         config.write_text(haproxy_config(self.port, [self.server_port(i) for i in range(1, self.servers + 1)],
                                          stats_port=self.port + 100, admin_socket=self.admin_socket))
-        log = (self.folder / "haproxy.log").open("ab")
-        process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-        log.close()
-        self.pids["haproxy"] = process.pid
-        self._save()
+        process = self._spawn("haproxy", self.folder / "haproxy.log", [binary, "-db", "-f", str(config)])
         _wait_for("HAProxy", lambda: list(self.server_states().values()) == ["UP"] * self.servers,
                   alive=lambda: process.poll() is None)
 

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
-from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -24,17 +21,14 @@ from licensing.issuing import catalog
 from licensing.issuing.models import AnsweredRequest, Device, License
 from licensing.wire import ACTIVATION_REQUEST, Envelope, crypto, encode_device_signed
 
-from support.lab import FakeClock, Lab
+from support.lab import Lab
 from support.whitebox import store_of
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def lab(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Lab]:
-    clock.set(datetime.now(timezone.utc))
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    created = Lab(tmp_path, clock, database_url=url)
-    yield created
-    created.vendor.close()
+@pytest.fixture
+def lab(online_lab: Lab) -> Lab:
+    """The lab on SQLite, then on PostgreSQL."""
+    return online_lab
 
 
 def seats(lab: Lab, key: str) -> tuple[int, int]:

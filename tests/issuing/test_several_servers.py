@@ -8,8 +8,6 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timezone
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,20 +16,16 @@ from licensing.issuing.portal.settings import set_admin_password
 from licensing.issuing.throttle import Throttle
 from licensing.issuing.workspace import VendorWorkspace
 
-from support.lab import FakeClock, Lab
+from support.lab import Lab
 from support.portal_server import csrf_token, hidden_value, running_portal, sign_in
 
 PASSWORD = "portal admin password"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def lab(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Lab]:
-    clock.set(datetime.now(timezone.utc))
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    created = Lab(tmp_path, clock, database_url=url)
-    set_admin_password(created.vendor.folder, PASSWORD)
-    yield created
-    created.vendor.close()
+@pytest.fixture
+def lab(online_lab: Lab) -> Lab:
+    set_admin_password(online_lab.vendor.folder, PASSWORD)
+    return online_lab
 
 
 @pytest.fixture
