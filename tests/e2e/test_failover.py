@@ -141,11 +141,16 @@ def test_a_server_killed_mid_run_loses_nothing_and_counts_nothing_twice(scale: S
         work: queue.Queue[Sent] = queue.Queue()
         for sent in requests:
             work.put(sent)
-        done = threading.Semaphore(0)
         answered = [0]
-        lock = threading.Lock()
+        progress = threading.Condition()
         rejoined = threading.Event()
+        pause_at = [ACTIVATIONS // 2]  # the clients wait here until told to go on
         problems: list[BaseException] = []
+
+        def wait_until_answered(count: int) -> None:
+            with progress:
+                assert progress.wait_for(lambda: answered[0] >= count or bool(problems), timeout=120)
+            assert not problems, problems
 
         def client() -> None:
             with httpx.Client(base_url=scale.url, timeout=30) as http:
@@ -154,16 +159,16 @@ def test_a_server_killed_mid_run_loses_nothing_and_counts_nothing_twice(scale: S
                         sent = work.get_nowait()
                     except queue.Empty:
                         return
-                    if answered[0] >= 2 * ACTIVATIONS // 3:
-                        rejoined.wait(120)  # the last third goes once server 1 is back
+                    with progress:
+                        progress.wait_for(lambda: answered[0] < pause_at[0] or rejoined.is_set(), timeout=120)
                     try:
                         _send_until_answered(http, sent, config.api_key)
                     except BaseException as error:  # noqa: BLE001 - reported below
                         problems.append(error)
                         return
-                    with lock:
+                    with progress:
                         answered[0] += 1
-                    done.release()
+                        progress.notify_all()
 
         report_errors: list[str] = []
         threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
@@ -172,19 +177,22 @@ def test_a_server_killed_mid_run_loses_nothing_and_counts_nothing_twice(scale: S
         for thread in threads:
             thread.start()
 
-        for _ in range(ACTIVATIONS // 3):  # a third answered: server 1 dies, requests in flight on it
-            assert done.acquire(timeout=120)
+        wait_until_answered(ACTIVATIONS // 3)  # a third answered: server 1 dies, requests in flight on it
         killed_at = time.monotonic()
         scale.kill_server(1)
         scale.wait_for_state("portal1", "DOWN")
         down_at = time.monotonic()
-        for _ in range(ACTIVATIONS // 3):  # the survivor carries on alone
-            assert done.acquire(timeout=120)
+        with progress:  # the survivor carries on alone for a sixth of the requests
+            pause_at[0] = max(answered[0], pause_at[0]) + ACTIVATIONS // 6
+            progress.notify_all()
+        wait_until_answered(pause_at[0])
         restarted_at = time.monotonic()
         scale.start_server(1)
         scale.wait_for_state("portal1", "UP")
         up_at = time.monotonic()
-        rejoined.set()
+        with progress:  # the rest once server 1 is back
+            rejoined.set()
+            progress.notify_all()
         for thread in threads:
             thread.join(timeout=300)
         assert not problems, problems
