@@ -16,6 +16,7 @@ about a tenth of their time.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +25,11 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: SQLite's own lock alone
+    fcntl = None  # type: ignore[assignment]
 
 from .. import ConfigurationError, StorageError, StorageLockedError
 from .group_commit import GroupCommit
@@ -86,6 +92,33 @@ def _storage_error(exc: SQLAlchemyError) -> StorageError:
                         hint="Check the --data folder and --database URL; the database file may be damaged.")
 
 
+class _WriterQueue:
+    """On SQLite, the writers of one database file queue in the kernel before taking SQLite's lock.
+
+    SQLite makes a writer that finds the database locked sleep and retry, with growing sleeps (up
+    to 100 ms each); the lock is often free long before the sleeper wakes, so writers of several
+    processes (``serve --workers N``) leave it idle while they wait, and their answers pile up
+    behind. ``flock`` on a file next to the database wakes the next writer the moment the lock is
+    released. Writers that do not queue here (another program) still meet SQLite's own lock.
+    Every write transaction of this module queues, and none is ever opened inside another.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path if fcntl is not None else None
+
+    @contextlib.contextmanager
+    def turn(self, writing: bool) -> Iterator[None]:
+        if not writing or self.path is None:
+            yield
+            return
+        handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+            yield
+        finally:
+            os.close(handle)
+
+
 class VendorStore:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -96,6 +129,9 @@ class VendorStore:
         # SQLite: isolation_level stays None (see _make_engine), so a bare connection autocommits.
         self._snapshot_engine = self.engine if self.is_sqlite else self.engine.execution_options(
             isolation_level="AUTOCOMMIT")
+        database = self.engine.url.database
+        self._writers = _WriterQueue(Path(database + "-writers.lock") if self.is_sqlite and database
+                                     and database != ":memory:" else None)
         if self.is_sqlite:
             event.listen(self._sessions, "after_begin", _begin_sqlite("IMMEDIATE"))
             event.listen(self._read_sessions, "after_begin", _begin_sqlite("DEFERRED"))
@@ -122,7 +158,8 @@ class VendorStore:
         ``readonly`` sessions must not write: on SQLite they do not take the write lock.
         """
         try:
-            with (self._read_sessions if readonly else self._sessions)() as session, session.begin():
+            with self._writers.turn(not readonly), (self._read_sessions if readonly else self._sessions)() as session, \
+                    session.begin():
                 yield session
         except SQLAlchemyError as exc:
             raise _storage_error(exc) from None
@@ -135,7 +172,7 @@ class VendorStore:
         :meth:`session`.
         """
         try:
-            with self.engine.connect() as connection:
+            with self._writers.turn(not readonly), self.engine.connect() as connection:
                 if self.is_sqlite:
                     connection.exec_driver_sql("BEGIN DEFERRED" if readonly else "BEGIN IMMEDIATE")
                 else:
