@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -109,6 +110,9 @@ class Device(Base):
     """One activation of a license on one device (a re-activation is a new row)."""
 
     __tablename__ = "devices"
+    # An activation looks up the license's devices on the same hardware: without both columns in
+    # one index, SQLite scans every device of the license (all of them, on a license of many seats).
+    __table_args__ = (Index("ix_devices_license_hardware", "license_id", "hardware_id"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     license_id: Mapped[int] = mapped_column(ForeignKey("licenses.id"), index=True)

@@ -3,7 +3,8 @@
 ``answered_requests`` remembers what each request was answered with (the digest of the request,
 the device, the exact answer), so a client that retries after losing an answer gets the same one
 back; ``licenses.active_devices`` keeps the number of active devices, filled in from the devices
-table here; ``throttles`` holds recent attempts (admin sign-ins per client address) for every
+table here; ``devices`` gets an index on (license, hardware) for the lookup every activation
+makes; ``throttles`` holds recent attempts (admin sign-ins per client address) for every
 server to count.
 
 Revision ID: 0002_scale_out
@@ -30,6 +31,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('active_devices', sa.Integer(), server_default='0', nullable=False))
     op.execute("UPDATE licenses SET active_devices = (SELECT count(*) FROM devices "
                "WHERE devices.license_id = licenses.id AND devices.active)")
+    with op.batch_alter_table('devices', schema=None) as batch_op:
+        batch_op.create_index('ix_devices_license_hardware', ['license_id', 'hardware_id'], unique=False)
     op.create_table('throttles',
     sa.Column('scope', sa.String(length=40), nullable=False),
     sa.Column('subject', sa.String(length=200), nullable=False),
@@ -45,6 +48,8 @@ def downgrade() -> None:
     with op.batch_alter_table('throttles', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_throttles_last_at'))
     op.drop_table('throttles')
+    with op.batch_alter_table('devices', schema=None) as batch_op:
+        batch_op.drop_index('ix_devices_license_hardware')
     with op.batch_alter_table('licenses', schema=None) as batch_op:
         batch_op.drop_column('active_devices')
     with op.batch_alter_table('answered_requests', schema=None) as batch_op:
