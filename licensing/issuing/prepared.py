@@ -29,20 +29,25 @@ __all__ = ["Prepared"]
 Processor = Callable[[Any], Any] | None
 
 
+_MISSING = object()
+
+
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    order: tuple[str, ...] | None  # positional drivers (SQLite): the parameters' order; None: by name
+    positional: bool  # the driver takes a sequence in the order of ``binds`` (SQLite); else a mapping by name
     binds: tuple[tuple[str, Any, Processor], ...]  # name, value if the statement fixes one, conversion
     row: Any  # a namedtuple class of the result's columns, or None for a statement without rows
     results: tuple[Processor, ...]
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        converted = {}
+        converted = []
         for name, fixed, process in self.binds:
-            value = values[name] if name in values else fixed
-            converted[name] = value if process is None or value is None else process(value)
-        return converted if self.order is None else tuple(converted[name] for name in self.order)
+            value = values.get(name, _MISSING)
+            if value is _MISSING:
+                value = fixed
+            converted.append(value if process is None or value is None else process(value))
+        return converted if self.positional else dict(zip((name for name, _, _ in self.binds), converted))
 
 
 class Prepared:
@@ -87,15 +92,15 @@ class Prepared:
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
-        binds = tuple((name, param.value, param.type.dialect_impl(dialect).bind_processor(dialect))
-                      for name, param in compiled.binds.items())
+        names = list(compiled.positiontup) if compiled.positiontup else list(compiled.binds)
+        binds = tuple((name, compiled.binds[name].value,
+                       compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names)
         row: Any = None
         results: tuple[Processor, ...] = ()
         if isinstance(self.statement, Select):
             columns = list(self.statement.selected_columns)
             row = namedtuple("Row", [column.key for column in columns])  # type: ignore[misc,no-redef]
             results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
-        prepared = _Compiled(compiled.string, tuple(compiled.positiontup) if compiled.positiontup else None,
-                             binds, row, results)
+        prepared = _Compiled(compiled.string, bool(compiled.positiontup), binds, row, results)
         self._by_dialect[dialect.name] = prepared
         return prepared
