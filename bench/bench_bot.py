@@ -62,7 +62,7 @@ def _licensed_bot(folder: Path) -> Bot:
     """A bot on the demo vendor with the perpetual license (all five skills) activated offline."""
     info = build_demo(folder / "vendor")
     config = Configuration.from_file(info.config_path, data_dir=folder / "data", request_dir=folder / "desktop",
-                                     hardware_id="bench-device")
+                                     trace_dir=folder / "trace", hardware_id="bench-device")
     (folder / "desktop").mkdir()
     bot = Bot(LicenseManager(config), demo=DemoContext(info.folder, tuple(info.licenses)), rng=random.Random(1))
     request = bot.handle(f"activate offline {info.key_of('perpetual')}")

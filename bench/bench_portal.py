@@ -233,7 +233,8 @@ def prepare_load(workspace: VendorWorkspace, folder: Path, label: str, activatio
 def check_request_shape(workspace: VendorWorkspace, folder: Path, load: Load) -> None:
     """The bulk requests must have exactly the fields of one the SDK makes itself."""
     config = workspace.client_configuration(PRODUCT).with_options(
-        data_dir=folder / "sdk" / "data", request_dir=folder / "sdk", hardware_id="bench-sdk-device")
+        data_dir=folder / "sdk" / "data", request_dir=folder / "sdk", trace_dir=folder / "sdk" / "trace",
+        hardware_id="bench-sdk-device")
     sample = LicenseManager(config).create_offline_activation_file(LicenseID.from_key(load.key)).read_bytes()
     made = load.activations.open("rb").readline()
     theirs, ours = json.loads(Envelope.parse(sample).payload), json.loads(Envelope.parse(made).payload)

@@ -4,7 +4,7 @@
     .venv/bin/python bench/bench_startup.py [--runs N] [--help-runs N]
 
 What is measured, each in a fresh process with HOME / XDG folders, ``$CHATBOT_STATE_DIR`` and
-``$LICENSING_HARDWARE_ID`` in a temporary folder, in two scenarios: the **demo vendor** (no
+``$CHATBOT_HARDWARE_ID`` in a temporary folder, in two scenarios: the **demo vendor** (no
 configuration: the first run builds it, later runs reuse it — the newcomer's path) and a
 **configured product** (``$CHATBOT_CONFIG``: what a shipped application runs):
 
@@ -71,7 +71,7 @@ def bench_env(root: Path) -> dict[str, str]:
         "XDG_STATE_HOME": str(home / ".local/state"),
         "XDG_CACHE_HOME": str(home / ".cache"),
         "CHATBOT_STATE_DIR": str(root / "state"),
-        "LICENSING_HARDWARE_ID": "bench-device",
+        "CHATBOT_HARDWARE_ID": "bench-device",
         "TERM": "xterm-256color",
         "COLORTERM": "truecolor",
         "LANG": env.get("LANG", "C.UTF-8") or "C.UTF-8",

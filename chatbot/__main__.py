@@ -35,7 +35,9 @@ A terminal chatbot licensed by the offline-licensing toolkit. Ask it in plain wo
 
 EPILOG = """\
 configuration: --config FILE, else $CHATBOT_CONFIG, else the built-in demo vendor (made on the
-first run, so the whole tutorial works on one machine).
+first run, so the whole tutorial works on one machine). $CHATBOT_CONFIG_FINGERPRINT pins the
+configuration file (sha256:..., from the vendor): an edited file is refused. The demo vendor's
+file is pinned when the demo is built. $CHATBOT_HARDWARE_ID pins this device's id (containers).
 modes: a terminal gets the full-screen app (F1: keys, ctrl+p: actions, ctrl+q: quit);
 --plain or TERM=dumb gets a plain prompt; piped input gets one reply per line (exit 1 if a line
 failed). Input history: $CHATBOT_STATE_DIR/history, else the user state folder.

@@ -6,6 +6,17 @@ the demo vendor in the chatbot's data folder (``platformdirs`` user data dir
 vendor is built on first start and reused afterwards, so a
 newcomer can run the whole offline flow on one machine: the bot names the exact
 ``licensing-portal --data … respond …`` command that plays the portal.
+
+Pinning the trust anchor (the configuration file): the demo vendor is made on this machine, so
+no fingerprint can ship in the code; the chatbot records the demo configuration's fingerprint in
+its *state* folder when it builds the demo (or, for a demo built by an earlier version, the first
+time it uses it) and refuses the file if it changes afterwards. For ``--config FILE`` the pin is
+the vendor's to give: ``$CHATBOT_CONFIG_FINGERPRINT`` (``sha256:…``, what
+``Configuration.fingerprint`` shows for the file the vendor exported).
+
+The device identity is the platform's, unless ``$CHATBOT_HARDWARE_ID`` is set: the chatbot opts
+in to a pinned id there (containers, test rigs and screenshot runs need one), knowing that
+whoever sets it can move its license to another machine.
 """
 
 from __future__ import annotations
@@ -18,16 +29,24 @@ from pathlib import Path
 
 import platformdirs
 
-from licensing import Configuration, ConfigurationError, LicenseManager
+from licensing import Configuration, ConfigurationError, ConfigurationTamperedError, LicenseManager
 from licensing.issuing.demo_plan import CONFIG_FILE, DEMO_LICENSES, LICENSES_FILE, read_remembered
 
 from .bot import Bot, DemoContext
+from .tui.common import state_dir
 
-__all__ = ["create_bot", "demo_vendor", "default_data_dir", "DEFAULT_CONFIG_ENV", "DATA_DIR_ENV", "APP_NAME", "DEMO_FOLDER"]
+__all__ = ["create_bot", "demo_vendor", "default_data_dir", "DEFAULT_CONFIG_ENV", "DATA_DIR_ENV", "APP_NAME",
+           "DEMO_FOLDER", "FINGERPRINT_ENV", "HARDWARE_ID_ENV", "DEMO_PINS_FILE"]
 
 DEFAULT_CONFIG_ENV = "CHATBOT_CONFIG"
 #: overrides the chatbot's data folder (demo vendor, license storage): handy for tests and smoke runs
 DATA_DIR_ENV = "CHATBOT_DATA_DIR"
+#: the fingerprint a ``--config`` file must have (given by the vendor), ``sha256:…``
+FINGERPRINT_ENV = "CHATBOT_CONFIG_FINGERPRINT"
+#: a fixed device id the chatbot pins (containers, tests); unset: the platform's own identity
+HARDWARE_ID_ENV = "CHATBOT_HARDWARE_ID"
+#: in the chatbot's state folder: each demo vendor folder's configuration fingerprint
+DEMO_PINS_FILE = "demo-pins.json"
 APP_NAME = "offline-licensing-chatbot"
 DEMO_FOLDER = "demo-vendor"
 
@@ -51,13 +70,46 @@ def create_bot(config_path: Path | None = None, *, data_dir: Path | None = None)
     in the licensing SDK's default place.
     """
     chosen_dir = _chosen_data_dir(data_dir)
-    overrides = {} if chosen_dir is None else {"data_dir": chosen_dir / "licenses"}
+    overrides: dict[str, object] = {} if chosen_dir is None else {"data_dir": chosen_dir / "licenses"}
+    if os.environ.get(HARDWARE_ID_ENV):
+        overrides["hardware_id"] = os.environ[HARDWARE_ID_ENV]
     config = config_path or os.environ.get(DEFAULT_CONFIG_ENV) or None
+    fingerprint = os.environ.get(FINGERPRINT_ENV) or None
     demo = None
     if config is None:
-        demo = demo_vendor((chosen_dir or default_data_dir()) / DEMO_FOLDER)
+        folder = (chosen_dir or default_data_dir()) / DEMO_FOLDER
+        built_now = not (folder / CONFIG_FILE).is_file()
+        demo = demo_vendor(folder)
         config = demo.vendor_dir / CONFIG_FILE
-    return Bot(LicenseManager(Configuration.from_file(config, **overrides)), demo=demo)
+        fingerprint = _demo_pin(demo.vendor_dir, renew=built_now)
+    try:
+        loaded = Configuration.from_file(config, expected_fingerprint=fingerprint, **overrides)
+    except ConfigurationTamperedError as error:
+        if demo is None:
+            raise
+        raise ConfigurationTamperedError(
+            f"The demo vendor's configuration file {config} was changed after the demo was built.",
+            hint=f"Delete the demo vendor folder {demo.vendor_dir} to build a new demo vendor.") from error
+    return Bot(LicenseManager(loaded), demo=demo)
+
+
+def _demo_pin(vendor_dir: Path, *, renew: bool) -> str:
+    """The fingerprint recorded for this demo vendor, recorded now if the demo was just built (or never pinned)."""
+    pins_file = state_dir() / DEMO_PINS_FILE
+    try:
+        pins = json.loads(pins_file.read_text(encoding="utf-8"))
+        if not isinstance(pins, dict):
+            pins = {}
+    except (OSError, ValueError):
+        pins = {}
+    key = str(vendor_dir.resolve())
+    if renew or not isinstance(pins.get(key), str):
+        pins[key] = Configuration.from_file(vendor_dir / CONFIG_FILE).fingerprint
+        pins_file.parent.mkdir(parents=True, exist_ok=True)
+        scratch = pins_file.with_name(f".{DEMO_PINS_FILE}.tmp")
+        scratch.write_text(json.dumps(pins, indent=2) + "\n", encoding="utf-8")
+        os.replace(scratch, pins_file)
+    return str(pins[key])
 
 
 def demo_vendor(folder: Path) -> DemoContext:

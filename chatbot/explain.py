@@ -102,6 +102,13 @@ _DEVICE: Mapping[str, _Entry] = MappingProxyType({
         "Start the chatbot with the configuration file your vendor exported "
         "(`licensing-portal product export-config PRODUCT -o FILE`), for example by setting `CHATBOT_CONFIG` "
         "to its path."),
+    "configuration_tampered": _Entry(
+        "The licensing configuration file was changed",
+        "The configuration file holds the vendor keys every license is checked against, so this application "
+        "pins it: what it holds now is not what was pinned (a key added, an address or a key changed). A "
+        "license signed with a key someone slipped into the file would otherwise pass as genuine.",
+        "Restore the configuration file your vendor shipped (or reinstall the application); for the demo vendor, "
+        "delete its folder and start again to build a new one. Do not edit the file."),
     "file_error": _Entry(
         "That file cannot be used",
         "The file handed to me is not usable for this step.",
@@ -254,6 +261,13 @@ _DEVICE: Mapping[str, _Entry] = MappingProxyType({
         "The license server gave an answer this application cannot use",
         "The server answered, but not with something valid.",
         "Try again in a few minutes; if it keeps happening, tell your vendor."),
+    "answer_mismatch": _Entry(
+        "That answer was not for this request",
+        "Each request to the license server carries a fresh random number, and the vendor signs it into the "
+        "answer. The answer that came back names another request: it was an old answer replayed, or it was "
+        "redirected on the way. Nothing was changed on this device.",
+        "Check that you reach the vendor's own license server (no proxy or redirect in between) and try again "
+        "— say **check online**; if it keeps happening, tell your vendor.", ("check online", "am I online?")),
     "storage_io": _Entry(
         "The license storage cannot be read or written",
         "The folder where this application keeps its license is not accessible.",
@@ -261,7 +275,8 @@ _DEVICE: Mapping[str, _Entry] = MappingProxyType({
     "storage_corrupt": _Entry(
         "The local license storage is damaged",
         "It failed its integrity check (edited, or damaged on disk), so it cannot be trusted.",
-        "Say **clear storage**, then activate again (say **activate offline**).", ("clear storage",)),
+        "Say **clear storage**, then activate again (say **activate offline**). If the vendor answers that this "
+        "computer already has an activation, ask them to reset this device first.", ("clear storage",)),
     "storage_locked": _Entry(
         "The license storage is busy",
         "Another copy of this application holds the license storage for too long.",
@@ -321,6 +336,59 @@ _DEVICE: Mapping[str, _Entry] = MappingProxyType({
         "This device is not (or no longer) activated on the license at the vendor — for example the vendor reset "
         "it. " + VENDOR_CHANGES_OFFLINE,
         "Activate again with a new request (say **activate offline**).", ("activate offline",)),
+    "floating_error": _Entry(
+        "The floating license server refused",
+        "The license server at your site (the floating server) answered with a refusal of its own.",
+        "Ask your administrator to look at the floating server (`licensing-floating status`)."),
+    "no_seat_available": _Entry(
+        "Every seat is taken",
+        "A floating license lets only so many computers use the application at once, and all of its seats are "
+        "in use or borrowed right now.",
+        "Wait for a seat to free up (ask **how many seats are free?**), or ask your administrator for more seats.",
+        ("how many seats are free?",)),
+    "lease_expired": _Entry(
+        "Your seat ran out",
+        "A seat from the floating server lasts a short time and is kept alive by heartbeats; the server did not "
+        "answer in time, or a borrowed seat reached its end.",
+        "Make sure the floating server runs and can be reached, then take a seat again (say **get a seat**).",
+        ("get a seat",)),
+    "lease_not_found": _Entry(
+        "The floating server no longer knows this seat",
+        "The seat was released, or it ran out while this computer was away, so the server gave it up.",
+        "Take a seat again (say **get a seat**).", ("get a seat",)),
+    "floating_server_unreachable": _Entry(
+        "The floating server cannot be reached",
+        "Seats of a floating license come from a license server on your site's network, and it did not answer.",
+        "Check that the floating server runs and that its address is right; a borrowed seat keeps working "
+        "meanwhile."),
+    "floating_only": _Entry(
+        "This is a floating license",
+        "Computers do not activate a floating license themselves: they take a seat from your site's floating "
+        "server, which the vendor activated once.",
+        "Ask your administrator for the floating server's address, then say **get a seat**.", ("get a seat",)),
+    "not_floating": _Entry(
+        "This license is not a floating license",
+        "Only a license issued as floating can serve seats from a floating server.",
+        "Use a key your vendor issued as a floating license."),
+    "device_already_activated": _Entry(
+        "This computer already has an activation of this license",
+        "The vendor already bound this license to this computer for another copy of the license data (for example "
+        "one made before the storage was cleared, or a copied folder). One computer holds one activation, so the "
+        "vendor does not hand out a second.",
+        "Use the copy that is already activated. If it is gone (storage cleared, disk replaced), ask your vendor "
+        "to reset this device on their side, then activate again (say **activate offline**).",
+        ("activate offline",)),
+    "reactivation_limit": _Entry(
+        "This license was activated again too often",
+        "The vendor limits how many times one license may be activated again in a period, so that a license "
+        "cannot be copied by activating it over and over.",
+        "Wait a while and try again, or ask your vendor: they can see every activation in their audit log."),
+    "too_many_attempts": _Entry(
+        "Too many wrong passwords",
+        "Several wrong passwords were tried for this user name recently, so the vendor locks it for a few "
+        "minutes; this stops anyone from guessing the password.",
+        "Wait the few minutes the message names, then try again with the right password (say **activate "
+        "offline** or **activate online**).", ("activate offline",)),
     "vendor_input": _Entry(
         "A vendor command got an invalid value",
         "The value given to the vendor command is not one it accepts.",

@@ -55,8 +55,9 @@ other computer's), ``<PORT>`` (the license server's port), ``<KEY:perpetual>``,
 ``<KEY:consumption>``, … (the demo licenses' keys by label), ``<KEY:1>``, ``<KEY:2>``, … (other
 keys of this vendor, numbered as they first appear), ``<DEVICE_ID:1>``, ``<DEVICE_ID:2>``, …
 (vendor device ids, numbered as they first appear), ``<HARDWARE_ID>`` and ``<OTHER_HARDWARE_ID>`` (the
-hardware id each computer's SDK derives from its fixed raw id) and ``<KID:1>``, … (signing key ids). Only
-keys the vendor really issued are hidden: a made-up key typed by the user stays as it is.
+hardware id each computer's SDK derives from its fixed raw id), ``<KID:1>``, … (signing key ids) and
+``<FINGERPRINT:1>``, … (configuration fingerprints). Only keys the vendor really issued are
+hidden: a made-up key typed by the user stays as it is.
 
 Everything else is fixed: the clock starts at 2026-06-01 12:00 UTC (:data:`START`), this
 computer's hardware id is ``transcript-device`` (the other's ``other-computer``), the jokes and
@@ -346,6 +347,7 @@ def difference(transcript: Transcript, outcomes: Sequence[Outcome]) -> str:
 _DEVICE_ID = re.compile(r"\bdev_[0-9a-f]{16}\b")
 _KID = re.compile(r"\b[0-9a-f]{16}\b")  # a vendor's signing key id (device ids are matched first)
 _KEY_SHAPE = re.compile(r"\b[A-Z0-9]{4}(?:-[A-Z0-9]{4}){3}\b")
+_FINGERPRINT = re.compile(r"\bsha256:[0-9a-f]{64}\b")  # a configuration's fingerprint (export-config prints it)
 _PLACEHOLDER = re.compile(r"<([A-Z_]+(?::[\w.-]+)?)>")
 
 
@@ -398,6 +400,7 @@ class _Names:
         if fixed:
             longest_first = "|".join(re.escape(value) for value in sorted(fixed, key=len, reverse=True))
             text = _substitute(re.compile(longest_first), text, fixed.get)
+        text = _substitute(_FINGERPRINT, text, lambda value: self._numbered("FINGERPRINT", value))
         text = _substitute(_DEVICE_ID, text, lambda value: self._numbered("DEVICE_ID", value))
         text = _substitute(_KID, text, lambda value: self._numbered("KID", value))
         keys = self._real_keys()
@@ -594,6 +597,7 @@ class _Replay:
     def _start_app(self, computer: _Computer) -> Bot:
         overrides: dict[str, Any] = {
             "data_dir": computer.data, "request_dir": computer.desktop,
+            "trace_dir": computer.data.parent / "trace",  # the SDK's second trace: this run's, not the user's
             "hardware_id": HARDWARE_IDS[computer.name],
             "clock": lambda: self.clock() + computer.offset,
         }

@@ -10,6 +10,11 @@ Typical use in an application::
     license = manager.activate_license_offline()
     license.local_check()
 
+A floating license is served by a floating server at the customer's site instead::
+
+    with manager.floating("http://licenses.example.lan:8470").hold_seat() as lease:
+        lease.local_check()          # a seat, kept by a background heartbeat, given back on exit
+
 Every failure is a :class:`LicenseError` with a stable ``code``, a ``message`` and a ``hint``;
 ``ERROR_CODES`` maps each code to its class.
 
@@ -22,7 +27,9 @@ lower layer the issuing side builds on (envelopes, file types and names, time, p
 from ._config import Configuration
 from ._errors import *  # noqa: F403 - the hierarchy is part of the public API
 from ._errors import __all__ as _error_names
-from ._formats import Feature, LicenseTerms
+from ._floating import FloatingClient, Heartbeat, Lease
+from ._floating_link import SeatHolder, SeatsReport
+from ._formats import Feature, FloatingTerms, LicenseTerms
 from ._license import License
 from ._manager import LicenseID, LicenseManager
 from ._results import CheckItem, HybridResult, LocalCheckResult
@@ -38,6 +45,12 @@ __all__ = [
     "LocalCheckResult",
     "CheckItem",
     "HybridResult",
+    "FloatingClient",
+    "Lease",
+    "Heartbeat",
+    "SeatsReport",
+    "SeatHolder",
+    "FloatingTerms",
     "__version__",
     *_error_names,
 ]

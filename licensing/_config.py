@@ -5,13 +5,20 @@ FILE``; the application ships that file and loads it with :meth:`Configuration.f
 overriding what is local to one installation (folders, a fixed hardware id, a test clock).
 The trusted vendor keys come from here and only from here: a file being verified never gets to
 say which key verifies it.
+
+That makes the file the trust anchor, and a file can be edited. An application pins it in code:
+``from_file(path, pinned_keys=...)`` (the vendor's keys) or ``expected_fingerprint=...`` (the
+whole product part, :attr:`Configuration.fingerprint`); an edited file is then refused with
+:class:`~licensing.ConfigurationTamperedError`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import timedelta
@@ -23,18 +30,34 @@ import platformdirs
 
 from . import _crypto as crypto
 from ._clock import Clock, system_clock
-from ._errors import ConfigurationError, FileMissingError
+from ._errors import ConfigurationError, ConfigurationTamperedError, FileMissingError
 from ._fs import atomic_write
+from ._hardware import HARDWARE_ID_ENV
 
-__all__ = ["Configuration", "CONFIG_FORMAT", "default_data_dir", "default_request_dir"]
+__all__ = ["Configuration", "CONFIG_FORMAT", "default_data_dir", "default_request_dir", "default_trace_dir"]
 
 CONFIG_FORMAT = "offline-licensing-config"
 APP_NAME = "offline-licensing"
 PRODUCT_CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+FINGERPRINT_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_trace_dir() -> Path:
+    """Where the second trace of what must never go backwards lives: another tree than the data folder.
+
+    Linux: the user state folder (``~/.local/state``; the data is in ``~/.local/share``); macOS:
+    ``~/Library/Preferences`` (the data is in ``Application Support``); Windows: the roaming
+    ``%APPDATA%`` (the data is in ``%LOCALAPPDATA%``).
+    """
+    if sys.platform == "win32":
+        return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False, roaming=True))
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Preferences" / APP_NAME
+    return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
 
 
 def default_request_dir() -> Path:
@@ -55,6 +78,18 @@ class Configuration:
     this device (and that the request was made here at all): any genuine response for this
     device and product is then accepted once. Keep it on unless your users must activate from
     responses whose request was made before a reinstall.
+
+    The device identity is the platform's (its machine id plus the other components it lets any
+    user read) unless the application pins one: ``hardware_id`` (a fixed id: containers and VMs),
+    ``hardware_id_provider`` (its own function), or ``hardware_id_from_env=True`` (take
+    ``$LICENSING_HARDWARE_ID`` when it is set). A pinned id is the whole identity, so whoever can
+    set it can move the license: the environment is honoured only when the application opts in.
+    ``hardware_components_provider`` gives the application's own components instead of the
+    platform's.
+
+    ``trace_dir`` holds a second trace of the clock's high-water mark, the consumption counters,
+    the tombstones and the newest license terms, outside the data folder (default: by platform,
+    :func:`default_trace_dir`): restoring the data folder alone brings none of them back.
     """
 
     product: str
@@ -66,6 +101,9 @@ class Configuration:
     request_dir: Path | None = None
     hardware_id: str | None = None
     hardware_id_provider: Callable[[], str] | None = None
+    hardware_id_from_env: bool = False
+    hardware_components_provider: Callable[[], Mapping[str, str]] | None = None
+    trace_dir: Path | None = None
     guard_file: bool = True
     clock_tolerance: timedelta = timedelta(minutes=10)
     clock: Clock = system_clock
@@ -88,7 +126,7 @@ class Configuration:
         if self.clock_tolerance < timedelta(0):
             raise ConfigurationError("The clock tolerance cannot be negative.")
         object.__setattr__(self, "trusted_keys", MappingProxyType(dict(self.trusted_keys)))
-        for name in ("data_dir", "request_dir"):
+        for name in ("data_dir", "request_dir", "trace_dir"):
             value = getattr(self, name)
             if value is not None:
                 try:
@@ -103,18 +141,48 @@ class Configuration:
         return (self.data_dir or default_data_dir()) / self.product
 
     @property
+    def product_trace_dir(self) -> Path:
+        """This product's folder of the second trace (outside the data folder)."""
+        return (self.trace_dir or default_trace_dir()) / self.product
+
+    @property
     def requests_dir(self) -> Path:
         return self.request_dir or default_request_dir()
 
     def raw_hardware_id(self) -> str | None:
+        """The id the application pinned for this machine; None: the platform's own identity."""
         if self.hardware_id_provider is not None:
             return self.hardware_id_provider()
-        return self.hardware_id
+        if self.hardware_id is not None:
+            return self.hardware_id
+        if self.hardware_id_from_env:
+            return os.environ.get(HARDWARE_ID_ENV) or None
+        return None
+
+    def hardware_components(self) -> Mapping[str, str] | None:
+        """The application's own identity components; None: the platform's (or none, for a pinned id)."""
+        if self.hardware_components_provider is None:
+            return None
+        found = self.hardware_components_provider()
+        if not isinstance(found, Mapping) or not all(isinstance(k, str) and isinstance(v, str)
+                                                     for k, v in found.items()):
+            raise ConfigurationError("The hardware components provider must return a mapping of names to strings.")
+        return found
 
     def with_options(self, **overrides: Any) -> Configuration:
         return replace(self, **overrides)
 
     # -- the exported file -------------------------------------------------------------------
+
+    @property
+    def fingerprint(self) -> str:
+        """``sha256:<hex>`` of the product part (what the exported file holds, in canonical form).
+
+        Layout does not count (indentation, key order); every value does, so an application that
+        pins it (``from_file(path, expected_fingerprint=...)``) refuses any edit of the file.
+        """
+        canonical = json.dumps(self.to_file_dict(), sort_keys=True, separators=(",", ":")).encode("utf-8")
+        return "sha256:" + hashlib.sha256(canonical).hexdigest()
 
     def to_file_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -131,7 +199,9 @@ class Configuration:
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], **overrides: Any) -> Configuration:
+    def from_dict(cls, data: Mapping[str, Any], *, pinned_keys: Mapping[str, Any] | None = None,
+                  expected_fingerprint: str | None = None, **overrides: Any) -> Configuration:
+        """Build from an exported file's contents; ``overrides`` win. See :meth:`from_file` for the pins."""
         if not isinstance(data, Mapping) or data.get("format") != CONFIG_FORMAT or data.get("version") != 1:
             raise ConfigurationError("This is not a licensing configuration file of a version this SDK knows.")
         try:
@@ -151,12 +221,20 @@ class Configuration:
         unknown = set(overrides) - known
         if unknown:
             raise ConfigurationError(f"Unknown configuration option(s): {', '.join(sorted(unknown))}.")
-        values.update(overrides)
-        return cls(**values)
+        shipped = cls(**values)
+        _check_pins(shipped, pinned_keys, expected_fingerprint)
+        return shipped.with_options(**overrides) if overrides else shipped
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str], **overrides: Any) -> Configuration:
-        """Load what ``licensing-portal product export-config`` wrote; ``overrides`` win."""
+    def from_file(cls, path: str | os.PathLike[str], *, pinned_keys: Mapping[str, Any] | None = None,
+                  expected_fingerprint: str | None = None, **overrides: Any) -> Configuration:
+        """Load what ``licensing-portal product export-config`` wrote; ``overrides`` win.
+
+        The pins are the application's, given in its code: ``pinned_keys`` (key id -> the
+        vendor's Ed25519 public key, as base64 or a key object) refuses a file that trusts any
+        other key; ``expected_fingerprint`` (:attr:`fingerprint`) refuses a file whose product
+        part differs in any value. Either refusal is :class:`ConfigurationTamperedError`.
+        """
         target = Path(path).expanduser()
         try:
             text = target.read_text(encoding="utf-8")
@@ -169,9 +247,36 @@ class Configuration:
             data = json.loads(text)
         except ValueError:
             raise ConfigurationError(f"The configuration file {target} is not valid JSON.") from None
-        return cls.from_dict(data, **overrides)
+        return cls.from_dict(data, pinned_keys=pinned_keys, expected_fingerprint=expected_fingerprint, **overrides)
 
     def write_file(self, path: str | os.PathLike[str]) -> Path:
         target = Path(path)
         atomic_write(target, (json.dumps(self.to_file_dict(), indent=2) + "\n").encode("utf-8"), mode=0o644)
         return target
+
+
+def _check_pins(shipped: Configuration, pinned_keys: Mapping[str, Any] | None,
+                expected_fingerprint: str | None) -> None:
+    """Refuse a configuration that differs from what the application pinned in its code."""
+    if expected_fingerprint is not None:
+        if not isinstance(expected_fingerprint, str) or not FINGERPRINT_PATTERN.match(expected_fingerprint):
+            raise ConfigurationError("The expected configuration fingerprint is not one: it must read sha256:<64 hex>.",
+                                     hint="Copy the fingerprint that Configuration.fingerprint (or export-config) shows.")
+        if shipped.fingerprint != expected_fingerprint:
+            raise ConfigurationTamperedError()
+    if pinned_keys is not None:
+        pinned = {str(kid): _public_bytes(key) for kid, key in pinned_keys.items()}
+        for kid, key in shipped.trusted_keys.items():
+            if pinned.get(kid) != crypto.public_bytes(key):
+                raise ConfigurationTamperedError(
+                    "The licensing configuration file was changed: it trusts a vendor key this application "
+                    "does not know.")
+
+
+def _public_bytes(key: Any) -> bytes:
+    try:
+        return crypto.public_bytes(key if isinstance(key, crypto.Ed25519PublicKey)
+                                   else crypto.ed25519_public_from_b64(key))
+    except (TypeError, ValueError, AttributeError):
+        raise ConfigurationError("A pinned vendor key is not an Ed25519 public key.",
+                                 hint="Pin the keys as the exported file writes them (base64).") from None

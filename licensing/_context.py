@@ -9,7 +9,7 @@ route open — live here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -30,6 +30,8 @@ SignedT = TypeVar("SignedT", ActivationResponse, LicenseRefresh)
 class LicenseContext:
     config: Configuration
     hardware_id: str
+    #: this device's other identity components (name -> HMAC), compared with those signed at activation
+    components: Mapping[str, str]
     store: LocalStore
     server: LicenseServer
     #: called when a license is deactivated, so the manager stops holding it in memory

@@ -10,6 +10,7 @@ sees one of these.
     LicenseError
     ├── UsageError                      invalid_argument
     ├── ConfigurationError              configuration_invalid
+    │   └── ConfigurationTamperedError  configuration_tampered
     ├── LicenseFileError                (a file handed to us is unusable)
     │   ├── FileMissingError            file_not_found
     │   ├── FileTooLargeError           file_too_large
@@ -34,19 +35,26 @@ sees one of these.
     │   ├── ConsumptionLimitError       consumption_limit
     │   ├── FeatureNotFoundError        feature_not_found
     │   ├── FeatureExpiredError         feature_expired
-    │   └── GracePeriodExpiredError     grace_period_expired
+    │   ├── GracePeriodExpiredError     grace_period_expired
+    │   └── LeaseExpiredError           lease_expired
     ├── ClockTamperedError              clock_tampered
     ├── RefreshOutdatedError            refresh_outdated
     ├── OnlineError
     │   ├── ServerUnreachableError      server_unreachable
-    │   └── ServerResponseError         server_error
+    │   │   └── FloatingServerUnreachableError  floating_server_unreachable
+    │   ├── ServerResponseError         server_error
+    │   └── ServerAnswerMismatchError   answer_mismatch
+    ├── FloatingError                   (seats of a floating license, at the customer's site)
+    │   ├── NoSeatAvailableError        no_seat_available
+    │   ├── LeaseNotFoundError          lease_not_found
+    │   └── NotFloatingError            not_floating
     ├── StorageError                    storage_io
     │   ├── StorageCorruptError         storage_corrupt
     │   └── StorageLockedError          storage_locked
     └── VendorRefusal                   (the vendor will not answer a request)
         ├── MaxActivationsReachedError  max_activations_reached
-        ├── VendorLicenseExpiredError   license_expired
-        ├── VendorLicenseDisabledError  license_disabled
+        ├── VendorLicenseExpiredError   license_expired   (also a LicenseExpiredError)
+        ├── VendorLicenseDisabledError  license_disabled  (also a LicenseDisabledError)
         ├── InvalidCredentialsError     invalid_credentials
         ├── ProductConfigurationError   product_configuration
         ├── FreeTierError               free_tier
@@ -56,7 +64,17 @@ sees one of these.
         ├── ProductNotFoundError        product_not_found
         ├── LicenseNotFoundError        license_not_found
         ├── DeviceNotFoundError         device_not_found
+        ├── FloatingOnlyError           floating_only
+        ├── DeviceAlreadyActivatedError device_already_activated
+        ├── ReactivationLimitError      reactivation_limit
+        ├── TooManyAttemptsError        too_many_attempts
         └── VendorInputError            vendor_input
+
+Two codes are raised on both sides: the device finds a license expired or disabled, and the
+vendor refuses to activate one for the same reason. They mean the same to a person, so the
+vendor's classes are subclasses of the device's ones (``except LicenseExpiredError`` catches
+both) and of :class:`VendorRefusal` (the vendor's wording and fix); :data:`ERROR_CODES` maps
+each code to the one class every error bearing it is an instance of.
 """
 
 from __future__ import annotations
@@ -67,6 +85,7 @@ __all__ = [
     "LicenseError",
     "UsageError",
     "ConfigurationError",
+    "ConfigurationTamperedError",
     "LicenseFileError",
     "FileMissingError",
     "FileTooLargeError",
@@ -92,11 +111,18 @@ __all__ = [
     "FeatureNotFoundError",
     "FeatureExpiredError",
     "GracePeriodExpiredError",
+    "LeaseExpiredError",
     "ClockTamperedError",
     "RefreshOutdatedError",
     "OnlineError",
     "ServerUnreachableError",
     "ServerResponseError",
+    "ServerAnswerMismatchError",
+    "FloatingServerUnreachableError",
+    "FloatingError",
+    "NoSeatAvailableError",
+    "LeaseNotFoundError",
+    "NotFloatingError",
     "StorageError",
     "StorageCorruptError",
     "StorageLockedError",
@@ -113,6 +139,10 @@ __all__ = [
     "ProductNotFoundError",
     "LicenseNotFoundError",
     "DeviceNotFoundError",
+    "FloatingOnlyError",
+    "DeviceAlreadyActivatedError",
+    "ReactivationLimitError",
+    "TooManyAttemptsError",
     "VendorInputError",
     "ERROR_CODES",
 ]
@@ -153,6 +183,14 @@ class ConfigurationError(LicenseError):
     code = "configuration_invalid"
     default_message = "The licensing configuration is incomplete or invalid."
     default_hint = "Use the configuration file your vendor exported (licensing-portal product export-config)."
+
+
+class ConfigurationTamperedError(ConfigurationError):
+    """The configuration file differs from what the application pinned in its code: the trust anchor was edited."""
+
+    code = "configuration_tampered"
+    default_message = "The licensing configuration file was changed: it is not the one this application was built with."
+    default_hint = "Reinstall the application, or restore the configuration file its vendor shipped; do not edit it."
 
 
 # -- files -------------------------------------------------------------------------------------
@@ -322,6 +360,17 @@ class GracePeriodExpiredError(LicenseStateError):
     default_hint = "Connect to the internet and say 'check online' (license.check()); it works again once the server answers."
 
 
+class LeaseExpiredError(LicenseStateError):
+    """A seat of a floating license ran out: not renewed in time (server lost), or a borrow ended."""
+
+    code = "lease_expired"
+    default_message = "Your seat of the floating license has run out."
+    default_hint = (
+        "Check that the floating server at your site is running and reachable (licensing-floating serve), "
+        "then take a seat again."
+    )
+
+
 class ClockTamperedError(LicenseError):
     code = "clock_tampered"
     default_message = "This computer's clock is set earlier than a time the license has already seen."
@@ -376,6 +425,55 @@ class ServerResponseError(OnlineError):
     default_hint = "Try again in a few minutes; if it persists, tell the vendor (their server may be misconfigured)."
 
 
+class ServerAnswerMismatchError(OnlineError):
+    """A signed answer that is not the answer to the request just sent: replayed, or from someone else's exchange."""
+
+    code = "answer_mismatch"
+    default_message = ("The answer that came back does not belong to the request this application just sent: "
+                       "it was replayed or redirected on the way.")
+    default_hint = ("Check that the application reaches the vendor's own license server (no proxy or redirect in "
+                    "between) and try again; nothing was changed on this device.")
+class FloatingServerUnreachableError(ServerUnreachableError):
+    """The customer's own floating server (not the vendor's license server) cannot be reached."""
+
+    code = "floating_server_unreachable"
+    default_message = "The floating license server at your site cannot be reached."
+    default_hint = (
+        "Check that the floating server is running (licensing-floating serve) and that this computer can reach "
+        "its address; ask your administrator if it moved."
+    )
+
+
+# -- floating licenses -------------------------------------------------------------------------
+
+
+class FloatingError(LicenseError):
+    code = "floating_error"
+    default_message = "The floating license server refused the request."
+    default_hint = "Ask your administrator to look at the floating server (licensing-floating status)."
+
+
+class NoSeatAvailableError(FloatingError):
+    code = "no_seat_available"
+    default_message = "Every seat of the floating license is in use."
+    default_hint = (
+        "Wait until someone closes the application (seats() shows who holds them), or ask your administrator "
+        "for more seats."
+    )
+
+
+class LeaseNotFoundError(FloatingError):
+    code = "lease_not_found"
+    default_message = "The floating server no longer knows this seat: it ran out or was given back."
+    default_hint = "Take a seat again."
+
+
+class NotFloatingError(FloatingError):
+    code = "not_floating"
+    default_message = "This license is not a floating license, so it cannot serve seats."
+    default_hint = "Activate the floating server with a floating license key (issued with --type floating)."
+
+
 # -- vendor refusals ---------------------------------------------------------------------------
 
 
@@ -393,13 +491,13 @@ class MaxActivationsReachedError(VendorRefusal):
     default_hint = "Deactivate it on a device you no longer use (upload its ls_deactivation.req), or ask the vendor for more activations."
 
 
-class VendorLicenseExpiredError(VendorRefusal):
+class VendorLicenseExpiredError(VendorRefusal, LicenseExpiredError):
     code = "license_expired"
     default_message = "The license has expired, so it cannot be activated."
     default_hint = "Ask the vendor to extend the license, then create a new request."
 
 
-class VendorLicenseDisabledError(VendorRefusal):
+class VendorLicenseDisabledError(VendorRefusal, LicenseDisabledError):
     code = "license_disabled"
     default_message = "The license is disabled, so it cannot be activated."
     default_hint = "Ask the vendor to enable the license, then upload the request again."
@@ -459,21 +557,75 @@ class DeviceNotFoundError(VendorRefusal):
     default_hint = "List the license's devices to find the right id."
 
 
+class FloatingOnlyError(VendorRefusal):
+    code = "floating_only"
+    default_message = (
+        "This is a floating license: it is activated by the floating server at your site, "
+        "and each computer takes a seat from that server."
+    )
+    default_hint = "Ask your administrator for the floating server's address, or use a license key of another type."
+
+
+class DeviceAlreadyActivatedError(VendorRefusal):
+    code = "device_already_activated"
+    default_message = ("This machine already holds an activation of this license, made by another copy of the "
+                       "application's data.")
+    default_hint = ("Use the copy that is already activated, or deactivate it there first (its "
+                    "ls_deactivation.req); if that copy is lost, ask the vendor to reset the device.")
+
+
+class ReactivationLimitError(VendorRefusal):
+    code = "reactivation_limit"
+    default_message = "This license was activated again too many times recently."
+    default_hint = "Wait and try again later, or ask the vendor, who can see every activation in the audit log."
+
+
+class TooManyAttemptsError(VendorRefusal):
+    """Credential checks are rate-limited; ``details["retry_after"]`` holds the seconds to wait."""
+
+    code = "too_many_attempts"
+    default_message = "Too many wrong passwords were tried for this license recently, so it is locked for a while."
+    default_hint = "Wait a few minutes, then try again with the right password (or ask the vendor)."
+
+
 class VendorInputError(VendorRefusal):
     code = "vendor_input"
     default_message = "The vendor command was given an invalid value."
     default_hint = "Run the command with --help to see what it accepts."
 
 
-def _all_codes() -> dict[str, type[LicenseError]]:
-    codes: dict[str, type[LicenseError]] = {}
+def _classes() -> list[type[LicenseError]]:
+    found: list[type[LicenseError]] = []
     pending: list[type[LicenseError]] = [LicenseError]
     while pending:
         cls = pending.pop()
-        codes.setdefault(cls.code, cls)
-        pending.extend(cls.__subclasses__())
+        if cls not in found:
+            found.append(cls)
+            pending.extend(cls.__subclasses__())
+    return found
+
+
+def _all_codes() -> dict[str, type[LicenseError]]:
+    """Each code mapped to the class every error bearing it is an instance of; two unrelated classes
+    sharing a code is a mistake in this module, refused at import."""
+    codes: dict[str, type[LicenseError]] = {}
+    for cls in _classes():
+        known = codes.setdefault(cls.code, cls)
+        if issubclass(known, cls):
+            codes[cls.code] = cls
+        elif not issubclass(cls, known):
+            raise TypeError(f"{cls.__name__} and {known.__name__} share the code {cls.code!r} but neither is the other's base")
     return codes
 
 
-#: Every stable code, mapped to the (first) class that raises it: the table the docs print.
+def refusal_class(code: str) -> type[LicenseError] | None:
+    """The class for a vendor's refusal with ``code``: the vendor's own where one refines the code's class."""
+    base = ERROR_CODES.get(code)
+    if base is None:
+        return None
+    refined = [cls for cls in _classes() if cls.code == code and issubclass(cls, VendorRefusal)]
+    return refined[0] if refined else base
+
+
+#: Every stable code, mapped to the class every error with that code is an instance of: the table the docs print.
 ERROR_CODES: dict[str, type[LicenseError]] = _all_codes()

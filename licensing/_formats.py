@@ -12,10 +12,15 @@ that *any* change to *any* byte is refused, so the outer form is checked to be t
 
 Who signs what:
 
-* vendor files (activation response, license refresh): the vendor's Ed25519 key, picked by the
-  verifier from its pinned keys by ``kid`` (never from the file);
+* vendor files (activation response, license refresh, deactivation receipt): the vendor's
+  Ed25519 key, picked by the verifier from its pinned keys by ``kid`` (never from the file);
 * device files (activation and deactivation requests): the device's own Ed25519 key, plus an
   HMAC with the product's shared key so the vendor can tell a wrong product configuration.
+
+Every request carries a fresh ``request_id`` and ``nonce``; a vendor file that answers a request
+(an activation response, the refresh that answers a refresh request or a consumption report, an
+online deactivation receipt) repeats both inside the signed bytes, so the device can refuse an
+answer that is not the answer to the request it just made.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ __all__ = [
     "DEACTIVATION_REQUEST",
     "REFRESH_REQUEST",
     "CONSUMPTION_SYNC",
+    "DEACTIVATION_RECEIPT",
     "FORMAT_VERSION",
     "MAX_FILE_SIZE",
     "LICENSE_TYPES",
@@ -56,13 +62,16 @@ __all__ = [
     "DEACTIVATION_FILE_NAME",
     "REFRESH_FILE_NAME",
     "REFRESH_REQUEST_FILE_NAME",
+    "FLOATING_SERVER_ROLE",
     "Envelope",
     "Feature",
+    "FloatingTerms",
     "LicenseTerms",
     "ActivationRequest",
     "ActivationResponse",
     "LicenseRefresh",
     "DeviceRequest",
+    "SignedDeactivation",
     "read_artefact",
     "write_artefact",
     "encode_signed",
@@ -84,6 +93,12 @@ LICENSE_REFRESH = "license-refresh"
 DEACTIVATION_REQUEST = "deactivation-request"
 REFRESH_REQUEST = "refresh-request"
 CONSUMPTION_SYNC = "consumption-sync"
+#: floating licenses: a workstation's requests to the floating server, and the server's lease (see _leases)
+LEASE_REQUEST = "lease-request"
+LEASE_HEARTBEAT = "lease-heartbeat"
+LEASE_RELEASE = "lease-release"
+FLOATING_LEASE = "floating-lease"
+DEACTIVATION_RECEIPT = "deactivation-receipt"
 
 #: the tutorial's default file names (on the desktop, or the home folder where there is none)
 ACTIVATION_REQUEST_FILE_NAME = "ls_activation.req"
@@ -99,11 +114,18 @@ _FILE_NAMES = {
     DEACTIVATION_REQUEST: f"a deactivation request ({DEACTIVATION_FILE_NAME})",
     REFRESH_REQUEST: f"a refresh request ({REFRESH_REQUEST_FILE_NAME})",
     CONSUMPTION_SYNC: "a consumption report",
+    LEASE_REQUEST: "a request for a floating seat",
+    LEASE_HEARTBEAT: "a floating seat's heartbeat",
+    LEASE_RELEASE: "a floating seat's release",
+    FLOATING_LEASE: "a floating seat's lease",
+    DEACTIVATION_RECEIPT: "a deactivation receipt",
 }
-VENDOR_SIGNED = frozenset({ACTIVATION_RESPONSE, LICENSE_REFRESH})
+VENDOR_SIGNED = frozenset({ACTIVATION_RESPONSE, LICENSE_REFRESH, DEACTIVATION_RECEIPT})
 DEVICE_SIGNED = frozenset({ACTIVATION_REQUEST, DEACTIVATION_REQUEST, REFRESH_REQUEST, CONSUMPTION_SYNC})
 
-LICENSE_TYPES = ("perpetual", "time-based", "consumption", "subscription")
+LICENSE_TYPES = ("perpetual", "time-based", "consumption", "subscription", "floating")
+#: the ``role`` an activation request names when a floating server (not an application) activates
+FLOATING_SERVER_ROLE = "floating-server"
 
 
 # -- time --------------------------------------------------------------------------------------
@@ -338,6 +360,21 @@ class _Reader:
             raise self._fail(name)
         return value
 
+    def counts(self, name: str) -> dict[str, int]:
+        """A mapping of names to counts (uses per feature)."""
+        found = self.get(name, dict)
+        if not all(isinstance(k, str) and type(v) is int and 0 <= v <= MAX_COUNT for k, v in found.items()):
+            raise self._fail(name)
+        return dict(found)
+
+    def components(self) -> dict[str, str]:
+        """The optional ``hardware_components``: component name -> its HMAC (hex)."""
+        found = self.get("hardware_components", dict, optional=True) or {}
+        if len(found) > 32 or not all(isinstance(k, str) and isinstance(v, str) and len(k) <= 64 and len(v) <= 128
+                                      for k, v in found.items()):
+            raise self._fail("hardware_components")
+        return dict(found)
+
     @overload
     def time(self, name: str) -> datetime: ...
 
@@ -383,6 +420,28 @@ class Feature:
 
 
 @dataclass(frozen=True)
+class FloatingTerms:
+    """What a floating license grants its server: seats at once, how long a lease lasts, how long a borrow."""
+
+    seats: int
+    lease_seconds: int
+    max_borrow_seconds: int
+
+    @classmethod
+    def from_dict(cls, data: Any) -> FloatingTerms:
+        r = _Reader(data, "floating")
+        terms = cls(seats=r.count("seats"), lease_seconds=r.count("lease_seconds"),
+                    max_borrow_seconds=r.count("max_borrow_seconds"))
+        if terms.seats < 1 or terms.lease_seconds < 1:
+            raise r._fail("seats" if terms.seats < 1 else "lease_seconds")
+        return terms
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seats": self.seats, "lease_seconds": self.lease_seconds,
+                "max_borrow_seconds": self.max_borrow_seconds}
+
+
+@dataclass(frozen=True)
 class LicenseTerms:
     """What the vendor granted, as signed into a response or refresh. Immutable by construction."""
 
@@ -402,6 +461,9 @@ class LicenseTerms:
     features: tuple[Feature, ...]
     revision: int
     customer: str | None = None
+    #: present exactly when ``license_type`` is ``floating`` (and only then written: other licenses
+    #: sign the same bytes as before floating licenses existed)
+    floating: FloatingTerms | None = None
 
     @classmethod
     def from_dict(cls, data: Any) -> LicenseTerms:
@@ -409,6 +471,9 @@ class LicenseTerms:
         license_type = r.get("type", str)
         if license_type not in LICENSE_TYPES:
             raise r._fail("type")
+        floating = r.get("floating", dict, optional=True)
+        if (floating is None) != (license_type != "floating"):
+            raise r._fail("floating")
         features = r.get("features", list)
         return cls(
             license_id=r.count("id"), key=r.get("key", str, optional=True), user=r.get("user", str, optional=True),
@@ -419,10 +484,11 @@ class LicenseTerms:
             total_consumptions=r.count("total_consumptions"), allow_overages=r.get("allow_overages", bool),
             max_overages=r.count("max_overages"), features=tuple(Feature.from_dict(f) for f in features),
             revision=r.count("revision"), customer=r.get("customer", str, optional=True),
+            floating=None if floating is None else FloatingTerms.from_dict(floating),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.license_id, "key": self.key, "user": self.user, "type": self.license_type,
             "enabled": self.enabled, "start": _time_or_none(self.start), "expires": _time_or_none(self.expires),
             "max_activations": self.max_activations, "total_activations": self.total_activations,
@@ -431,6 +497,9 @@ class LicenseTerms:
             "features": [f.to_dict() for f in self.features], "revision": self.revision,
             "customer": self.customer,
         }
+        if self.floating is not None:
+            data["floating"] = self.floating.to_dict()
+        return data
 
 
 @dataclass(frozen=True)
@@ -445,6 +514,10 @@ class ActivationRequest:
     key: str | None
     user: str | None
     sealed_password: dict[str, str] | None
+    #: None for an application; FLOATING_SERVER_ROLE when a floating server asks for its license
+    role: str | None = None
+    #: the device's other identity components (name -> HMAC); the vendor signs them into the response
+    components: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_payload(cls, doc: dict[str, Any]) -> ActivationRequest:
@@ -457,7 +530,9 @@ class ActivationRequest:
                    request_id=r.get("request_id", str), nonce=r.get("nonce", str),
                    hardware_id=r.get("hardware_id", str), device_key=r.get("device_key", str),
                    created_at=r.time("created_at"), key=credentials.get("key", str, optional=True),
-                   user=credentials.get("user", str, optional=True), sealed_password=sealed)
+                   user=credentials.get("user", str, optional=True), sealed_password=sealed,
+                   role=r.get("role", str, optional=True),
+                   components=r.components())
 
 
 @dataclass(frozen=True)
@@ -472,6 +547,8 @@ class ActivationResponse:
     device_key: str
     issued_at: datetime
     license: LicenseTerms
+    #: the request's identity components, signed by the vendor: compared on every load
+    components: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_payload(cls, doc: dict[str, Any]) -> ActivationResponse:
@@ -479,7 +556,7 @@ class ActivationResponse:
         return cls(product=r.get("product", str), request_id=r.get("request_id", str), nonce=r.get("nonce", str),
                    hardware_id=r.get("hardware_id", str), device_id=r.get("device_id", str),
                    device_key=r.get("device_key", str), issued_at=r.time("issued_at"),
-                   license=LicenseTerms.from_dict(doc.get("license")))
+                   license=LicenseTerms.from_dict(doc.get("license")), components=r.components())
 
 
 @dataclass(frozen=True)
@@ -492,6 +569,13 @@ class LicenseRefresh:
     issued_at: datetime
     reset_consumption: bool
     license: LicenseTerms
+    #: the device request this refresh answers (online check, consumption report, portal refresh page);
+    #: None for a refresh the vendor made unasked (the Devices tab)
+    request_id: str | None = None
+    nonce: str | None = None
+    #: the request id of the activation these terms continue: its response holds the signed hardware
+    #: components the device must still match (None in refresh files of earlier versions)
+    activation_request_id: str | None = None
 
     @classmethod
     def from_payload(cls, doc: dict[str, Any]) -> LicenseRefresh:
@@ -499,7 +583,12 @@ class LicenseRefresh:
         return cls(product=r.get("product", str), hardware_id=r.get("hardware_id", str),
                    device_id=r.get("device_id", str), issued_at=r.time("issued_at"),
                    reset_consumption=r.get("reset_consumption", bool),
-                   license=LicenseTerms.from_dict(doc.get("license")))
+                   license=LicenseTerms.from_dict(doc.get("license")),
+                   request_id=r.get("request_id", str, optional=True), nonce=r.get("nonce", str, optional=True),
+                   activation_request_id=r.get("activation_request_id", str, optional=True))
+
+    def answers(self, request_id: str, nonce: str | None) -> bool:
+        return (self.request_id, self.nonce) == (request_id, nonce)
 
 
 @dataclass(frozen=True)
@@ -520,15 +609,44 @@ class DeviceRequest:
     created_at: datetime
     local_consumptions: int = 0
     feature_consumptions: Mapping[str, int] = field(default_factory=dict)
+    nonce: str | None = None  # requests of SDKs before answers were bound to their request carry none
 
     @classmethod
     def from_payload(cls, doc: dict[str, Any]) -> DeviceRequest:
         r = _Reader(doc, "request")
-        usage = r.get("feature_consumptions", dict)
-        if not all(isinstance(k, str) and type(v) is int and 0 <= v <= MAX_COUNT for k, v in usage.items()):
-            raise r._fail("feature_consumptions")
+        usage = r.counts("feature_consumptions")
         return cls(product=r.get("product", str), api_key=r.get("api_key", str),
                    request_id=r.get("request_id", str), hardware_id=r.get("hardware_id", str),
                    device_id=r.get("device_id", str), device_key=r.get("device_key", str),
                    license_id=r.count("license_id"), created_at=r.time("created_at"),
-                   local_consumptions=r.count("local_consumptions"), feature_consumptions=dict(usage))
+                   local_consumptions=r.count("local_consumptions"), feature_consumptions=usage,
+                   nonce=r.get("nonce", str, optional=True))
+
+    def echo(self) -> dict[str, str]:
+        """What an answer to this request repeats inside its signed bytes."""
+        return {"request_id": self.request_id} | ({} if self.nonce is None else {"nonce": self.nonce})
+
+
+@dataclass(frozen=True)
+class SignedDeactivation:
+    """The vendor's signed receipt for an online deactivation: the device forgets its license only on this."""
+
+    product: str
+    request_id: str
+    nonce: str | None
+    hardware_id: str
+    device_id: str
+    issued_at: datetime
+    consumptions_booked: int
+    feature_consumptions_booked: dict[str, int]
+    already_deactivated: bool
+
+    @classmethod
+    def from_payload(cls, doc: dict[str, Any]) -> SignedDeactivation:
+        r = _Reader(doc, "receipt")
+        return cls(product=r.get("product", str), request_id=r.get("request_id", str),
+                   nonce=r.get("nonce", str, optional=True), hardware_id=r.get("hardware_id", str),
+                   device_id=r.get("device_id", str), issued_at=r.time("issued_at"),
+                   consumptions_booked=r.count("consumptions_booked"),
+                   feature_consumptions_booked=r.counts("feature_consumptions_booked"),
+                   already_deactivated=r.get("already_deactivated", bool))

@@ -29,8 +29,12 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(target: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Write ``data`` so that ``target`` holds either its old bytes or the new ones, never a mix."""
+def atomic_write(target: Path, data: bytes, *, mode: int = 0o600, sync_folder: bool = True) -> None:
+    """Write ``data`` so that ``target`` holds either its old bytes or the new ones, never a mix.
+
+    ``sync_folder=False`` skips the folder's fsync: after a power cut the file may then hold its
+    old bytes (never a mix), which suits a copy whose being a little behind is harmless.
+    """
     folder = target.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -46,7 +50,8 @@ def atomic_write(target: Path, data: bytes, *, mode: int = 0o600) -> None:
             os.fsync(handle.fileno())
         os.chmod(tmp_name, mode)
         os.replace(tmp_name, target)
-        fsync_dir(folder)
+        if sync_folder:
+            fsync_dir(folder)
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)

@@ -4,22 +4,28 @@ A :class:`License` is built only from vendor-signed bytes that were verified on 
 their parsed terms in frozen dataclasses: there is no setter through which the in-memory license
 could drift from what the vendor signed. A refresh replaces the whole snapshot at once.
 
-``local_check()`` runs, in order: signature, product, hardware id, enabled, start and expiry,
-consumption limits, tombstones, clock. :meth:`License.check_status` runs the same checks and
-returns every outcome (for a status bar or a "why am I not licensed?" answer) without raising.
+``local_check()`` runs, in order: signature, product, hardware id (the machine id and the
+identity components signed at activation), enabled, start and expiry, consumption limits,
+tombstones, clock, server contact. :meth:`License.check_status` runs the same checks and returns
+every outcome (for a status bar or a "why am I not licensed?" answer) without raising. Time is
+judged on the *effective* time of :mod:`licensing._clock` (the device clock plus the set-backs
+already forgiven), and :meth:`License.has_feature` answers only what ``local_check()`` allows.
+
+Answers of the license server are accepted only for the request just sent (its id and nonce
+signed in), and their signed time — never the device clock — is the time of the last contact.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Union
 
 from . import _crypto as crypto
-from ._clock import clock_error
+from ._clock import Reading, anchored, read_clock, server_time_error
 from ._context import LicenseContext
 from ._errors import (
     ConsumptionLimitError,
@@ -31,9 +37,10 @@ from ._errors import (
     LicenseError,
     LicenseExpiredError,
     LicenseNotStartedError,
+    NotFloatingError,
     ProductMismatchError,
     RefreshOutdatedError,
-    RequestReplayedError,
+    ServerAnswerMismatchError,
     ServerUnreachableError,
     SignatureMismatchError,
     UsageError,
@@ -41,6 +48,7 @@ from ._errors import (
 from ._formats import (
     CONSUMPTION_SYNC,
     DEACTIVATION_FILE_NAME,
+    DEACTIVATION_RECEIPT,
     DEACTIVATION_REQUEST,
     REFRESH_FILE_NAME,
     REFRESH_REQUEST,
@@ -49,30 +57,44 @@ from ._formats import (
     Feature,
     LicenseRefresh,
     LicenseTerms,
+    SignedDeactivation,
     encode_device_signed,
     format_time,
+    open_signed,
     read_artefact,
     write_artefact,
 )
 from ._fs import output_path
+from ._hardware import components_match
+from ._leases import LeaseSigner
 from ._results import CHECK_ORDER, CheckItem, HybridResult, LocalCheckResult
-from ._storage import DeviceState, PendingSync
+from ._storage import DeviceState, PendingRefresh, PendingSync
 
 __all__ = ["License"]
 
 SignedLicense = Union[ActivationResponse, LicenseRefresh]
+#: (request id, nonce) of a request this device sent, which the vendor's answer must repeat
+Sent = tuple[str, Union[str, None]]
+
 
 class License:
-    """A license activated on this device. Obtain one from :class:`~licensing.LicenseManager`."""
+    """A license activated on this device. Obtain one from :class:`~licensing.LicenseManager`.
+
+    ``activation`` is the vendor-signed response this activation began with: the identity
+    components it signed must still (mostly) be this machine's, whatever newer terms followed.
+    (For a license refreshed by an earlier version, whose response is gone, that refresh.)
+    """
 
     def __init__(self, context: LicenseContext, signed: SignedLicense, state: DeviceState,
-                 tombstones: frozenset[str]) -> None:
+                 tombstones: frozenset[str], activation: SignedLicense | None = None) -> None:
         self._context = context
         self._signed = signed
         self._state = state
         self._tombstones = tombstones
         self._deactivated = False
         self._persisted_high_water = state.high_water
+        self._activation = activation
+        self._binding_error = _binding_error(context, signed, activation)
 
     # -- what the vendor granted -------------------------------------------------------------
 
@@ -137,7 +159,7 @@ class License:
         """Whole days until expiry (0 on the last day, negative once expired); None if it never expires."""
         if self.expires is None:
             return None
-        moment = now or self._context.now()
+        moment = now or self._read_clock().effective
         return (self.expires - moment) // timedelta(days=1)
 
     @property
@@ -145,7 +167,7 @@ class License:
         """One word for people: active, disabled, expired, deactivated, not-started."""
         if self._deactivated or self.device_id in self._tombstones:
             return "deactivated"
-        now = self._context.now()
+        now = self._read_clock().effective
         if not self.enabled:
             return "disabled"
         if self.start is not None and now < self.start:
@@ -154,21 +176,28 @@ class License:
             return "expired"
         return "active"
 
+    def lease_signer(self) -> LeaseSigner:
+        """What a floating server signs its leases with: this device's key, which the vendor certified.
+
+        Only a floating license has one (``NotFloatingError`` otherwise); the private key stays
+        inside the returned signer, which signs floating leases and nothing else.
+        """
+        if self.terms.floating is None:
+            raise NotFloatingError(f"This is a {self.license_type} license, not a floating one: it cannot sign leases.")
+        return LeaseSigner(crypto.Ed25519PrivateKey.from_private_bytes(self._state.device_key))  # type: ignore[arg-type]
+
     # -- features ----------------------------------------------------------------------------
 
     def features(self) -> tuple[Feature, ...]:
         return self.terms.features
 
     def feature(self, code: str) -> Feature:
-        """The feature ``code``, or FeatureNotFoundError/FeatureExpiredError saying why not."""
-        found = next((f for f in self.terms.features if f.code == code), None)
-        if found is None:
-            raise FeatureNotFoundError(f"The license does not include the feature '{code}'.")
-        if found.expires is not None and self._context.now() >= found.expires:
-            raise FeatureExpiredError(f"The feature '{code}' expired on {found.expires:%Y-%m-%d}.")
-        return found
+        """The feature ``code`` of a license that passes :meth:`local_check` (whose error it raises
+        first), or FeatureNotFoundError/FeatureExpiredError saying why not."""
+        return feature_of(self.terms, code, self.local_check().checked_at)
 
     def has_feature(self, code: str) -> bool:
+        """True only when :meth:`local_check` passes and the license grants ``code`` now."""
         try:
             self.feature(code)
         except LicenseError:
@@ -249,8 +278,7 @@ class License:
     def add_local_feature_consumption(self, code: str, count: int = 1) -> int:
         """Like :meth:`add_local_consumption`, for a feature with its own consumption limit."""
         _require_positive(count)
-        self.local_check()
-        feature = self.feature(code)
+        feature = self.feature(code)  # runs the local check first
 
         def add(state: DeviceState) -> DeviceState:
             used = state.feature_consumptions.get(code, 0) + count
@@ -266,44 +294,51 @@ class License:
 
     def check_status(self) -> LocalCheckResult:
         """Run every local check and report each outcome; never raises a license error."""
-        now = self._context.now()
-        items = tuple(CheckItem(name, error is None, error) for name, error in self._checks(now, fast=False))
-        if items[CHECK_ORDER.index("clock")].ok:
-            self._state = self._state.seen(now)  # in memory only: a status display never writes
-        expired = tuple(f.code for f in self.terms.features if f.expires is not None and now >= f.expires)
-        return LocalCheckResult(checked_at=now, items=items, expired_features=expired)
+        reading = self._read_clock()
+        items = tuple(CheckItem(name, error is None, error) for name, error in self._checks(reading, fast=False))
+        if reading.error is None:  # in memory only: a status display never writes
+            self._state = self._state.clocked(reading.high_water, reading.skew)
+        return LocalCheckResult(checked_at=reading.effective, items=items,
+                                expired_features=self._expired_features(reading.effective))
 
     def local_check(self) -> LocalCheckResult:
         """Check the license on this device without a network; raise the first failure.
 
         Every honest clock reading advances the high-water mark, whether or not the license
         passes — otherwise a license found expired could be revived by setting the clock back
-        to before that check. The mark is written to disk at most once per
-        ``Configuration.high_water_persist_interval``, not on every call.
+        to before that check. On the happy path the mark is written to disk at most once per
+        ``Configuration.high_water_persist_interval``; a failed check, and a set-back forgiven
+        within the tolerance, are written at once.
         """
-        now = self._context.now()
-        rolled_back = clock_error(now, self._state.high_water, self._signed.issued_at,
-                                  self._context.config.clock_tolerance)
-        if rolled_back is None and not self._deactivated:
-            self._advance_clock(now)
-        for _name, error in self._checks(now, fast=True):
+        reading = self._read_clock()
+        if reading.error is None and not self._deactivated:
+            self._remember(reading)
+        for _name, error in self._checks(reading, fast=True):
             if error is not None:
+                if reading.error is None and not self._deactivated and \
+                        self._state.high_water != self._persisted_high_water:
+                    self._update_state(lambda state: state)
                 raise error
-        expired = tuple(f.code for f in self.terms.features if f.expires is not None and now >= f.expires)
-        return LocalCheckResult(checked_at=now, items=tuple(CheckItem(n, True) for n in CHECK_ORDER),
-                                expired_features=expired)
+        return LocalCheckResult(checked_at=reading.effective, items=tuple(CheckItem(n, True) for n in CHECK_ORDER),
+                                expired_features=self._expired_features(reading.effective))
 
-    def _checks(self, now: datetime, *, fast: bool) -> Iterator[tuple[str, LicenseError | None]]:
-        """Yield (check name, error or None) in the documented order."""
+    def _read_clock(self) -> Reading:
+        return read_clock(self._context.now(), self._state.high_water, self._state.clock_skew,
+                          self._context.config.clock_tolerance, floor=self._signed.issued_at)
+
+    def _expired_features(self, now: datetime) -> tuple[str, ...]:
+        return tuple(f.code for f in self.terms.features if f.expires is not None and now >= f.expires)
+
+    def _checks(self, reading: Reading, *, fast: bool) -> Iterator[tuple[str, LicenseError | None]]:
+        """Yield (check name, error or None) in the documented order, judged at the effective time."""
         config = self._context.config
         terms = self.terms
+        now = reading.effective
         # The signature was verified when these bytes were loaded, and the terms are frozen.
         yield "signature", None
         yield "product", (None if self._signed.product == config.product else ProductMismatchError(
             "The local license belongs to another product."))
-        yield "hardware_id", (None if self._signed.hardware_id == self._context.hardware_id else SignatureMismatchError(
-            "The local license was activated on a different device.",
-            hint="Activate this device with its own request file; licenses cannot be copied between devices."))
+        yield "hardware_id", self._binding_error
         if fast and terms.enabled and _within_dates(terms, now) and not self._over_limit():
             yield "enabled", None  # fast path: no error objects built when everything passes
             yield "validity", None
@@ -316,8 +351,7 @@ class License:
                 f"{self.consumption_allowance()} allowed consumptions.") if self._over_limit() else None)
         yield "tombstone", (LicenseDeactivatedError() if self._deactivated or self.device_id in self._tombstones
                             else None)
-        # The mark may already include ``now`` (local_check records it first): compare to the past only.
-        yield "clock", clock_error(now, self._state.high_water, self._signed.issued_at, config.clock_tolerance)
+        yield "clock", reading.error
         yield "server_contact", self._grace_error(now)
 
     def _grace_error(self, now: datetime) -> GracePeriodExpiredError | None:
@@ -334,10 +368,13 @@ class License:
         allowance = self.consumption_allowance()
         return allowance is not None and self.total_consumptions + self.local_consumptions > allowance
 
-    def _advance_clock(self, now: datetime) -> None:
-        self._state = self._state.seen(now)
+    def _remember(self, reading: Reading) -> None:
+        """Keep what an honest reading taught: the mark moves on; a forgiven set-back is written at once."""
+        forgiven = reading.skew != self._state.clock_skew
+        self._state = self._state.clocked(reading.high_water, reading.skew)
         persisted = self._persisted_high_water
-        if persisted is None or now - persisted >= self._context.config.high_water_persist_interval:
+        if forgiven or persisted is None or \
+                reading.high_water - persisted >= self._context.config.high_water_persist_interval:
             self._update_state(lambda state: state)
 
     # -- deactivation ------------------------------------------------------------------------
@@ -351,24 +388,41 @@ class License:
         target = output_path(path, self._context.config.requests_dir, DEACTIVATION_FILE_NAME)
         with self._context.store.locked():
             state = self._current_state()
-            write_artefact(target, self._device_request(DEACTIVATION_REQUEST, state))
+            write_artefact(target, self._device_request(DEACTIVATION_REQUEST, state)[0])
             self._forget_locally(state)
         return target
 
     def deactivate(self) -> dict[str, Any]:
         """Deactivate online: the vendor frees the seat and books the consumption; returns the receipt.
 
-        The lock is held across the (time-bounded) call so no use recorded meanwhile by another
+        The license is removed here only on the vendor's signed receipt for this very request
+        (its id and nonce, and the uses it booked): an answer that is not one — a forged
+        receipt, a refusal the network made up — leaves the license and its uses in place. The
+        lock is held across the (time-bounded) call so no use recorded meanwhile by another
         process can slip past the consumption report.
         """
         with self._context.store.locked():
             state = self._current_state()
-            try:
-                receipt = self._context.server.post_json("/deactivate", self._device_request(DEACTIVATION_REQUEST, state))
-            except RequestReplayedError:  # answered before, but the answer was lost on the way back
-                receipt = {"device_id": self.device_id, "already_deactivated": True}
+            request, sent = self._device_request(DEACTIVATION_REQUEST, state)
+            receipt = self._context.server.post_json("/deactivate", request)
+            self._check_receipt(receipt, sent, state)
             self._forget_locally(state)
         return receipt
+
+    def _check_receipt(self, receipt: dict[str, Any], sent: Sent, state: DeviceState) -> None:
+        signed = receipt.get("receipt")
+        if not isinstance(signed, str):
+            raise ServerAnswerMismatchError("The license server's answer carries no signed receipt for this "
+                                            "deactivation, so the license stays on this device.")
+        _, doc = open_signed(signed.encode("ascii", "replace"), DEACTIVATION_RECEIPT, self._context.config.trusted_keys)
+        proof = SignedDeactivation.from_payload(doc)
+        if ((proof.request_id, proof.nonce) != sent or proof.device_id != self.device_id
+                or proof.hardware_id != self._context.hardware_id or proof.product != self._context.config.product):
+            raise ServerAnswerMismatchError()
+        if not proof.already_deactivated and (proof.consumptions_booked, proof.feature_consumptions_booked) != \
+                (state.local_consumptions, {code: used for code, used in state.feature_consumptions.items() if used}):
+            raise ServerAnswerMismatchError("The license server's receipt books other uses than this device "
+                                            "reported, so the license stays on this device.")
 
     def deactivate_hybrid(self, path: str | Path | None = None) -> HybridResult:
         """Deactivate online when the server answers, else write the offline deactivation request."""
@@ -397,13 +451,16 @@ class License:
         self._deactivated = True
         self._context.release(self)
 
-    def _device_request(self, typ: str, state: DeviceState) -> bytes:
-        """A request about this activation, signed with the device key (deactivation, report, refresh)."""
+    def _device_request(self, typ: str, state: DeviceState) -> tuple[bytes, tuple[str, str]]:
+        """A request about this activation, signed with the device key (deactivation, report, refresh),
+        and the id and fresh nonce the vendor's answer must repeat."""
         config = self._context.config
+        sent = (secrets.token_hex(16), secrets.token_hex(16))
         body = {
             "product": config.product,
             "api_key": config.api_key,
-            "request_id": secrets.token_hex(16),
+            "request_id": sent[0],
+            "nonce": sent[1],
             "hardware_id": self._context.hardware_id,
             "device_id": self.device_id,
             "license_id": self.terms.license_id,
@@ -412,7 +469,7 @@ class License:
             "feature_consumptions": dict(state.feature_consumptions),
         }
         device_key = crypto.Ed25519PrivateKey.from_private_bytes(state.device_key)  # type: ignore[arg-type]
-        return encode_device_signed(typ, body, device_key, config.shared_key.encode("utf-8"))
+        return encode_device_signed(typ, body, device_key, config.shared_key.encode("utf-8")), sent
 
     # -- refresh and online check -------------------------------------------------------------
 
@@ -420,27 +477,36 @@ class License:
         """Apply ``license_refresh.lic``: newer terms from the vendor for this activation.
 
         Only a refresh for this product, device and activation, with a higher revision than
-        the license already here, is accepted; an older or replayed one is refused.
+        the license already here, is accepted; an older or replayed one is refused. The portal's
+        answer to this device's own refresh request (:meth:`create_refresh_request`) is accepted
+        at any revision, and its signed time re-anchors the clock after a clock that ran ahead,
+        provided nothing was checked since the request was made.
         """
         source = output_path(path, self._context.config.requests_dir, REFRESH_FILE_NAME)
-        self._apply_refresh(read_artefact(source), online=False)
+        self._apply_refresh(read_artefact(source), sent=None)
         return self
 
     def create_refresh_request(self, path: str | Path | None = None) -> Path:
         """Write ``license_refresh.req``: the portal's self-service refresh page answers it."""
         target = output_path(path, self._context.config.requests_dir, REFRESH_REQUEST_FILE_NAME)
         with self._context.store.locked():
-            write_artefact(target, self._device_request(REFRESH_REQUEST, self._current_state()))
+            request, (request_id, nonce) = self._device_request(REFRESH_REQUEST, self._current_state())
+            write_artefact(target, request)
+            self._update_state(lambda current: replace(
+                current, pending_refresh=PendingRefresh(request_id, nonce, current.high_water)))
         return target
 
     def check(self) -> License:
         """Check online: the server confirms the activation and sends the current terms.
 
-        Newer terms replace the local copy; either way the moment counts as contact with the
-        server (it restarts the grace period). Refusals are the vendor's typed errors.
+        Newer terms replace the local copy; either way the vendor's signed time counts as contact
+        with the server (it restarts the grace period) and re-anchors the clock. Only the answer
+        to this very request is taken (ServerAnswerMismatchError otherwise), and only when the
+        device clock agrees with the server's (ClockTamperedError otherwise). Refusals are the
+        vendor's typed errors.
         """
-        request = self._device_request(REFRESH_REQUEST, self._current_state())
-        self._apply_refresh(self._context.server.post("/check", request), online=True)
+        request, sent = self._device_request(REFRESH_REQUEST, self._current_state())
+        self._apply_refresh(self._context.server.post("/check", request), sent=sent)
         return self
 
     def check_hybrid(self) -> HybridResult:
@@ -460,6 +526,7 @@ class License:
 
         The report is stored before it is sent and resent unchanged until acknowledged, so a
         lost answer never books the same uses twice (the server recognises the request id).
+        Only the answer to that report takes its uses off the local count.
         """
         store = self._context.store
         with store.locked():
@@ -468,8 +535,8 @@ class License:
             if pending is None:
                 if not state.local_consumptions and not any(state.feature_consumptions.values()):
                     return 0
-                pending = PendingSync(self._device_request(CONSUMPTION_SYNC, state), state.local_consumptions,
-                                      dict(state.feature_consumptions))
+                request, _sent = self._device_request(CONSUMPTION_SYNC, state)
+                pending = PendingSync(request, state.local_consumptions, dict(state.feature_consumptions))
                 store.write_state(replace(state, pending_sync=pending))
             answer = self._context.server.post("/consumption", pending.request)
 
@@ -480,15 +547,19 @@ class License:
                                local_consumptions=current.local_consumptions - pending.local_consumptions,
                                feature_consumptions={code: used for code, used in features.items() if used > 0})
 
-            self._apply_refresh(answer, online=True, also=booked)
+            self._apply_refresh(answer, sent=pending.sent(), also=booked)
         return self._state.local_consumptions
 
-    def _apply_refresh(self, data: bytes, *, online: bool,
+    def _apply_refresh(self, data: bytes, *, sent: Sent | None,
                        also: Callable[[DeviceState], DeviceState] | None = None) -> None:
         """Verify vendor terms for this activation and adopt them.
 
-        Offline refresh files must be newer than the license here; an online answer may carry
-        the same revision (nothing changed), which still counts as contact with the server.
+        ``sent``: the online request this answers (the answer must repeat its id and nonce, and
+        its signed time must agree with the device clock); None for a file carried by hand.
+        Offline refresh files must be newer than the license here, unless they answer this
+        device's own refresh request or renew the contact of a license held to the grace period;
+        an online answer may carry the same revision (nothing changed), which still counts as
+        contact with the server.
         """
         config = self._context.config
         envelope, refresh = self._context.open_vendor_file(data, LicenseRefresh)
@@ -496,31 +567,40 @@ class License:
             raise SignatureMismatchError(
                 "This refresh file was made for an earlier activation of this device.",
                 hint="In the portal's Devices tab, download the refresh file of the current activation.")
-        newer = refresh.license.revision > self.revision
-        last_contact = self._state.last_online_check
-        # A refresh file that changes nothing still proves contact with the vendor for a license
-        # held to the grace period (its only way back when the device stays offline).
-        renews_contact = last_contact is not None and refresh.issued_at > last_contact
-        if not newer and not online and not renews_contact:
-            raise RefreshOutdatedError(
-                f"This refresh file holds revision {refresh.license.revision}, but the license here is "
-                f"already at revision {self.revision}.")
         now = self._context.now()
-        error = clock_error(now, self._state.high_water, refresh.issued_at, config.clock_tolerance)
-        if error is not None:
-            raise error
+        if sent is not None:
+            if not refresh.answers(*sent):
+                raise ServerAnswerMismatchError()
+            disagreement = server_time_error(now, refresh.issued_at, config.clock_tolerance)
+            if disagreement is not None:
+                raise disagreement
+        newer = refresh.license.revision > self.revision
 
         def apply(state: DeviceState) -> DeviceState:
+            asked = state.pending_refresh
+            ours = sent is None and asked is not None and refresh.answers(asked.request_id, asked.nonce)
+            last_contact = state.last_online_check
+            # A refresh file that changes nothing still proves contact with the vendor for a license
+            # held to the grace period (its only way back when the device stays offline).
+            renews_contact = last_contact is not None and refresh.issued_at > last_contact
+            if not newer and sent is None and not ours and not renews_contact:
+                raise RefreshOutdatedError(
+                    f"This refresh file holds revision {refresh.license.revision}, but the license here is "
+                    f"already at revision {self.revision}.")
             updated = state if also is None else also(state)
             if newer:
-                updated = replace(updated, license=envelope.raw)
+                # The activation response stays beside newer terms: its signed components bind the license here.
+                kept = updated.activation or (state.license if self._activation is self._signed else None)
+                updated = replace(updated, license=envelope.raw, activation=kept)
                 if refresh.reset_consumption:
                     updated = replace(updated, local_consumptions=0, feature_consumptions={})
-            if online:
-                updated = replace(updated, last_online_check=now)
-            elif state.last_online_check is not None:  # fresh terms from the vendor count as contact
-                updated = replace(updated, last_online_check=max(state.last_online_check, refresh.issued_at))
-            return updated.seen(now)
+            if sent is not None or last_contact is not None:  # fresh terms from the vendor count as contact
+                updated = replace(updated, last_online_check=max(last_contact or refresh.issued_at, refresh.issued_at))
+            if ours:
+                updated = replace(updated, pending_refresh=None)
+            reading = _refresh_clock(refresh, now, state, online=sent is not None, ours=ours,
+                                     tolerance=config.clock_tolerance)
+            return updated.clocked(reading.high_water, reading.skew)
 
         self._update_state(apply)
         if newer:
@@ -529,15 +609,18 @@ class License:
     # -- plumbing ----------------------------------------------------------------------------
 
     def _update_state(self, change: Callable[[DeviceState], DeviceState]) -> None:
-        """Read-modify-write the local license file under the lock, then adopt the result."""
+        """Read-modify-write the local license file under the lock, then adopt the result.
+
+        The clock this process has seen (the mark, the skew) joins what is on disk before
+        ``change`` runs, so ``change`` may still re-anchor it (lower it, on a vendor's fresh time).
+        """
         store = self._context.store
         with store.locked():
             state = store.read_state()
             if state.device_id != self.device_id or self._deactivated:
                 raise LicenseDeactivatedError("This license is no longer active on this device.")
-            merged = change(state)
-            if self._state.high_water is not None:
-                merged = merged.seen(self._state.high_water)
+            seen = state.seen(self._state.high_water) if self._state.high_water is not None else state
+            merged = change(replace(seen, clock_skew=max(seen.clock_skew, self._state.clock_skew)))
             store.write_state(merged)
         self._state = merged
         self._persisted_high_water = merged.high_water
@@ -547,6 +630,62 @@ class License:
         return f"<License {who} {self.license_type} {self.status}>"
 
 
+def _binding_error(context: LicenseContext, signed: SignedLicense,
+                   activation: SignedLicense | None) -> SignatureMismatchError | None:
+    """Is this license bound to this machine: its hardware id, and the components signed at activation?"""
+    if signed.hardware_id != context.hardware_id:
+        return SignatureMismatchError(
+            "The local license was activated on a different device.",
+            hint="Activate this device with its own request file; licenses cannot be copied between devices.")
+    recorded = _signed_components(signed, activation)
+    if recorded is None:
+        return SignatureMismatchError(
+            "This device no longer holds the activation response these license terms continue, so it cannot "
+            "confirm that the license belongs to this computer.",
+            hint="Create a new activation request on this computer and use the response the vendor gives.")
+    if not components_match(recorded, context.components):
+        return SignatureMismatchError(
+            "This computer has changed too much since the license was activated (or the license was copied "
+            "from another computer): more of its hardware differs than the license allows.",
+            hint="Create a new activation request on this computer and use the response the vendor gives.")
+    return None
+
+
+def _signed_components(signed: SignedLicense, activation: SignedLicense | None) -> Mapping[str, str] | None:
+    """The components the vendor signed for this activation; None when the proof of them is missing.
+
+    Terms name the activation they continue (its request id): its response must be here. A
+    license activated, or last refreshed, by an earlier version names none and carries none: it
+    is bound by the machine id alone (every file the vendor signs for a newer activation names
+    it, so stripping the response from a newer license cannot pass for that).
+    """
+    continues = signed.activation_request_id if isinstance(signed, LicenseRefresh) else signed.request_id
+    if isinstance(activation, ActivationResponse) and continues in (None, activation.request_id):
+        return activation.components
+    earlier_version = isinstance(activation, LicenseRefresh) and activation.activation_request_id is None
+    return {} if earlier_version or (activation is None and continues is None) else None
+
+
+def _refresh_clock(refresh: LicenseRefresh, now: datetime, state: DeviceState, *, online: bool, ours: bool,
+                   tolerance: timedelta) -> Reading:
+    """The clock after a refresh: re-anchored on the vendor's time when that time is provably fresh.
+
+    Fresh means: an online answer to the request just sent (its time already agrees with the
+    device clock), or the portal's answer to this device's latest refresh request while the mark
+    has not moved since that request was made (a refresh kept aside while the license was in use
+    would otherwise wind the clock back) and the device clock is not behind the vendor's time.
+    Otherwise the vendor's time only counts as a time seen, and a clock behind it is refused.
+    """
+    asked = state.pending_refresh
+    unmoved = ours and asked is not None and asked.high_water == state.high_water
+    if online or (unmoved and now + tolerance >= refresh.issued_at):
+        return anchored(now, refresh.issued_at)
+    reading = read_clock(now, state.high_water, state.clock_skew, tolerance, floor=refresh.issued_at)
+    if reading.error is not None:
+        raise reading.error
+    return reading
+
+
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
 
@@ -554,6 +693,16 @@ def _plural(count: int, noun: str) -> str:
 def _require_positive(count: int) -> None:
     if type(count) is not int or count < 1:
         raise UsageError(f"The number of uses must be a whole number of at least 1, not {count!r}.")
+
+
+def feature_of(terms: LicenseTerms, code: str, now: datetime) -> Feature:
+    """The feature ``code`` of ``terms`` usable at ``now``; FeatureNotFoundError/FeatureExpiredError if not."""
+    found = next((f for f in terms.features if f.code == code), None)
+    if found is None:
+        raise FeatureNotFoundError(f"The license does not include the feature '{code}'.")
+    if found.expires is not None and now >= found.expires:
+        raise FeatureExpiredError(f"The feature '{code}' expired on {found.expires:%Y-%m-%d}.")
+    return found
 
 
 def _within_dates(terms: LicenseTerms, now: datetime) -> bool:

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import _crypto as crypto
-from ._clock import clock_error
+from ._clock import anchored, read_clock, server_time_error
 from ._config import Configuration
 from ._context import LicenseContext
 from ._errors import (
@@ -28,16 +28,19 @@ from ._errors import (
     OfflineNotSupportedError,
     RequestMismatchError,
     ResponseReusedError,
+    ServerAnswerMismatchError,
     ServerUnreachableError,
     StorageCorruptError,
     UnknownSigningKeyError,
     UsageError,
 )
+from ._floating import FloatingClient
 from ._formats import (
     ACTIVATION_REQUEST,
     ACTIVATION_REQUEST_FILE_NAME,
     ACTIVATION_RESPONSE,
     ACTIVATION_RESPONSE_FILE_NAME,
+    FLOATING_SERVER_ROLE,
     LICENSE_REFRESH,
     ActivationResponse,
     LicenseRefresh,
@@ -92,12 +95,14 @@ class LicenseManager:
         if not isinstance(config, Configuration):
             raise ConfigurationError("LicenseManager needs a licensing.Configuration.")
         self.config = config
-        identity = device_identity(config.product, config.raw_hardware_id())
+        identity = device_identity(config.product, config.raw_hardware_id(), config.hardware_components())
         self.hardware_id = identity.hardware_id
         self._store = LocalStore(config.product_dir, derive_store_key(identity.secret, config.product),
-                                 config.product, lock_timeout=config.lock_timeout)
+                                 config.product, trace_folder=config.product_trace_dir,
+                                 lock_timeout=config.lock_timeout)
         self._server = LicenseServer(config)
-        self._context = LicenseContext(config, self.hardware_id, self._store, self._server, self._forget)
+        self._context = LicenseContext(config, self.hardware_id, identity.components, self._store, self._server,
+                                       self._forget)
         self._current: License | None = None
 
     def now(self) -> datetime:
@@ -120,17 +125,24 @@ class LicenseManager:
 
     # -- step 1: the request -----------------------------------------------------------------
 
-    def create_offline_activation_file(self, license_id: LicenseID, path: str | Path | None = None) -> Path:
-        """Write ``ls_activation.req`` (default: on the desktop) and remember it in the guard file."""
+    def create_offline_activation_file(self, license_id: LicenseID, path: str | Path | None = None, *,
+                                       floating_server: bool = False) -> Path:
+        """Write ``ls_activation.req`` (default: on the desktop) and remember it in the guard file.
+
+        ``floating_server=True`` is for a floating license server at a customer's site (the
+        ``licensing-floating`` command): the request says so, and the vendor answers it only for a
+        floating license — and answers a floating license only to such a request.
+        """
         target = output_path(path, self.config.requests_dir, ACTIVATION_REQUEST_FILE_NAME)
         with self._store.locked():
-            data, pending = self._activation_request(license_id)
+            data, pending = self._activation_request(license_id, floating_server=floating_server)
             write_artefact(target, data)  # first: if it cannot be written, the earlier request stays valid
             if self.config.guard_file:
                 self._store.write_guard(pending)
         return target
 
-    def _activation_request(self, license_id: LicenseID) -> tuple[bytes, PendingRequest]:
+    def _activation_request(self, license_id: LicenseID, *,
+                            floating_server: bool = False) -> tuple[bytes, PendingRequest]:
         """A signed activation request and what to remember about it. Call with the lock held."""
         if not isinstance(license_id, LicenseID):
             raise UsageError("Name the license with LicenseID.from_key(...) or LicenseID.from_user(...).")
@@ -150,6 +162,10 @@ class LicenseManager:
             "created_at": format_time(now),
             "credentials": self._credentials(license_id, request_id),
         }
+        if floating_server:
+            body["role"] = FLOATING_SERVER_ROLE
+        if self._context.components:  # signed back into the response: what else this machine is
+            body["hardware_components"] = dict(self._context.components)
         device_key = crypto.Ed25519PrivateKey.from_private_bytes(state.device_key)  # type: ignore[arg-type]
         data = encode_device_signed(ACTIVATION_REQUEST, body, device_key, config.shared_key.encode("utf-8"))
         return data, PendingRequest(request_id, nonce, self.hardware_id, now)
@@ -174,34 +190,42 @@ class LicenseManager:
     def _accept_activation(self, data: bytes, *, pending: PendingRequest | None) -> License:
         """Verify a response and make it the local license.
 
-        ``pending`` is the request just sent online (the answer came straight back); offline,
-        the guard file says which request the response must answer.
+        ``pending`` is the request just sent online (the answer came straight back: it must
+        answer that request, and its signed time — which must agree with the device clock — is the
+        time of contact and re-anchors the clock); offline, the guard file says which request the
+        response must answer.
         """
         config = self.config
         envelope, response = self._context.open_vendor_file(data, ActivationResponse)
         if response.license.license_type == "subscription" and pending is None:
             raise OfflineNotSupportedError()
         now = self.now()
+        if pending is not None:
+            if (pending.request_id, pending.nonce) != (response.request_id, response.nonce):
+                raise ServerAnswerMismatchError()
+            disagreement = server_time_error(now, response.issued_at, config.clock_tolerance)
+            if disagreement is not None:
+                raise disagreement
         with self._store.locked():
-            state = self._store.read_state()
-            tombstones = self._store.read_tombstones()
+            state, tombstones = self._store.read_state_and_tombstones()
             self._check_response_is_ours(response, state, tombstones)
-            if pending is not None:
-                if (pending.request_id, pending.nonce) != (response.request_id, response.nonce):
-                    raise RequestMismatchError("The license server answered a different request than the one sent.")
-            elif config.guard_file:
+            if pending is None and config.guard_file:
                 self._check_guard(response, now)
-            rolled_back = clock_error(now, state.high_water, response.issued_at, config.clock_tolerance)
-            if rolled_back is not None:
-                raise rolled_back
-            state = DeviceState(license=envelope.raw, device_key=state.device_key, device_id=response.device_id,
-                                high_water=state.high_water, used_requests=state.used_requests | {response.request_id},
-                                last_online_check=now if pending is not None else None)
-            state = state.seen(now)
+            if pending is not None:
+                reading = anchored(now, response.issued_at)
+            else:
+                reading = read_clock(now, state.high_water, state.clock_skew, config.clock_tolerance,
+                                     floor=response.issued_at)
+                if reading.error is not None:
+                    raise reading.error
+            state = DeviceState(license=envelope.raw, activation=envelope.raw, device_key=state.device_key,
+                                device_id=response.device_id, high_water=reading.high_water,
+                                clock_skew=reading.skew, used_requests=state.used_requests | {response.request_id},
+                                last_online_check=response.issued_at if pending is not None else None)
             self._store.write_state(state)
             if pending is None and config.guard_file:
                 self._store.remove_guard()
-        self._current = License(self._context, response, state, tombstones)
+        self._current = License(self._context, response, state, tombstones, response)
         return self._current
 
     def is_online(self, *, fresh: bool = False) -> bool:
@@ -262,6 +286,15 @@ class LicenseManager:
         if pending.request_id != response.request_id or pending.nonce != response.nonce:
             raise RequestMismatchError()
 
+    # -- floating licenses -------------------------------------------------------------------
+
+    def floating(self, server_url: str, *, client_name: str | None = None) -> FloatingClient:
+        """This device as a workstation of the floating server at ``server_url`` (take, keep, borrow seats).
+
+        ``client_name`` is how the seat list shows this workstation (default: user@host).
+        """
+        return FloatingClient(self._context, server_url, client_name=client_name)
+
     # -- memory and disk ---------------------------------------------------------------------
 
     def get_current_license(self) -> License | None:
@@ -277,25 +310,29 @@ class LicenseManager:
     def reload_license(self) -> License | None:
         """Always read the local license file from disk, verify it again, and hold it in memory."""
         with self._store.locked():
-            state = self._store.read_state()
-            tombstones = self._store.read_tombstones()
+            state, tombstones = self._store.read_state_and_tombstones()
         if state.license is None:
             self._current = None
             return None
+        signed = self._verified(state.license)
+        activation = signed if state.activation in (None, state.license) else self._verified(state.activation)
+        if signed.device_id != state.device_id or activation.device_id != state.device_id:
+            raise StorageCorruptError("The local license file is inconsistent with this device's records.")
+        self._current = License(self._context, signed, state, tombstones, activation)
+        return self._current
+
+    def _verified(self, stored: bytes) -> ActivationResponse | LicenseRefresh:
+        """A vendor file kept in the local license file, verified again (signature and format)."""
         try:
-            envelope, doc = open_signed(state.license, frozenset({ACTIVATION_RESPONSE, LICENSE_REFRESH}),
+            envelope, doc = open_signed(stored, frozenset({ACTIVATION_RESPONSE, LICENSE_REFRESH}),
                                         self.config.trusted_keys)
-            signed = (ActivationResponse.from_payload(doc) if envelope.typ == ACTIVATION_RESPONSE
-                      else LicenseRefresh.from_payload(doc))
+            return (ActivationResponse.from_payload(doc) if envelope.typ == ACTIVATION_RESPONSE
+                    else LicenseRefresh.from_payload(doc))
         except UnknownSigningKeyError:
             raise  # accurate as it is: the application no longer trusts the key that signed it
         except LicenseFileError:
             raise StorageCorruptError("The local license file holds a license that fails verification: it was altered.",
                                       ) from None
-        if signed.device_id != state.device_id:
-            raise StorageCorruptError("The local license file is inconsistent with this device's records.")
-        self._current = License(self._context, signed, state, tombstones)
-        return self._current
 
     def clear_local_storage(self) -> None:
         """Remove the local license and any pending request, and forget the license in memory.

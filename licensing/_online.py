@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from ._config import Configuration
-from ._errors import ERROR_CODES, ConfigurationError, LicenseError, ServerResponseError, ServerUnreachableError
+from ._errors import ConfigurationError, LicenseError, ServerResponseError, ServerUnreachableError, refusal_class
 from ._version import __version__
 
 __all__ = ["LicenseServer", "ONLINE_CACHE_SECONDS"]
@@ -116,7 +116,7 @@ def _refusal(status: int, body: bytes) -> LicenseError:
         if status >= 500:
             return ServerResponseError(f"The license server failed (HTTP {status}).")
         return ServerResponseError(f"The license server refused the request (HTTP {status}) without saying why.")
-    error_type = ERROR_CODES.get(code, ServerResponseError)
+    error_type = refusal_class(code) or ServerResponseError  # the vendor's own class where a code has two
     error = error_type(message, hint=hint)
     if error_type is ServerResponseError:
         error.details["server_code"] = code

@@ -15,6 +15,7 @@ from __future__ import annotations
 from . import _crypto as crypto
 from ._clock import Clock, system_clock, utc_now
 from ._config import PRODUCT_CODE_PATTERN
+from ._floating_link import API_PREFIX as FLOATING_API_PREFIX
 from ._formats import (
     ACTIVATION_REQUEST,
     ACTIVATION_REQUEST_FILE_NAME,
@@ -22,9 +23,15 @@ from ._formats import (
     ACTIVATION_RESPONSE_FILE_NAME,
     CONSUMPTION_SYNC,
     DEACTIVATION_FILE_NAME,
+    DEACTIVATION_RECEIPT,
     DEACTIVATION_REQUEST,
     DEVICE_SIGNED,
+    FLOATING_LEASE,
+    FLOATING_SERVER_ROLE,
     FORMAT_VERSION,
+    LEASE_HEARTBEAT,
+    LEASE_RELEASE,
+    LEASE_REQUEST,
     LICENSE_REFRESH,
     LICENSE_TYPES,
     MAX_FILE_SIZE,
@@ -37,6 +44,7 @@ from ._formats import (
     DeviceRequest,
     Envelope,
     LicenseRefresh,
+    SignedDeactivation,
     encode_device_signed,
     encode_signed,
     format_time,
@@ -47,6 +55,18 @@ from ._formats import (
     write_artefact,
 )
 from ._fs import atomic_write
+from ._leases import (
+    FLOATING_REQUESTS,
+    LEASE_KINDS,
+    MAX_CLIENT_NAME,
+    LeaseAsk,
+    LeaseGrant,
+    LeaseSigner,
+    ServerCertificate,
+    encode_certificate,
+    format_span,
+    open_certificate,
+)
 
 __all__ = [
     # artefact types and the tutorial's file names
@@ -56,6 +76,7 @@ __all__ = [
     "DEACTIVATION_REQUEST",
     "REFRESH_REQUEST",
     "CONSUMPTION_SYNC",
+    "DEACTIVATION_RECEIPT",
     "DEVICE_SIGNED",
     "VENDOR_SIGNED",
     "LICENSE_TYPES",
@@ -73,6 +94,7 @@ __all__ = [
     "ActivationResponse",
     "DeviceRequest",
     "LicenseRefresh",
+    "SignedDeactivation",
     "encode_signed",
     "open_signed",
     "encode_device_signed",
@@ -86,6 +108,23 @@ __all__ = [
     "Clock",
     "system_clock",
     "utc_now",
+    # floating licenses: the workstation's requests, the server's leases, the server's certificate
+    "LEASE_REQUEST",
+    "LEASE_HEARTBEAT",
+    "LEASE_RELEASE",
+    "FLOATING_LEASE",
+    "FLOATING_REQUESTS",
+    "FLOATING_SERVER_ROLE",
+    "FLOATING_API_PREFIX",
+    "LEASE_KINDS",
+    "MAX_CLIENT_NAME",
+    "LeaseAsk",
+    "LeaseGrant",
+    "LeaseSigner",
+    "ServerCertificate",
+    "encode_certificate",
+    "open_certificate",
+    "format_span",
     # primitives
     "crypto",
 ]

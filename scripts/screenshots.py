@@ -90,7 +90,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="screenshots-") as scratch:
         work = Path(scratch)
         os.environ["HOME"] = str(work)  # the request lands on this run's own "desktop"
-        os.environ["LICENSING_HARDWARE_ID"] = "screenshot-device"
+        os.environ["CHATBOT_HARDWARE_ID"] = "screenshot-device"
+        os.environ["XDG_STATE_HOME"] = str(work / "state")  # the SDK's second trace and the chatbot's pins
         svg, vendor_dir = asyncio.run(chat_svg(work))
         svg_path = work / "chat.svg"
         svg_path.write_text(svg, encoding="utf-8")

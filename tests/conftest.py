@@ -17,6 +17,13 @@ import pytest
 from support.lab import FakeClock, Lab
 
 
+@pytest.fixture(autouse=True)
+def _own_state_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own user state folder: the SDK's second trace lives there by default
+    (``default_trace_dir``), and one test's clock must never leave its mark on another's."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

@@ -4,18 +4,10 @@
 -- check sends); a check may be repeated, so the threads cycle through all of them.
 -- $BENCH_API_KEY is the product's API key (the X-Api-Key header).
 
-local counter = 0
-
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-end
+dofile(os.getenv("BENCH_WRK_DIR") .. "/bodies.lua")  -- defines setup() (thread numbers) and read_bodies()
 
 function init(args)
-  bodies = {}
-  for line in io.lines(os.getenv("BENCH_REQUESTS")) do
-    bodies[#bodies + 1] = line .. "\n"
-  end
+  bodies = read_bodies()
   index = (tid or 0) * 7
   headers = { ["Content-Type"] = "application/json", ["X-Api-Key"] = os.getenv("BENCH_API_KEY") }
 end

@@ -9,6 +9,11 @@ Authentication: the product's API key in ``X-Api-Key`` (it must match the one in
 request) plus the request's signatures — the device's own key (for anything about an existing
 activation, the key the vendor bound to that device) and the product's shared-key MAC.
 
+Every answer is bound to its request: the vendor-signed bytes repeat the request's id and nonce
+(``/check``, ``/refresh`` and ``/consumption`` answer with a refresh that names them; ``/activate``
+with the response to that request; ``/deactivate`` with a signed ``receipt``), so a captured
+answer replayed later, or sent for another request, is refused by the SDK.
+
 Refusals are ``{"ok": false, "code", "message", "hint"}`` with the status of
 :func:`licensing.issuing.portal.errors.status_for`.
 """
@@ -32,7 +37,7 @@ from .. import (
     __version__,
 )
 from ..wire import MAX_FILE_SIZE
-from .portal.errors import status_for
+from .portal.errors import headers_for, status_for
 from .portal.web import run_db, run_read
 
 __all__ = ["router"]
@@ -56,7 +61,8 @@ _ENVELOPE_BODY: dict[str, Any] = {
         }}},
     },
 }
-_ERRORS: dict[int | str, dict[str, Any]] = {status: {"description": "Refused: {ok: false, code, message, hint}"} for status in (400, 403, 404, 409, 413)}
+_ERRORS: dict[int | str, dict[str, Any]] = {status: {"description": "Refused: {ok: false, code, message, hint}"}
+                                             for status in (400, 403, 404, 409, 413, 429)}
 
 
 async def _read_body(request: Request) -> bytes:
@@ -89,7 +95,8 @@ def _envelope_response(data: bytes) -> Response:
 
 
 def _refusal(error: LicenseError) -> JSONResponse:
-    return JSONResponse({"ok": False, **error.to_dict()}, status_code=status_for(error))
+    return JSONResponse({"ok": False, **error.to_dict()}, status_code=status_for(error),
+                        headers=headers_for(error) or None)
 
 
 def _issuer(request: Request) -> Any:
@@ -126,11 +133,13 @@ async def activate(request: Request) -> Response:
     return _envelope_response(answer.data)
 
 
-@router.post("/deactivate", summary="Deactivate a device (books its consumption); returns a receipt",
+@router.post("/deactivate", summary="Deactivate a device (books its consumption); returns a receipt, signed in "
+                                   "`receipt` and bound to the request",
              openapi_extra=_ENVELOPE_BODY, responses=_ERRORS)
 async def deactivate(request: Request) -> Response:
     try:
-        receipt = await _answer(request, _issuer(request).answer_deactivation)
+        issuer = _issuer(request)
+        receipt = await _answer(request, functools.partial(issuer.answer_deactivation, online=True))
     except LicenseError as error:
         return _refusal(error)
     return JSONResponse({"ok": True, **receipt.to_dict()})

@@ -7,8 +7,6 @@ license's ``revision`` (a refresh file is accepted only when it is newer) and wr
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,9 +16,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import DeviceNotFoundError, Feature, LicenseNotFoundError, LicenseTerms, ProductNotFoundError, VendorInputError
+from .. import (
+    DeviceNotFoundError,
+    Feature,
+    FloatingTerms,
+    LicenseNotFoundError,
+    LicenseTerms,
+    ProductNotFoundError,
+    VendorInputError,
+)
 from ..wire import LICENSE_TYPES, PRODUCT_CODE_PATTERN
 from .models import AuditEvent, Device, License, LicenseFeature, Product
+from .passwords import hash_password
 
 __all__ = [
     "LicenseSpec",
@@ -36,6 +43,7 @@ __all__ = [
     "add_feature",
     "set_max_activations",
     "reset_consumption",
+    "set_floating",
     "active_devices",
     "add_device",
     "get_device",
@@ -43,34 +51,22 @@ __all__ = [
     "reset_device",
     "license_terms",
     "terms_of",
-    "hash_password",
-    "password_matches",
     "audit",
     "new_license_key",
 ]
 
 _KEY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no O/0, I/1: keys are read aloud and retyped
 
+#: floating licenses: a lease lasts this long unless the vendor says otherwise (a crashed
+#: workstation holds its seat at most this long; heartbeats come three times as often)
+DEFAULT_LEASE_SECONDS = 300
+MIN_LEASE_SECONDS = 2
+MAX_LEASE_SECONDS = 86_400
+MAX_BORROW_SECONDS = 366 * 86_400
+
 
 def new_license_key() -> str:
     return "-".join("".join(secrets.choice(_KEY_ALPHABET) for _ in range(4)) for _ in range(4))
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
-
-
-def password_matches(stored: str | None, password: str) -> bool:
-    if not stored:
-        return False
-    try:
-        _scheme, n, r, p, salt, digest = stored.split("$")
-        candidate = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
-    except ValueError:
-        return False
-    return hmac.compare_digest(candidate, bytes.fromhex(digest))
 
 
 def audit(session: Session, now: datetime, action: str, *, license: License | None = None,
@@ -127,6 +123,10 @@ class LicenseSpec:
     password: str | None = None
     customer: str | None = None
     enabled: bool = True
+    #: floating licenses only: seats at once (required), lease length, longest borrow (0: no borrowing)
+    seats: int | None = None
+    lease_seconds: int | None = None
+    max_borrow_seconds: int | None = None
 
     def validate(self) -> None:
         if self.license_type not in LICENSE_TYPES:
@@ -141,11 +141,32 @@ class LicenseSpec:
         if (self.max_consumptions is not None and self.max_consumptions < 0) or self.max_overages < 0:
             raise VendorInputError("Consumption limits cannot be negative.")
         if (self.user is None) != (self.password is None) or (self.password is not None and not self.password):
-            raise VendorInputError("A user-based license needs both --user and --password.")
+            raise VendorInputError("A user-based license needs both a user name and a non-empty password.")
         if self.start is not None and self.expires is not None and self.start >= self.expires:
             raise VendorInputError("The start date must be before the expiry date.")
         for code in self.features:
             _check_feature_code(code)
+        if self.license_type == "floating":
+            if self.seats is None:
+                raise VendorInputError("A floating license needs a seat count (--seats N).")
+            if self.max_consumptions is not None:
+                raise VendorInputError("A floating license cannot count consumption; issue a consumption license "
+                                       "for that.")
+            _check_floating(self.seats, self.lease_seconds, self.max_borrow_seconds)
+        elif (self.seats, self.lease_seconds, self.max_borrow_seconds) != (None, None, None):
+            raise VendorInputError("Seats, lease length and borrowing are for floating licenses only.",
+                                   hint="Issue it with --type floating, or leave those options out.")
+
+
+def _check_floating(seats: int | None, lease_seconds: int | None, max_borrow_seconds: int | None) -> None:
+    if seats is not None and not 1 <= seats <= 1_000_000:
+        raise VendorInputError("A floating license needs between 1 and 1000000 seats.")
+    if lease_seconds is not None and not MIN_LEASE_SECONDS <= lease_seconds <= MAX_LEASE_SECONDS:
+        raise VendorInputError(f"A lease lasts between {MIN_LEASE_SECONDS} seconds and one day.",
+                               hint="Minutes are typical (e.g. --lease-length 5m): a crashed workstation holds its "
+                                    "seat that long.")
+    if max_borrow_seconds is not None and not 0 <= max_borrow_seconds <= MAX_BORROW_SECONDS:
+        raise VendorInputError("The longest borrow is between 0 (no borrowing) and 366 days.")
 
 
 def _check_feature_code(code: str) -> None:
@@ -165,7 +186,9 @@ def issue_license(session: Session, now: datetime, product: Product, spec: Licen
         license_type=spec.license_type, enabled=spec.enabled, start=spec.start, expires=spec.expires,
         max_activations=spec.max_activations, active_devices=0, max_consumptions=spec.max_consumptions, total_consumptions=0,
         allow_overages=spec.allow_overages, max_overages=spec.max_overages, revision=1, customer=spec.customer,
-        created_at=now,
+        created_at=now, seats=spec.seats,
+        lease_seconds=(spec.lease_seconds or DEFAULT_LEASE_SECONDS) if spec.license_type == "floating" else None,
+        max_borrow_seconds=(spec.max_borrow_seconds or 0) if spec.license_type == "floating" else None,
         features=[LicenseFeature(code=code, name=code, total_consumptions=0) for code in dict.fromkeys(spec.features)],
     )
     session.add(license)
@@ -245,6 +268,22 @@ def set_max_activations(session: Session, now: datetime, license: License, count
     return _changed(session, now, license, "license.set-max-activations", max_activations=count)
 
 
+def set_floating(session: Session, now: datetime, license: License, *, seats: int | None = None,
+                 lease_seconds: int | None = None, max_borrow_seconds: int | None = None) -> License:
+    """Change a floating license's seats, lease length or longest borrow (its server learns by a refresh)."""
+    if license.license_type != "floating":
+        raise VendorInputError(f"The license is a {license.license_type} license; only a floating license has seats.")
+    if (seats, lease_seconds, max_borrow_seconds) == (None, None, None):
+        raise VendorInputError("Say what to change: the seats, the lease length or the longest borrow.")
+    _check_floating(seats, lease_seconds, max_borrow_seconds)
+    changed: dict[str, int] = {}
+    for name, value in (("seats", seats), ("lease_seconds", lease_seconds), ("max_borrow_seconds", max_borrow_seconds)):
+        if value is not None:
+            setattr(license, name, value)
+            changed[name] = value
+    return _changed(session, now, license, "license.set-floating", **changed)
+
+
 def reset_consumption(session: Session, now: datetime, license: License) -> License:
     license.total_consumptions = 0
     for feature in license.features:
@@ -318,5 +357,13 @@ def terms_of(license: Any, features: Iterable[Any], total_activations: int) -> L
         allow_overages=license.allow_overages, max_overages=license.max_overages,
         features=tuple(Feature(code=f.code, name=f.name, expires=f.expires, max_consumptions=f.max_consumptions,
                                total_consumptions=f.total_consumptions) for f in features),
-        revision=license.revision, customer=license.customer,
+        revision=license.revision, customer=license.customer, floating=_floating_terms(license),
     )
+
+
+def _floating_terms(license: Any) -> FloatingTerms | None:
+    """A license row's floating terms (an ORM object or a Core row: both have the columns)."""
+    if license.license_type != "floating":
+        return None
+    return FloatingTerms(seats=license.seats or 0, lease_seconds=license.lease_seconds or DEFAULT_LEASE_SECONDS,
+                         max_borrow_seconds=license.max_borrow_seconds or 0)

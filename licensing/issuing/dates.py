@@ -1,4 +1,4 @@
-"""Dates a vendor types (the CLI's --expires, the admin pages' date fields), read one way everywhere.
+"""Dates and spans a vendor types (the CLI's --expires, the admin pages' date fields), read one way everywhere.
 
 ``YYYY-MM-DD`` is a whole day in UTC: an expiry is valid *through* that day (it ends at 00:00 UTC
 of the next day), a start is valid *from* 00:00 UTC of that day. A full ISO 8601 time must carry
@@ -12,10 +12,13 @@ from datetime import date, datetime, timedelta, timezone
 
 from .. import VendorInputError
 
-__all__ = ["parse_date", "parse_start_date", "DATE_HELP"]
+__all__ = ["parse_date", "parse_start_date", "parse_duration", "DATE_HELP", "DURATION_HELP"]
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SPAN = re.compile(r"^(\d{1,9})\s*([smhd]?)$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3_600, "d": 86_400}
 _DAY_AND_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d")
+DURATION_HELP = "a whole number with s, m, h or d (seconds, minutes, hours, days), e.g. 5m or 7d"
 DATE_HELP = ("use YYYY-MM-DD (valid through that day, UTC) or a full ISO 8601 time with a zone, "
              "e.g. 2026-12-31T18:00:00+02:00")
 
@@ -56,3 +59,12 @@ def parse_date(text: str) -> datetime:
 def parse_start_date(text: str) -> datetime:
     """A start: ``YYYY-MM-DD`` is valid from 00:00 UTC of that day."""
     return _parse_moment(text, end_of_day=False)
+
+
+def parse_duration(text: str) -> int:
+    """A span (a floating license's lease length, its longest borrow) as whole seconds: ``90``, ``5m``, ``7d``."""
+    match = _SPAN.match(text.strip().lower())
+    if match is None:
+        raise VendorInputError(f"{text!r} is not a length of time; use {DURATION_HELP}.",
+                               hint="Type e.g. 5m for five minutes or 7d for a week.")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]

@@ -18,11 +18,17 @@ expired        refused (``license_expired``): it expired the day before the demo
 disabled       refused (``license_disabled``)
 at-max         refused (``max_activations_reached``): its one activation is taken already
 user-based     activates with user ``demo@example.com`` and password ``demo-password``
+floating       refused on a device (``floating_only``): 4 seats served by the demo's own floating
+               server, which the build activates offline in ``floating-server/`` (start it with
+               ``licensing-floating --data DEMO/floating-server serve --port 8470``, or
+               :func:`licensing.floating.launcher.start_server`); leases of 1 minute, borrowing
+               up to 7 days
 =============  =============================================================================
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -30,8 +36,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from .. import ConfigurationError, LicenseNotFoundError, ProductNotFoundError
-from ..wire import Clock, atomic_write, system_clock, utc_now
+from .. import ConfigurationError, LicenseError, LicenseID, LicenseNotFoundError, ProductNotFoundError
+from ..wire import ACTIVATION_RESPONSE_FILE_NAME, Clock, atomic_write, system_clock, utc_now, write_artefact
 from . import catalog
 from .demo_plan import (
     CONFIG_FILE,
@@ -41,6 +47,8 @@ from .demo_plan import (
     DEMO_PRODUCT,
     DEMO_PRODUCT_NAME,
     DEMO_USER,
+    FLOATING_PORT,
+    FLOATING_SITE,
     LICENSES_FILE,
     LICENSES_FORMAT,
     PLAN_BY_LABEL,
@@ -61,6 +69,8 @@ __all__ = [
     "DEMO_PASSWORD",
     "LICENSES_FILE",
     "CONFIG_FILE",
+    "FLOATING_SITE",
+    "FLOATING_PORT",
     "build_demo",
 ]
 
@@ -75,6 +85,13 @@ class DemoInfo:
     folder: Path
     config_path: Path
     licenses: list[tuple[str, str, str]]
+    #: the demo's floating server, activated with the floating license (serve it to use its seats)
+    floating_site: Path | None = None
+
+    @property
+    def floating_command(self) -> list[str]:
+        """The command that serves the demo's floating seats on 127.0.0.1 (``FLOATING_PORT``)."""
+        return ["licensing-floating", "--data", str(self.floating_site), "serve", "--port", str(FLOATING_PORT)]
 
     def license_type(self, label: str) -> str:
         return PLAN_BY_LABEL[label].license_type
@@ -108,6 +125,9 @@ def _spec(label: str, now: Any) -> catalog.LicenseSpec:
     if label == "user-based":
         return catalog.LicenseSpec("perpetual", features=everything, user=DEMO_USER, password=DEMO_PASSWORD,
                                    customer="Demo: user-based")
+    if label == "floating":
+        return catalog.LicenseSpec("floating", features=everything, seats=4, lease_seconds=60,
+                                   max_borrow_seconds=7 * 86_400, customer="Demo: floating")
     raise KeyError(label)
 
 
@@ -162,7 +182,36 @@ def build_demo(folder: Path, config_out: Path | None = None, clock: Clock = syst
         if target.is_dir():
             target = target / CONFIG_FILE
         workspace.client_configuration(DEMO_PRODUCT).write_file(target)
+        site = _floating_site(workspace, folder / FLOATING_SITE, keys["floating"], clock)
     finally:
         workspace.close()
     licenses = [(entry.label, keys[entry.label], entry.description) for entry in DEMO_LICENSES]
-    return DemoInfo(folder=folder, config_path=target, licenses=licenses)
+    return DemoInfo(folder=folder, config_path=target, licenses=licenses, floating_site=site)
+
+
+def _floating_site(workspace: VendorWorkspace, folder: Path, key: str, clock: Clock) -> Path:
+    """The demo's floating server, set up and activated offline with the floating license (once).
+
+    Its request is answered in-process by the demo vendor, exactly as ``licensing-portal respond``
+    would. Its device id is pinned, so the demo works the same on any machine and in containers.
+    Rebuilt from scratch (its folder deleted), it first frees the license's one activation.
+    """
+    from ..floating.site import FloatingSite  # the customer's side, needed only here
+
+    if (folder / "site.json").exists():
+        site = FloatingSite.open(folder, clock=clock)
+        with contextlib.suppress(LicenseError):
+            if site.license().key == key:
+                return folder
+    else:
+        config = workspace.client_configuration(DEMO_PRODUCT).write_file(folder.with_name("floating-config.json"))
+        site = FloatingSite.create(folder, config, hardware_id="demo-floating-server", clock=clock)
+    with workspace.store.session() as session:
+        license = catalog.get_license(session, key)
+        for device in license.devices:
+            if device.active:
+                catalog.reset_device(session, utc_now(clock), device)
+    request = site.create_request(LicenseID.from_key(key))
+    write_artefact(folder / ACTIVATION_RESPONSE_FILE_NAME, workspace.issuer.answer_activation(request.read_bytes()).data)
+    site.activate()
+    return folder

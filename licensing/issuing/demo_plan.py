@@ -22,6 +22,8 @@ __all__ = [
     "LICENSES_FILE",
     "LICENSES_FORMAT",
     "CONFIG_FILE",
+    "FLOATING_SITE",
+    "FLOATING_PORT",
     "read_remembered",
 ]
 
@@ -33,6 +35,10 @@ DEMO_USER = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
 LICENSES_FILE = "demo-licenses.json"
 CONFIG_FILE = "chatbot-config.json"
+#: the demo's floating server: its folder inside the demo vendor's, and the port it serves on
+#: (``licensing-floating --data DEMO/floating-server serve --port 8470``)
+FLOATING_SITE = "floating-server"
+FLOATING_PORT = 8470
 LICENSES_FORMAT = "offline-licensing-demo-licenses"
 
 
@@ -55,6 +61,9 @@ DEMO_LICENSES: tuple[DemoLicense, ...] = (
     DemoLicense("at-max", "perpetual", "all skills; its 1 activation is taken: refused (max_activations_reached)"),
     DemoLicense("user-based", "perpetual",
                 f"all skills; user {DEMO_USER}, password {DEMO_PASSWORD}: activates with those credentials"),
+    DemoLicense("floating", "floating",
+                "all skills; 4 seats from the demo's floating server (licensing-floating), leases of 1 minute, "
+                "borrow up to 7 days"),
 )
 PLAN_BY_LABEL = {entry.label: entry for entry in DEMO_LICENSES}
 

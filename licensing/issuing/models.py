@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -20,7 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["Base", "Product", "License", "LicenseFeature", "Device", "AnsweredRequest", "AuditEvent", "ThrottleEntry"]
+__all__ = ["Base", "Product", "License", "LicenseFeature", "Device", "AnsweredRequest", "AuditEvent", "AttemptCounter",
+           "AdminSession"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -84,6 +84,10 @@ class License(Base):
     active_devices: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     customer: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: floating licenses only (NULL otherwise): seats at once, lease length, longest borrow (0: none)
+    seats: Mapped[int | None] = mapped_column(Integer)
+    lease_seconds: Mapped[int | None] = mapped_column(Integer)
+    max_borrow_seconds: Mapped[int | None] = mapped_column(Integer)
 
     product: Mapped[Product] = relationship(back_populates="licenses")
     features: Mapped[list[LicenseFeature]] = relationship(back_populates="license", order_by="LicenseFeature.code",
@@ -157,12 +161,29 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class ThrottleEntry(Base):
-    """Recent attempts of one subject (a client address…) in one scope: see :mod:`licensing.issuing.throttle`."""
+class AttemptCounter(Base):
+    """Credential checks taken in the current window, per bucket (a user, a license, a client address).
 
-    __tablename__ = "throttles"
+    Kept in the database so that every portal process, and the CLI, count against one total
+    (see :mod:`licensing.issuing.throttle`).
+    """
 
-    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
-    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
-    attempts: Mapped[list[float]] = mapped_column(JSON, default=list)  # POSIX times, oldest first
-    last_at: Mapped[float] = mapped_column(Float, index=True)
+    __tablename__ = "attempt_counters"
+
+    bucket: Mapped[str] = mapped_column(String(320), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AdminSession(Base):
+    """A signed-in admin session; signing out deletes the row, which ends the session in every process.
+
+    ``id`` is the SHA-256 of the random session id the cookie carries, so reading the table does
+    not hand out live cookies.
+    """
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

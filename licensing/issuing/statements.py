@@ -36,10 +36,12 @@ __all__ = [
     "features",
     "features_in",
     "devices_of_machine",
+    "audited_since",
     "answer_to",
     "device_state",
     "bind_device",
     "end_activations",
+    "set_password_hash",
     "record_answer",
     "book_consumption",
     "audit",
@@ -69,12 +71,14 @@ _LICENSE_COLUMNS = (
     licenses.c.enabled, licenses.c.start, licenses.c.expires, licenses.c.max_activations,
     licenses.c.max_consumptions, licenses.c.total_consumptions, licenses.c.allow_overages,
     licenses.c.max_overages, licenses.c.revision, licenses.c.customer, licenses.c.active_devices,
+    licenses.c.seats, licenses.c.lease_seconds, licenses.c.max_borrow_seconds,  # floating licenses
 )
 #: the device's side of a joined row, named so it cannot clash with the license's columns
 _DEVICE_COLUMNS = (
     devices.c.id.label("device_id"), devices.c.license_id.label("device_license_id"),
     devices.c.hardware_id.label("device_hardware_id"), devices.c.device_key.label("device_key"),
     devices.c.active.label("device_active"), devices.c.enabled.label("device_enabled"),
+    devices.c.request_id.label("device_request_id"),
 )
 
 #: a license's feature, named so it cannot clash with the license's columns (see features_in)
@@ -141,9 +145,17 @@ _FEATURES = Prepared(
     .order_by(license_features.c.code)
 )
 _DEVICES_OF_MACHINE = Prepared(
-    select(devices.c.id, devices.c.active, devices.c.enabled)
-    .where(devices.c.license_id == bindparam("license_id"), devices.c.hardware_id == bindparam("hardware_id"),
-           devices.c.active.is_(True) | devices.c.enabled.is_(False))
+    select(devices.c.id, devices.c.active, devices.c.enabled, devices.c.device_key, devices.c.activated_at)
+    .where(devices.c.license_id == bindparam("license_id"), devices.c.hardware_id == bindparam("hardware_id"))
+)
+# Only after a re-activation, and with an expanding IN list: run by SQLAlchemy, not prepared.
+_AUDITED_SINCE = (select(audit_events.c.at)
+                  .where(audit_events.c.license_id == bindparam("license_id"),
+                         audit_events.c.action.in_(bindparam("actions", expanding=True)),
+                         audit_events.c.at > bindparam("since"))
+                  .order_by(audit_events.c.at))
+_SET_PASSWORD_HASH = Prepared(
+    update(licenses).where(licenses.c.id == bindparam("of_license")).values(password_hash=bindparam("new_hash"))
 )
 _ANSWER = Prepared(
     select(answered_requests.c.kind, answered_requests.c.answered_at, answered_requests.c.request_digest,
@@ -252,8 +264,15 @@ def features(db: Connection, license_id: int) -> Sequence[Record]:
 
 
 def devices_of_machine(db: Connection, license_id: int, hardware_id: str) -> Sequence[Record]:
-    """The license's devices on this hardware that are active or disabled: id, active, enabled."""
+    """Every device the license was ever activated as on this hardware: id, active, enabled, device_key,
+    activated_at."""
     return _DEVICES_OF_MACHINE.rows(db, {"license_id": license_id, "hardware_id": hardware_id})
+
+
+def audited_since(db: Connection, license_id: int, actions: Sequence[str], since: datetime) -> list[datetime]:
+    """When the license's audit events of these ``actions`` after ``since`` happened, oldest first."""
+    return list(db.execute(_AUDITED_SINCE, {"license_id": license_id, "actions": list(actions),
+                                            "since": since}).scalars())
 
 
 # -- writes ------------------------------------------------------------------------------------
@@ -294,6 +313,10 @@ def _end(db: Connection, device_ids: Sequence[str], now: datetime) -> int:
     count is reliable only for one."""
     return sum(_END_ACTIVATION.run(db, {"ended_id": device_id, "ended_at": now})
                for device_id in device_ids)
+
+
+def set_password_hash(db: Connection, license_id: int, password_hash: str) -> None:
+    _SET_PASSWORD_HASH.run(db, {"of_license": license_id, "new_hash": password_hash})
 
 
 def record_answer(db: Connection, request_id: str, kind: str, now: datetime, *, digest: str,

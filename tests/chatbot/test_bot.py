@@ -14,12 +14,26 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.bootstrap import DATA_DIR_ENV, DEFAULT_CONFIG_ENV, create_bot
+from chatbot.bootstrap import (
+    DATA_DIR_ENV,
+    DEFAULT_CONFIG_ENV,
+    DEMO_PINS_FILE,
+    FINGERPRINT_ENV,
+    HARDWARE_ID_ENV,
+    create_bot,
+)
 from chatbot.bot import CANCEL, CONFIRM, Bot, DemoContext, Reply, detect_portal_program
 from chatbot.explain import MEMORY_VS_DISK, REQUEST_REFUSAL_CODES, explain_code
 from chatbot.intents import parse
 from chatbot.skills import JOKES
-from licensing import InvalidCredentialsError, License, LicenseManager, OfflineNotSupportedError
+from licensing import (
+    ConfigurationError,
+    ConfigurationTamperedError,
+    InvalidCredentialsError,
+    License,
+    LicenseManager,
+    OfflineNotSupportedError,
+)
 from licensing.issuing import catalog
 
 from support.lab import Lab
@@ -631,6 +645,54 @@ def test_demo_mode_builds_the_demo_once_and_guides_with_the_portal_command(
     keys = second.handle("which keys can I use?")
     perpetual = {label: key for label, key, _ in second.demo.licenses}["perpetual"]
     assert f"`{perpetual}`" in keys.text and "demo-password" in keys.text
+
+
+def test_the_demo_configuration_is_pinned_when_the_demo_is_built(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chatbot pins what it ships: an edited demo configuration (a key slipped in) is refused."""
+    import json
+
+    from licensing.wire import crypto
+
+    monkeypatch.delenv(DEFAULT_CONFIG_ENV, raising=False)
+    monkeypatch.setenv("CHATBOT_STATE_DIR", str(tmp_path / "state"))
+    bot = create_bot(data_dir=tmp_path / "data")
+    assert bot.demo is not None
+    pins = json.loads((tmp_path / "state" / DEMO_PINS_FILE).read_text())
+    assert list(pins.values()) == [bot.manager.config.fingerprint]
+    config_file = bot.demo.vendor_dir / "chatbot-config.json"
+    data = json.loads(config_file.read_text())
+    data["trusted_keys"]["mine"] = crypto.b64encode(crypto.public_bytes(crypto.Ed25519PrivateKey.generate().public_key()))
+    config_file.write_text(json.dumps(data))
+    with pytest.raises(ConfigurationTamperedError) as caught:
+        create_bot(data_dir=tmp_path / "data")
+    assert "demo vendor" in caught.value.message and str(bot.demo.vendor_dir) in caught.value.hint
+
+
+def test_a_vendor_configuration_is_pinned_by_the_fingerprint_the_vendor_gives(
+        lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(DEFAULT_CONFIG_ENV, raising=False)
+    config = lab.config().write_file(tmp_path / "licensing.json")
+    monkeypatch.setenv(FINGERPRINT_ENV, lab.config().fingerprint)
+    assert create_bot(config, data_dir=tmp_path / "data").manager.config.fingerprint == lab.config().fingerprint
+    monkeypatch.setenv(FINGERPRINT_ENV, "sha256:" + "0" * 64)
+    with pytest.raises(ConfigurationTamperedError):
+        create_bot(config, data_dir=tmp_path / "data")
+
+
+def test_the_chatbot_pins_a_device_id_only_through_its_own_setting(
+        lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(DEFAULT_CONFIG_ENV, raising=False)
+    config = lab.config().write_file(tmp_path / "licensing.json")
+    pinned = LicenseManager(lab.config(hardware_id="container-1")).hardware_id
+    monkeypatch.setenv("LICENSING_HARDWARE_ID", "container-1")  # the SDK's variable: not the chatbot's choice
+    monkeypatch.delenv(HARDWARE_ID_ENV, raising=False)
+    try:
+        assert create_bot(config, data_dir=tmp_path / "data").manager.hardware_id != pinned
+    except ConfigurationError:
+        pass  # a machine without a machine id of its own: refused, still not moved
+    monkeypatch.setenv(HARDWARE_ID_ENV, "container-1")
+    assert create_bot(config, data_dir=tmp_path / "data").manager.hardware_id == pinned
 
 
 def test_demo_flow_end_to_end_with_the_vendor_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

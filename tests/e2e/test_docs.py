@@ -9,7 +9,7 @@ from licensing import ERROR_CODES
 
 ROOT = Path(__file__).resolve().parents[2]
 ABSTRACT_CODES = {"license_error", "file_error", "binding_error", "guard_error", "license_state", "vendor_refusal",
-                  "online_error"}
+                  "online_error", "floating_error"}
 
 
 def test_readme_error_table_lists_exactly_the_codes_the_code_raises() -> None:

@@ -1,7 +1,7 @@
 """One real-terminal smoke test: the ``chatbot`` app under tmux, typed at like a person would.
 
 tmux runs on a private socket in the test's temporary folder (never the user's server); HOME, the
-XDG folders, ``$CHATBOT_STATE_DIR``, ``$CHATBOT_CONFIG`` and ``$LICENSING_HARDWARE_ID`` all point
+XDG folders, ``$CHATBOT_STATE_DIR``, ``$CHATBOT_CONFIG`` and ``$CHATBOT_HARDWARE_ID`` all point
 into that folder, so nothing outside it is read or written.
 """
 
@@ -52,7 +52,7 @@ def test_chatbot_in_a_real_terminal(lab, tmp_path: Path) -> None:
     config = lab.vendor.client_configuration(PRODUCT).write_file(tmp_path / "chatbot-config.json")
     isolated = isolated_home(tmp_path, "tmux-device")
     env = {name: isolated[name] for name in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
-                                             "XDG_CACHE_HOME", "CHATBOT_STATE_DIR", "LICENSING_HARDWARE_ID")}
+                                             "XDG_CACHE_HOME", "CHATBOT_STATE_DIR", "CHATBOT_HARDWARE_ID")}
     env.update({"CHATBOT_CONFIG": str(config), "TERM": "xterm-256color", "LANG": "C.UTF-8",
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin")})
     command = " ".join(shlex.quote(part) for part in [

@@ -80,6 +80,13 @@ class Vendor:
         data = self.ok("license", "issue", "--product", product, "--type", license_type, *args)
         return data["key"] or data["user"]
 
+    def password_file(self, password: str) -> str:
+        """A file holding ``password`` (what a script passes as ``--password-file``)."""
+        path = self.root / f"password-{len(list(self.root.glob('password-*')))}.txt"
+        path.write_text(password + "\n")
+        path.chmod(0o600)
+        return str(path)
+
     def config_file(self, product: str = "chatbot") -> Path:
         if product not in self._configs:
             data = self.ok("product", "export-config", product, "-o", str(self.root / f"{product}.json"))
@@ -276,7 +283,8 @@ def test_invalid_credentials_wrong_key(vendor: Vendor) -> None:
 
 def test_user_based_license(vendor: Vendor) -> None:
     data = vendor.ok("license", "issue", "--product", "chatbot", "--type", "perpetual",
-                     "--user", "ann@example.com", "--password", "right", "--features", "jokes")
+                     "--user", "ann@example.com", "--password-file", vendor.password_file("right"),
+                     "--features", "jokes")
     assert data["key"] is None and data["user"] == "ann@example.com"
     assert vendor.refuse_request(vendor.manager("device-A"), "ann@example.com", "wrong") == "invalid_credentials"
     license = vendor.activate(vendor.manager("device-B"), "ann@example.com", "right")
@@ -378,7 +386,7 @@ def test_usage_error_in_json_mode_is_one_json_object(vendor: Vendor) -> None:
 def test_vendor_input_refusals(vendor: Vendor) -> None:
     assert vendor.refused("license", "issue", "--product", "chatbot", "--type", "time-based")["code"] == "vendor_input"
     assert vendor.refused("license", "issue", "--product", "chatbot", "--type", "perpetual",
-                          "--user", "x@example.com")["code"] == "vendor_input"
+                          "--user", "x@example.com", "--password-file", vendor.password_file(""))["code"] == "vendor_input"
     assert vendor.refused("product", "add", "chatbot")["code"] == "vendor_input"
     assert vendor.refused("product", "add", "bad code!")["code"] == "vendor_input"
     key = vendor.issue()
@@ -480,7 +488,7 @@ def test_global_options_also_after_the_command(vendor: Vendor, capsys) -> None:
 def test_listings_human_and_json(vendor: Vendor) -> None:
     perpetual = vendor.issue("--features", "jokes", "--customer", "ACME")
     timed = vendor.issue("--expires", "2099-01-31", "--start", "2020-01-01", license_type="time-based")
-    vendor.issue("--user", "bob@example.com", "--password", "pw")
+    vendor.issue("--user", "bob@example.com", "--password-file", vendor.password_file("pw"))
     listing = vendor.cli("license", "list")
     assert listing.code == 0
     assert perpetual in listing.out and timed in listing.out and "user bob@example.com" in listing.out
@@ -501,6 +509,13 @@ def test_export_config_with_server_url_into_a_folder(vendor: Vendor, tmp_path: P
     data = vendor.ok("product", "export-config", "chatbot", "-o", str(folder), "--server-url", "https://lic.example")
     assert data["path"] == str(folder / "chatbot-config.json")
     assert Configuration.from_file(data["path"]).server_url == "https://lic.example"
+
+
+def test_export_config_gives_the_fingerprint_to_pin(vendor: Vendor, tmp_path: Path) -> None:
+    data = vendor.ok("product", "export-config", "chatbot", "-o", str(tmp_path / "app.json"))
+    assert Configuration.from_file(data["path"], expected_fingerprint=data["fingerprint"]).product == "chatbot"
+    human = vendor.cli("product", "export-config", "chatbot", "-o", str(tmp_path / "again.json"))
+    assert f"expected_fingerprint={data['fingerprint']!r}" in human.out
 
 
 def test_date_parsing() -> None:
@@ -541,7 +556,7 @@ def test_demo_builds_every_kind_and_is_idempotent(tmp_path: Path, capsys) -> Non
     assert info["ok"] is True and info["config"] == str(data / "chatbot-config.json")
     labels = [entry["label"] for entry in info["licenses"]]
     assert labels == ["perpetual", "time-based", "consumption", "subscription", "expired", "disabled", "at-max",
-                      "user-based"]
+                      "user-based", "floating"]
     by_label = {entry["label"]: entry for entry in info["licenses"]}
     assert by_label["user-based"] == {**by_label["user-based"], "key": None, "user": DEMO_USER, "type": "perpetual"}
     assert by_label["subscription"]["type"] == "subscription" and by_label["expired"]["type"] == "time-based"
@@ -560,7 +575,7 @@ def test_demo_builds_every_kind_and_is_idempotent(tmp_path: Path, capsys) -> Non
     workspace = VendorWorkspace.open(data)
     try:
         with workspace.store.session() as session:
-            assert len(catalog.list_licenses(session)) == 8  # nothing issued twice
+            assert len(catalog.list_licenses(session)) == 9  # nothing issued twice
             at_max = catalog.get_license(session, by_label["at-max"]["key"])
             assert catalog.active_devices(session, at_max) == 1
             perpetual = catalog.get_license(session, by_label["perpetual"]["key"])
@@ -599,7 +614,8 @@ def test_demo_licenses_behave_as_labelled(tmp_path: Path, capsys) -> None:
     assert license.max_consumptions == 20 and license.has_feature("wordcount")
 
     for label, code in (("expired", "license_expired"), ("disabled", "license_disabled"),
-                        ("at-max", "max_activations_reached"), ("subscription", "offline_not_supported")):
+                        ("at-max", "max_activations_reached"), ("subscription", "offline_not_supported"),
+                        ("floating", "floating_only")):
         refused = respond(manager(f"device-{label}"), label)
         assert (refused.code, refused.json["code"]) == (1, code), label
 
@@ -701,7 +717,7 @@ def test_engine_refresh_by_user_name_with_two_products(vendor: Vendor) -> None:
     vendor.ok("product", "add", "second")
     for product in ("chatbot", "second"):
         vendor.ok("license", "issue", "--product", product, "--type", "perpetual", "--user", "sam@example.com",
-                  "--password", "pw")
+                  "--password-file", vendor.password_file("pw"))
     manager = vendor.manager("device-A", product="second")
     license = vendor.activate(manager, "sam@example.com", "pw")
     vendor.ok("refresh", "--license", "sam@example.com", "--device", license.device_id,

@@ -13,15 +13,21 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
-import licensing.issuing
+from licensing.issuing import store as store_module
 from licensing.issuing.models import Base
 from licensing.issuing.store import VendorStore, sqlite_url
 
+MIGRATIONS = Path(store_module.__file__).with_name("migrations")
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
 
 def _head() -> str:
-    config = Config()
-    config.set_main_option("script_location", str(Path(licensing.issuing.__file__).with_name("migrations")))
-    head = ScriptDirectory.from_config(config).get_current_head()
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
 
@@ -68,14 +74,37 @@ def test_opening_again_is_an_in_place_no_op_that_keeps_data(tmp_path: Path) -> N
     again.dispose()
 
 
+def test_a_database_made_by_the_first_release_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "vendor.db")
+    store = VendorStore(url)
+    config = _alembic_config()
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.exec_driver_sql(
+            "INSERT INTO products (code, name, api_key, shared_key, free_tier, created_at) "
+            "VALUES ('p', 'P', 'a', 's', 0, '2026-01-01 00:00:00')")
+        connection.exec_driver_sql(
+            "INSERT INTO licenses (product_id, key, license_type, enabled, max_activations, total_consumptions, "
+            "allow_overages, max_overages, revision, created_at) "
+            "VALUES (1, 'AAAA-BBBB-CCCC-DDDD', 'perpetual', 1, 1, 0, 0, 0, 1, '2026-01-01 00:00:00')")
+    store.create_schema()
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT code FROM products").scalar() == "p"
+        row = connection.exec_driver_sql("SELECT key, seats, lease_seconds, max_borrow_seconds FROM licenses").one()
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == _head()
+    assert tuple(row) == ("AAAA-BBBB-CCCC-DDDD", None, None, None)
+    store.dispose()
+    assert _schema_drift(url) == []
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_upgrading_from_0001_counts_the_seats_already_in_use(backend: str, tmp_path: Path,
                                                              request: pytest.FixtureRequest) -> None:
-    """0002 adds licenses.active_devices: a vendor's existing devices must be counted, not reset to 0."""
+    """0004_scale_out adds licenses.active_devices: a vendor's existing devices must be counted, not reset to 0."""
     url = sqlite_url(tmp_path / "vendor.db") if backend == "sqlite" else request.getfixturevalue("postgres_url")
     engine = create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(Path(licensing.issuing.__file__).with_name("migrations")))
+    config = _alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0001")

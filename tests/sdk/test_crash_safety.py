@@ -33,6 +33,7 @@ from sqlalchemy import func, select, text
 from licensing import LicenseID, LicenseManager
 from licensing.issuing import catalog
 from licensing.issuing.models import Device
+from licensing.issuing.workspace import VendorWorkspace
 from licensing.wire import Envelope, system_clock
 
 from support.lab import Lab
@@ -247,6 +248,10 @@ def _vendor_devices(lab: Lab, key: str) -> tuple[dict[str, bool], str]:
 def test_killed_while_activating_leaves_no_half_activation(real_lab: Lab, rng: random.Random) -> None:
     lab = real_lab
     key = lab.issue("perpetual", max_activations=1)
+    # The worker activates the same device over and over: lift the vendor's re-activation limit.
+    (lab.vendor.folder / "issuer.json").write_text('{"reactivations_per_period": 100000}')
+    lab.vendor.close()
+    lab.vendor = VendorWorkspace.open(lab.vendor.folder, clock=system_clock)
     acked_ids: list[str] = []
     for round_ in range(KILLS):
         lines = run_and_kill(lab, rng, "device-A", "activate", "--vendor", str(lab.vendor.folder), "--key", key)

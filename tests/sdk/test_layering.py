@@ -13,6 +13,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 import licensing
 import licensing.wire
 
@@ -21,19 +23,25 @@ ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_API = {
     "Configuration", "LicenseManager", "LicenseID", "License", "LicenseTerms", "Feature", "LocalCheckResult",
     "CheckItem", "HybridResult", "ERROR_CODES", "__version__",
+    # floating licenses: a workstation's seats from the floating server at its site
+    "FloatingClient", "Lease", "Heartbeat", "SeatsReport", "SeatHolder", "FloatingTerms",
     # the error tree (licensing._errors), every class with its stable code
-    "LicenseError", "UsageError", "ConfigurationError", "LicenseFileError", "FileMissingError",
+    "LicenseError", "UsageError", "ConfigurationError", "ConfigurationTamperedError", "LicenseFileError",
+    "FileMissingError",
     "FileTooLargeError", "FileMalformedError", "WrongFileTypeError", "SignatureInvalidError",
     "UnknownSigningKeyError", "BindingError", "SignatureMismatchError", "ProductMismatchError",
     "RequestMismatchError", "ResponseReusedError", "GuardError", "GuardMissingError", "GuardTamperedError",
     "LicenseStateError", "NoLicenseError", "LicenseExpiredError", "LicenseNotStartedError", "LicenseDisabledError",
     "LicenseDeactivatedError", "FeatureNotFoundError", "FeatureExpiredError", "ConsumptionLimitError",
     "ClockTamperedError", "RefreshOutdatedError", "GracePeriodExpiredError", "StorageError", "StorageCorruptError",
-    "StorageLockedError", "OnlineError", "ServerUnreachableError", "ServerResponseError", "VendorRefusal",
+    "StorageLockedError", "OnlineError", "ServerUnreachableError", "ServerResponseError", "ServerAnswerMismatchError",
+    "VendorRefusal",
     "MaxActivationsReachedError", "VendorLicenseExpiredError", "VendorLicenseDisabledError",
     "InvalidCredentialsError", "ProductConfigurationError", "FreeTierError", "OfflineNotSupportedError",
     "RequestReplayedError", "DeviceDisabledError", "LicenseNotFoundError", "DeviceNotFoundError",
-    "ProductNotFoundError", "VendorInputError",
+    "ProductNotFoundError", "VendorInputError", "LeaseExpiredError", "FloatingServerUnreachableError",
+    "FloatingError", "NoSeatAvailableError", "LeaseNotFoundError", "NotFloatingError", "FloatingOnlyError",
+    "DeviceAlreadyActivatedError", "ReactivationLimitError", "TooManyAttemptsError",
 }
 
 #: modules outside licensing/ allowed to import private SDK modules, and why
@@ -113,9 +121,10 @@ def test_nothing_outside_licensing_imports_a_private_module() -> None:
     assert not offenders, "private SDK modules imported from outside:\n" + "\n".join(offenders)
 
 
-def test_the_issuing_side_uses_only_the_public_sdk_and_wire() -> None:
+@pytest.mark.parametrize("folder", ["licensing/issuing", "licensing/floating"])
+def test_the_issuing_side_and_the_floating_server_use_only_the_public_sdk_and_wire(folder: str) -> None:
     offenders = []
-    for path in _python_files("licensing/issuing"):
+    for path in _python_files(folder):
         private = sorted(m for m in _imported_modules(path)
                          if m.startswith("licensing._") or m == "licensing._version")
         if private:
@@ -123,11 +132,20 @@ def test_the_issuing_side_uses_only_the_public_sdk_and_wire() -> None:
     assert not offenders, "\n".join(offenders)
 
 
-def test_the_sdk_never_imports_the_issuing_side_or_the_chatbot() -> None:
+def test_the_floating_server_never_needs_the_vendors_side() -> None:
+    """It runs at the customer's site, where neither the issuing side nor its extra is installed."""
+    offenders = [f"{path.relative_to(ROOT)}: {sorted(bad)}" for path in _python_files("licensing/floating")
+                 if (bad := {m for m in _imported_modules(path)
+                             if m.startswith(("licensing.issuing", "chatbot", "sqlalchemy", "alembic", "fastapi"))})]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_sdk_never_imports_the_issuing_side_the_floating_server_or_the_chatbot() -> None:
     for path in _python_files("licensing"):
-        if "issuing" in path.relative_to(ROOT).parts:
+        if {"issuing", "floating"} & set(path.relative_to(ROOT).parts):
             continue
-        bad = {m for m in _imported_modules(path) if m.startswith(("licensing.issuing", "chatbot"))}
+        bad = {m for m in _imported_modules(path)
+               if m.startswith(("licensing.issuing", "licensing.floating", "chatbot"))}
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
@@ -175,3 +193,25 @@ def test_licensing_has_no_runtime_import_cycle() -> None:
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+SHELLS = {"chatbot/__main__.py", "chatbot/repl.py", "chatbot/transcript.py"}
+
+
+def test_the_chatbot_engine_never_imports_a_ui_toolkit() -> None:
+    """Shells → dialogue → understanding and handlers: only the shells may know Textual or prompt_toolkit."""
+    offenders = []
+    for path in _python_files("chatbot"):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith("chatbot/tui/") or relative in SHELLS:
+            continue
+        ui = sorted(m for m in _imported_modules(path) if m.split(".")[0] in ("textual", "prompt_toolkit"))
+        if ui:
+            offenders.append(f"{relative}: {', '.join(ui)}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_replies_are_plain_types_without_the_engine() -> None:
+    """The shells type their code with chatbot.replies; it must not drag the SDK in with it."""
+    imported = _imported_modules(ROOT / "chatbot" / "replies.py")
+    assert not {m for m in imported if m.split(".")[0] in ("licensing", "textual", "prompt_toolkit")}

@@ -14,6 +14,7 @@ from licensing import (
     ClockTamperedError,
     ConfigurationError,
     ConsumptionLimitError,
+    DeviceAlreadyActivatedError,
     FeatureExpiredError,
     FeatureNotFoundError,
     FileMissingError,
@@ -414,13 +415,27 @@ def test_every_vendor_refusal_has_its_code_and_changes_nothing(lab: Lab, clock, 
     assert _device_count(lab) == before
 
 
-def test_same_device_activating_again_takes_one_seat_not_two(lab: Lab) -> None:
+def test_the_same_copy_asking_again_keeps_its_one_seat(lab: Lab) -> None:
     key = lab.issue(max_activations=1)
     manager = lab.manager()
-    lab.activate(manager, key)
-    manager.clear_local_storage()
+    first = lab.activate(manager, key)
+    again = lab.activate(manager, key)  # e.g. the first answer was lost, and a new request was made
+    assert again.total_activations == 1 and again.local_check().ok
+    assert {d.id: d.active for d in _devices(lab, key)} == {first.device_id: False, again.device_id: True}
+
+
+def test_storage_cleared_without_deactivating_needs_the_vendor_to_reset_the_device(lab: Lab) -> None:
+    key = lab.issue(max_activations=1)
+    manager = lab.manager()
+    first = lab.activate(manager, key)
+    manager.clear_local_storage()  # the device key went with it: this is another copy now
+    with pytest.raises(DeviceAlreadyActivatedError) as caught:
+        lab.activate(manager, key)
+    assert first.device_id in caught.value.message and "reset" in caught.value.hint
+    with lab.vendor.store.session() as session:
+        catalog.reset_device(session, lab.clock(), catalog.get_device(session, first.device_id))
     license = lab.activate(manager, key)
-    assert license.total_activations == 1
+    assert license.device_id != first.device_id and license.total_activations == 1
     assert sum(d.active for d in _devices(lab, key)) == 1
 
 
@@ -633,3 +648,28 @@ def test_a_folder_under_an_unknown_users_home_is_a_configuration_error(lab: Lab)
     with pytest.raises(ConfigurationError) as caught:
         lab.config(data_dir="~no-such-user-here/licenses")
     assert "full path" in caught.value.hint
+
+
+# -- features agree with the local check --------------------------------------------------------
+
+
+def test_has_feature_is_false_on_an_expired_license(lab: Lab, clock) -> None:  # type: ignore[no-untyped-def]
+    license = lab.activate(lab.manager(), lab.issue("time-based", features=("jokes",),
+                                                     expires=clock() + timedelta(days=3)))
+    assert license.has_feature("jokes")
+    clock.advance(days=4)
+    assert not license.has_feature("jokes")
+    with pytest.raises(LicenseExpiredError):
+        license.feature("jokes")
+
+
+def test_has_feature_is_false_when_the_clock_was_set_back(lab: Lab, clock) -> None:  # type: ignore[no-untyped-def]
+    license = lab.activate(lab.manager(), lab.issue("perpetual", features=("jokes",)))
+    clock.advance(days=5)
+    license.local_check()
+    clock.advance(days=-3)
+    assert not license.has_feature("jokes")
+    with pytest.raises(ClockTamperedError):
+        license.feature("jokes")
+    clock.advance(days=3)
+    assert license.has_feature("jokes")

@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -23,11 +23,14 @@ from licensing import (
     DeviceDisabledError,
     GracePeriodExpiredError,
     LicenseError,
+    LicenseExpiredError,
     LicenseID,
     LicenseManager,
     MaxActivationsReachedError,
     OfflineNotSupportedError,
     ServerUnreachableError,
+    VendorLicenseExpiredError,
+    VendorRefusal,
 )
 from licensing.issuing import catalog
 
@@ -118,6 +121,15 @@ def test_refusals_come_back_typed_from_the_server(online_lab: Lab, server: str) 
     with pytest.raises(MaxActivationsReachedError) as caught:
         _device(online_lab, server).activate_license(LicenseID.from_key(key))
     assert caught.value.code == "max_activations_reached" and "1 of its 1" in caught.value.message
+
+
+def test_a_refusal_for_a_shared_code_comes_back_as_the_vendors_class(online_lab: Lab, server: str) -> None:
+    """license_expired is raised on both sides; from the server it is the vendor's refusal (and still a
+    LicenseExpiredError), so the application words it as one: ask the vendor, make a new request."""
+    key = online_lab.issue("time-based", expires=online_lab.clock() - timedelta(days=1))
+    with pytest.raises(VendorLicenseExpiredError) as caught:
+        _device(online_lab, server).activate_license(LicenseID.from_key(key))
+    assert isinstance(caught.value, LicenseExpiredError) and isinstance(caught.value, VendorRefusal)
 
 
 def test_check_picks_up_the_vendors_changes(online_lab: Lab, server: str) -> None:
@@ -229,7 +241,7 @@ def test_hybrid_falls_back_when_the_server_stops_midway(online_lab: Lab) -> None
 
 def test_grace_period_for_a_license_that_cannot_reach_its_server(online_lab: Lab, clock: FakeClock) -> None:
     key = online_lab.issue()
-    with _portal(online_lab) as url:
+    with _portal(online_lab, clock=clock) as url:  # the server signs with the test's clock, as the device reads it
         manager = _device(online_lab, url)
         license = manager.activate_license(LicenseID.from_key(key))
     clock.advance(days=6)
@@ -239,13 +251,12 @@ def test_grace_period_for_a_license_that_cannot_reach_its_server(online_lab: Lab
         license.local_check()
     assert "license server" in caught.value.message and "check online" in caught.value.hint
     assert license.check_status().first_error.code == "grace_period_expired"  # type: ignore[union-attr]
-    with _portal(online_lab) as url:
+    with _portal(online_lab, clock=clock) as url:
         back = LicenseManager(manager.config.with_options(server_url=url)).reload_license()
         assert back is not None
-        clock.set(datetime.now(timezone.utc))  # the server signs with real time
-        clock.advance(days=8)
         back.check()  # contact restores it
         back.local_check()
+        assert back.last_server_contact == clock()  # the vendor's signed time
 
 
 def test_offline_activated_licenses_never_need_the_network(online_lab: Lab, clock: FakeClock) -> None:

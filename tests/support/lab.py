@@ -38,7 +38,7 @@ def isolated_home(root: Path, hardware_id: str) -> dict[str, str]:
         "XDG_CACHE_HOME": str(home / ".cache"),
         "XDG_DESKTOP_DIR": str(home / "Desktop"),
         "CHATBOT_STATE_DIR": str(root / "state"),
-        "LICENSING_HARDWARE_ID": hardware_id,
+        "CHATBOT_HARDWARE_ID": hardware_id,  # the chatbot's own opt-in: the SDK ignores $LICENSING_HARDWARE_ID
     })
     return env
 

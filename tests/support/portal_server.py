@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["running_portal", "free_port", "wait_until_serving"]
+__all__ = ["running_portal", "free_port", "wait_until_serving", "asgi_in_thread"]
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 30.0
@@ -41,15 +41,16 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_until_serving(base_url: str, *, timeout: float = START_TIMEOUT, alive: Any = None) -> None:
-    """Poll ``/api/v1/ping`` until it answers 200; ``alive()`` returning False aborts early."""
+def wait_until_serving(base_url: str, *, timeout: float = START_TIMEOUT, alive: Any = None,
+                       ping: str = "/api/v1/ping") -> None:
+    """Poll ``ping`` until it answers 200; ``alive()`` returning False aborts early."""
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
         if alive is not None and not alive():
             raise RuntimeError(f"the portal at {base_url} stopped while starting")
         try:
-            if httpx.get(base_url + "/api/v1/ping", timeout=1.0).status_code == 200:
+            if httpx.get(base_url + ping, timeout=1.0).status_code == 200:
                 return
         except httpx.HTTPError as exc:
             last = exc
@@ -59,27 +60,27 @@ def wait_until_serving(base_url: str, *, timeout: float = START_TIMEOUT, alive: 
 
 @contextlib.contextmanager
 def running_portal(folder: Path, *, database_url: str | None = None, workers: int = 1, workspace: Any = None,
-                   clock: Any = None, settings: Any = None) -> Iterator[str]:
+                   clock: Any = None, settings: Any = None, serve_options: tuple[str, ...] = ()) -> Iterator[str]:
     """A portal for the vendor in ``folder``, serving on 127.0.0.1 at a free port; yields its base URL.
 
     ``workspace``/``clock``/``settings`` (a :class:`~licensing.issuing.portal.settings.PortalSettings`;
     default: from ``folder/portal.json``) apply to the in-thread server only (``workers=1``).
+    ``serve_options`` (e.g. ``("--secure-cookies",)``) are passed to ``licensing-portal serve``, which
+    then runs in a subprocess even with one worker.
     """
-    if workers == 1:
+    if workers == 1 and not serve_options:
         with _thread_server(Path(folder), database_url, workspace, clock, settings) as url:
             yield url
     else:
         if workspace is not None or clock is not None or settings is not None:
             raise ValueError("workspace, clock and settings only apply to a one-worker (in-thread) portal")
-        with _process_server(Path(folder), database_url, workers) as url:
+        with _process_server(Path(folder), database_url, workers, serve_options) as url:
             yield url
 
 
 @contextlib.contextmanager
 def _thread_server(folder: Path, database_url: str | None, workspace: Any, clock: Any,
                    settings: Any) -> Iterator[str]:
-    import uvicorn
-
     from licensing.issuing.portal.app import create_app
     from licensing.issuing.portal.settings import PortalSettings
     from licensing.issuing.workspace import VendorWorkspace
@@ -91,42 +92,50 @@ def _thread_server(folder: Path, database_url: str | None, workspace: Any, clock
             options["clock"] = clock
         workspace = VendorWorkspace.open(folder, **options)
     try:
-        app = create_app(workspace, settings=settings or PortalSettings.from_folder(folder))
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((HOST, 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(app, host=HOST, port=port, log_level="warning", access_log=False,
-                                lifespan="on", timeout_graceful_shutdown=5)
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"portal-{port}",
-                                  daemon=True)
-        thread.start()
-        url = f"http://{HOST}:{port}"
-        try:
-            wait_until_serving(url, alive=thread.is_alive)
+        with asgi_in_thread(create_app(workspace, settings=settings or PortalSettings.from_folder(folder))) as url:
             yield url
-        finally:
-            server.should_exit = True
-            thread.join(timeout=15)
-            sock.close()
-            if thread.is_alive():  # pragma: no cover - a hung server is a test failure, not a hang
-                server.force_exit = True
-                thread.join(timeout=5)
-                raise RuntimeError(f"the portal at {url} did not stop")
     finally:
         if owned:
             workspace.close()
 
 
 @contextlib.contextmanager
-def _process_server(folder: Path, database_url: str | None, workers: int) -> Iterator[str]:
+def asgi_in_thread(app: Any, ping: str = "/api/v1/ping") -> Iterator[str]:
+    """Serve an ASGI ``app`` with uvicorn in a thread of this process; yield its base URL once ``ping`` answers."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, host=HOST, port=port, log_level="warning", access_log=False,
+                            lifespan="on", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"asgi-{port}", daemon=True)
+    thread.start()
+    url = f"http://{HOST}:{port}"
+    try:
+        wait_until_serving(url, alive=thread.is_alive, ping=ping)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+        if thread.is_alive():  # pragma: no cover - a hung server is a test failure, not a hang
+            server.force_exit = True
+            thread.join(timeout=5)
+            raise RuntimeError(f"the server at {url} did not stop")
+
+
+@contextlib.contextmanager
+def _process_server(folder: Path, database_url: str | None, workers: int,
+                    serve_options: tuple[str, ...]) -> Iterator[str]:
     port = free_port()
     command = [sys.executable, "-m", "licensing.issuing.cli", "--data", str(folder)]
     if database_url:
         command += ["--database", database_url]
     command += ["serve", "--host", HOST, "--port", str(port), "--workers", str(workers),
-                "--log-level", "warning", "--no-access-log"]
+                "--log-level", "warning", "--no-access-log", *serve_options]
     log = open(folder / f"portal-{port}.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})

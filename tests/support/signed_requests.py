@@ -58,7 +58,8 @@ def check_request(config: Configuration, device: Device, typ: str = REFRESH_REQU
     """A device-signed request about ``device``'s activation (the online check's body by default)."""
     body = {
         "product": config.product, "api_key": config.api_key, "request_id": secrets.token_hex(16),
-        "hardware_id": device.hardware_id, "device_id": device.device_id, "license_id": device.license_id,
+        "nonce": secrets.token_hex(16), "hardware_id": device.hardware_id, "device_id": device.device_id,
+        "license_id": device.license_id,
         "created_at": _now(), "local_consumptions": 0, "feature_consumptions": {},
     }
     return encode_device_signed(typ, body, device.key, config.shared_key.encode("utf-8"))

@@ -1,5 +1,5 @@
 """``license issue | list | show | enable | disable | extend | add-feature | set-max-activations |
-reset-consumption``."""
+set-floating | reset-consumption``."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from ... import UsageError
 from .. import catalog
 from ..models import License
 from .context import CommandContext, quote
 from .output import (
     Output,
     fields,
+    floating_text,
     license_data,
     license_name,
     license_text,
@@ -23,17 +25,26 @@ from .output import (
     show_time,
     table,
 )
+from .passwords import read_password, refuse_password_argument
 
 #: a catalogue change to one license, made inside the command's session
 Change = Callable[[Session, datetime, License], object]
 
 
 def issue(ctx: CommandContext, args: argparse.Namespace) -> Output:
+    refuse_password_argument(args)
+    password = None
+    if args.user is not None:
+        password = read_password(args, what=f"the password for {args.user}", command="license issue ... --user NAME")
+    elif args.password_stdin or args.password_file:
+        raise UsageError("A password is only for a user-based license.",
+                         hint="Add --user NAME, or leave the password option out.")
     spec = catalog.LicenseSpec(
         license_type=args.type, features=args.features, max_activations=args.max_activations, start=args.start,
         expires=args.expires, max_consumptions=args.max_consumptions, allow_overages=args.allow_overages,
-        max_overages=args.max_overages, user=args.user, password=args.password, customer=args.customer,
-        enabled=not args.disabled,
+        max_overages=args.max_overages, user=args.user, password=password, customer=args.customer,
+        enabled=not args.disabled, seats=args.seats, lease_seconds=args.lease_length,
+        max_borrow_seconds=args.max_borrow,
     )
     with ctx.workspace.store.session() as session:
         product = catalog.get_product(session, args.product)
@@ -46,6 +57,7 @@ def issue(ctx: CommandContext, args: argparse.Namespace) -> Output:
             ("features", ", ".join(f["code"] for f in data["features"]) or "-"),
             ("activations", f"0 / {data['max_activations']}"),
             ("expires", show_expiry(parse_time_field(data["expires"]))),
+            *([("floating", floating_text(data["floating"]))] if "floating" in data else []),
             ("status", data["status"]),
         ], "  "),
     ])
@@ -108,6 +120,12 @@ def add_feature(ctx: CommandContext, args: argparse.Namespace) -> Output:
 def set_max_activations(ctx: CommandContext, args: argparse.Namespace) -> Output:
     return _change(ctx, args.key, lambda s, now, lic: catalog.set_max_activations(s, now, lic, args.count),
                    f"Set the maximum activations to {args.count} on")
+
+
+def set_floating(ctx: CommandContext, args: argparse.Namespace) -> Output:
+    return _change(ctx, args.key, lambda s, now, lic: catalog.set_floating(
+        s, now, lic, seats=args.seats, lease_seconds=args.lease_length, max_borrow_seconds=args.max_borrow),
+        "Changed the floating terms of")
 
 
 def reset_consumption(ctx: CommandContext, args: argparse.Namespace) -> Output:

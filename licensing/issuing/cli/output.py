@@ -14,13 +14,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ...wire import format_time
+from ...wire import format_span, format_time
 from .. import catalog
 from ..models import Device, License, Product
 
 __all__ = [
     "Output", "show_time", "show_expiry", "yes", "table", "fields", "indent", "parse_time_field", "time_field",
-    "license_data", "device_data", "product_data", "license_name", "license_text", "devices_table",
+    "license_data", "device_data", "product_data", "license_name", "license_text", "devices_table", "floating_text",
 ]
 
 
@@ -148,6 +148,13 @@ def devices_table(devices: Sequence[dict[str, Any]]) -> str:
                  rows, "(no devices)")
 
 
+def floating_text(floating: dict[str, Any]) -> str:
+    """A floating license's terms in one line: seats, lease length, longest borrow."""
+    borrow = floating["max_borrow_seconds"]
+    return (f"{floating['seats']} seats, leases of {format_span(floating['lease_seconds'])}, "
+            + (f"borrowing up to {format_span(borrow)}" if borrow else "no borrowing"))
+
+
 def license_text(data: dict[str, Any]) -> str:
     head = f"License {license_name(data)}  ({data['type']}, {data['status']})"
     pairs: list[tuple[str, object]] = [
@@ -158,6 +165,7 @@ def license_text(data: dict[str, Any]) -> str:
         ("expires", show_expiry(parse_time_field(data["expires"]))),
         ("activations", f"{data['total_activations']} / {data['max_activations']}"),
         ("consumption", _consumption_text(data)),
+        *([("floating", floating_text(data["floating"]))] if "floating" in data else []),
         ("revision", data["revision"]),
     ]
     features = table(("FEATURE", "NAME", "EXPIRES (UTC)", "USES"),

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from ... import VendorInputError
 from ...wire import LICENSE_TYPES
-from ..dates import parse_date, parse_start_date
+from ..dates import DURATION_HELP, parse_date, parse_duration, parse_start_date
 from .context import PROG
 
 __all__ = ["build_parser", "ArgumentError", "DEFAULT_HOST", "DEFAULT_PORT"]
@@ -39,8 +39,8 @@ class _Parser(argparse.ArgumentParser):
         raise ArgumentError(self, message)
 
 
-def _date(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    """An argparse ``type`` from a date parser: its typed refusal becomes argparse's usage error."""
+def _converted(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse ``type`` from a parser of ``dates``: its typed refusal becomes argparse's usage error."""
     def convert(text: str) -> Any:
         try:
             return parse(text)
@@ -49,6 +49,15 @@ def _date(parse: Callable[[str], Any]) -> Callable[[str], Any]:
 
     convert.__name__ = parse.__name__
     return convert
+
+
+def _password_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """A password never comes from the arguments (``ps`` shows them): a prompt, stdin, or a file."""
+    sources = parser.add_mutually_exclusive_group()
+    sources.add_argument("--password-stdin", action="store_true",
+                         help=f"read {what} from the first line of standard input instead of asking twice")
+    sources.add_argument("--password-file", metavar="FILE",
+                         help=f"read {what} from the first line of FILE (readable by you only)")
 
 
 def _feature_list(text: str) -> tuple[str, ...]:
@@ -73,6 +82,15 @@ def _port(text: str) -> int:
     if not 1 <= value <= 65535:
         raise argparse.ArgumentTypeError("a port is between 1 and 65535")
     return value
+
+
+def _floating_options(sub: argparse.ArgumentParser, *, seats_help: str) -> None:
+    sub.add_argument("--seats", metavar="N", type=int, help=seats_help)
+    sub.add_argument("--lease-length", metavar="SPAN", type=_converted(parse_duration),
+                     help=f"floating: how long a lease lasts without a heartbeat (default 5m; {DURATION_HELP})")
+    sub.add_argument("--max-borrow", metavar="SPAN", type=_converted(parse_duration),
+                     help="floating: the longest a computer may borrow a seat and take it away (default 0: no "
+                          "borrowing)")
 
 
 def _common(*, suppress: bool) -> argparse.ArgumentParser:
@@ -157,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
         "license issue --product chatbot --type perpetual --features jokes,dice --max-activations 3",
         "license issue --product chatbot --type time-based --expires 2026-12-31",
         "license issue --product chatbot --type consumption --max-consumptions 100 --allow-overages --max-overages 10",
-        "license issue --product chatbot --type perpetual --user ann@example.com --password 's3cret'",
+        "license issue --product chatbot --type perpetual --user ann@example.com",
+        "license issue --product chatbot --type perpetual --user ann@example.com --password-stdin < password.txt",
+        "license issue --product chatbot --type floating --seats 10 --lease-length 5m --max-borrow 7d",
     ], "licenses:issue")
     sub.add_argument("--product", metavar="P", required=True, help="the product code")
     sub.add_argument("--type", required=True, choices=LICENSE_TYPES, help="the license type")
@@ -165,18 +185,22 @@ def build_parser() -> argparse.ArgumentParser:
                      help="feature codes, separated by commas")
     sub.add_argument("--max-activations", metavar="N", type=int, default=1,
                      help="how many devices may hold it at once (default: 1)")
-    sub.add_argument("--start", metavar="DATE", type=_date(parse_start_date),
+    sub.add_argument("--start", metavar="DATE", type=_converted(parse_start_date),
                      help="valid from (YYYY-MM-DD: from 00:00 UTC that day, or ISO 8601 with a zone)")
-    sub.add_argument("--expires", metavar="DATE", type=_date(parse_date),
+    sub.add_argument("--expires", metavar="DATE", type=_converted(parse_date),
                      help="valid through (YYYY-MM-DD: through that day, UTC, or ISO 8601 with a zone)")
     sub.add_argument("--max-consumptions", metavar="N", type=int, help="the consumption limit (consumption type)")
     sub.add_argument("--allow-overages", action="store_true", help="allow use beyond the consumption limit")
     sub.add_argument("--max-overages", metavar="N", type=int, default=0,
                      help="how many uses beyond the limit are allowed (with --allow-overages)")
-    sub.add_argument("--user", metavar="EMAIL", help="make it user-based: the user name (needs --password)")
-    sub.add_argument("--password", metavar="PW", help="the user-based license's password")
+    sub.add_argument("--user", metavar="EMAIL",
+                     help="make it user-based: the user name (its password is asked for at the terminal, or read "
+                          "with --password-stdin or --password-file)")
+    _password_options(sub, "the user's password")
+    sub.add_argument("--password", help=argparse.SUPPRESS)  # refused, with the reason (cli/passwords.py)
     sub.add_argument("--customer", metavar="NAME", help="who it was sold to (for your records)")
     sub.add_argument("--disabled", action="store_true", help="issue it disabled")
+    _floating_options(sub, seats_help="floating: how many computers may use it at once (required)")
     sub = command(licenses, "list", "List licenses, with their status and activations.",
                   ["license list", "license list --product chatbot"], "licenses:list_")
     sub.add_argument("--product", metavar="P", help="only this product's licenses")
@@ -194,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
                   ["license extend ABCD-EFGH-JKLM-NPQR --expires 2027-06-30",
                    "license extend ABCD-EFGH-JKLM-NPQR --expires 2027-06-30T12:00:00Z"], "licenses:extend")
     sub.add_argument("key", metavar="KEY", help=key_help)
-    sub.add_argument("--expires", metavar="DATE", type=_date(parse_date), required=True,
+    sub.add_argument("--expires", metavar="DATE", type=_converted(parse_date), required=True,
                      help="valid through (YYYY-MM-DD: through that day, UTC, or ISO 8601 with a zone)")
     sub = command(licenses, "add-feature", "Add a feature to a license.",
                   ["license add-feature ABCD-EFGH-JKLM-NPQR convert --name 'Unit conversion'",
@@ -203,12 +227,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("key", metavar="KEY", help=key_help)
     sub.add_argument("code", metavar="CODE", help="the feature code")
     sub.add_argument("--name", metavar="N", help="display name (default: the code)")
-    sub.add_argument("--expires", metavar="DATE", type=_date(parse_date), help="the feature is valid through this date")
+    sub.add_argument("--expires", metavar="DATE", type=_converted(parse_date), help="the feature is valid through this date")
     sub.add_argument("--max-consumptions", metavar="N", type=int, help="the feature's own consumption limit")
     sub = command(licenses, "set-max-activations", "Change how many devices may hold a license at once.",
                   ["license set-max-activations ABCD-EFGH-JKLM-NPQR 5"], "licenses:set_max_activations")
     sub.add_argument("key", metavar="KEY", help=key_help)
     sub.add_argument("count", metavar="N", type=int, help="the new maximum (at least 1)")
+    sub = command(licenses, "set-floating", "Change a floating license's seats, lease length or longest borrow "
+                                            "(its floating server learns of it from a refresh file).",
+                  ["license set-floating ABCD-EFGH-JKLM-NPQR --seats 20",
+                   "license set-floating ABCD-EFGH-JKLM-NPQR --lease-length 2m --max-borrow 0"],
+                  "licenses:set_floating")
+    sub.add_argument("key", metavar="KEY", help=key_help)
+    _floating_options(sub, seats_help="the new number of seats")
     sub = command(licenses, "reset-consumption", "Set a license's consumption (and its features') back to zero.",
                   ["license reset-consumption ABCD-EFGH-JKLM-NPQR"], "licenses:reset_consumption")
     sub.add_argument("key", metavar="KEY", help=key_help)
@@ -269,12 +300,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"), default="info",
                      help="how much the server logs (default: info)")
     sub.add_argument("--no-access-log", action="store_true", help="do not log every request")
+    sub.add_argument("--secure-cookies", action="store_true",
+                     help="the portal is served over https (a reverse proxy terminates TLS): mark the admin cookie "
+                          "Secure and send HSTS on every answer, whatever the proxy forwards")
     admin = command(commands, "admin", "Manage the portal's admin area (its password).",
                     ["admin set-password", "admin set-password --password-stdin < password.txt"], None)
     admins = subgroup(admin, "admin_command")
     sub = command(admins, "set-password", "Set (or change) the admin password of the portal; a running portal "
                                           "picks it up at once and ends existing admin sessions.",
-                  ["admin set-password", "admin set-password --password-stdin"], "portal:set_password")
-    sub.add_argument("--password-stdin", action="store_true",
-                     help="read the password from the first line of standard input instead of asking twice")
+                  ["admin set-password", "admin set-password --password-stdin",
+                   "admin set-password --password-file /run/secrets/portal-admin"], "portal:set_password")
+    _password_options(sub, "the password")
     return parser

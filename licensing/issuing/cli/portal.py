@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import ipaddress
 import os
 import socket
@@ -13,11 +12,12 @@ import uvicorn
 
 from ... import ConfigurationError, UsageError
 from ..keys import VendorKeys
-from ..portal.app import DATABASE_ENV
+from ..portal.app import DATABASE_ENV, SECURE_COOKIES_ENV
 from ..portal.settings import PORTAL_FILE, ensure_portal_file, set_admin_password
 from ..workspace import DATA_ENV
 from .context import CommandContext
 from .output import Output
+from .passwords import read_password
 
 APP_FACTORY = "licensing.issuing.portal.app:create_app_from_env"
 
@@ -67,6 +67,10 @@ def serve(ctx: CommandContext, args: argparse.Namespace) -> Output:
         os.environ[DATABASE_ENV] = args.database
     else:
         os.environ.pop(DATABASE_ENV, None)
+    if args.secure_cookies:
+        os.environ[SECURE_COOKIES_ENV] = "1"
+    else:
+        os.environ.pop(SECURE_COOKIES_ENV, None)
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{shown_host}:{args.port}/"
     lines = [
@@ -81,9 +85,12 @@ def serve(ctx: CommandContext, args: argparse.Namespace) -> Output:
     if args.workers > 1 and not args.database:
         lines.append("  note: several workers share one SQLite file; writes take turns. "
                      "PostgreSQL (--database) scales further.")
-    if not _is_loopback(args.host):
-        lines.append("  note: reachable from other machines. Put it behind https (a reverse proxy): "
-                     "admin cookies are marked Secure only on https.")
+    if args.secure_cookies:
+        lines.append("  https:       admin cookies are Secure and HSTS is sent (serve it only behind TLS)")
+    elif not _is_loopback(args.host):
+        lines.append("  note: reachable from other machines. Put it behind https (a reverse proxy) and add "
+                     "--secure-cookies: without it, admin cookies are marked Secure only on requests the proxy "
+                     "marks as https.")
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
     uvicorn.run(APP_FACTORY, factory=True, host=args.host, port=args.port, workers=args.workers,
@@ -92,27 +99,9 @@ def serve(ctx: CommandContext, args: argparse.Namespace) -> Output:
     return Output({"url": url, "stopped": True}, "The portal has stopped.")
 
 
-def _read_password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
-        line = sys.stdin.readline()
-        if not line:
-            raise UsageError("No password arrived on standard input.",
-                             hint="Pipe it in, e.g.: printf '%s\\n' \"$PASSWORD\" | licensing-portal admin "
-                                  "set-password --password-stdin")
-        return line.rstrip("\r\n")
-    if not sys.stdin.isatty():
-        raise UsageError("There is no terminal to ask for the password on.",
-                         hint="Pass it on standard input with --password-stdin.")
-    first = getpass.getpass("New admin password: ")
-    second = getpass.getpass("Type it again: ")
-    if first != second:
-        raise UsageError("The two passwords are not the same; nothing was changed.", hint="Run the command again.")
-    return first
-
-
 def set_password(ctx: CommandContext, args: argparse.Namespace) -> Output:
     _check_vendor(ctx)
-    password = _read_password(args)
+    password = read_password(args, what="the new admin password", command="admin set-password")
     folder = ctx.data_dir
     set_admin_password(folder, password)
     path = folder / PORTAL_FILE

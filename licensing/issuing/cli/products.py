@@ -44,9 +44,10 @@ def export_config(ctx: CommandContext, args: argparse.Namespace) -> Output:
     configuration = ctx.workspace.client_configuration(args.code, server_url=args.server_url)
     target = output_path(args.output, Path.cwd(), f"{configuration.product}-config.json")
     path = configuration.write_file(target)
+    fingerprint = configuration.fingerprint
     text = "\n".join([
         f"Wrote the configuration of {configuration.product} to {path}",
-        "Ship it with the application, which loads it with:",
-        f"  Configuration.from_file({str(path)!r})",
+        "Ship it with the application, which loads it pinned (an edited file is then refused) with:",
+        f"  Configuration.from_file({str(path)!r}, expected_fingerprint={fingerprint!r})",
     ])
-    return Output({"path": str(path), "product": configuration.product}, text)
+    return Output({"path": str(path), "product": configuration.product, "fingerprint": fingerprint}, text)

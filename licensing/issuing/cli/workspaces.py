@@ -52,5 +52,10 @@ def demo(ctx: CommandContext, args: argparse.Namespace) -> Output:
         "       manager.create_offline_activation_file(LicenseID.from_key(KEY))",
         "  3. Answer it here, then activate with the ls_activation.lic written next to it:",
         f"       {prefix} respond PATH/ls_activation.req",
+        "",
+        "The floating license's seats come from the demo's floating server (already activated). Serve them with:",
+        f"       {' '.join(quote(part) for part in info.floating_command)}",
+        "  and take a seat: manager.floating('http://127.0.0.1:8470').request_lease()",
     ])
-    return Output({"data": str(info.folder), "config": config, "licenses": licenses}, text)
+    return Output({"data": str(info.folder), "config": config, "licenses": licenses,
+                   "floating_server": {"site": str(info.floating_site), "command": info.floating_command}}, text)

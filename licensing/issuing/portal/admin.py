@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from ... import VendorInputError
+from ... import TooManyAttemptsError, VendorInputError
 from ...wire import LICENSE_TYPES, utc_now
 from .. import catalog
-from ..dates import parse_date, parse_start_date
+from ..dates import parse_date, parse_duration, parse_start_date
 from ..models import AuditEvent, Device, License
 from .web import PageError, attachment, check_csrf, csrf_token, flash, read_form, render, run_db
 
@@ -51,7 +51,19 @@ def _redirect(url: str) -> RedirectResponse:
 
 
 def license_url(name: str) -> str:
-    return "/admin/licenses/" + quote(name, safe="")
+    """The admin page of the license ``name`` (a key, or a user name that may hold any character).
+
+    The server decodes ``%2F`` in a path to ``/`` before routing, so a single-encoded
+    ``team/alice`` would be two path segments and no page. The name's ``%`` and ``/`` are
+    therefore encoded once more (``team%2Falice``) inside the URL-encoded segment, and
+    :func:`license_name` undoes that layer. Keys (letters, digits, ``-``) look the same either way.
+    """
+    return "/admin/licenses/" + quote(name.replace("%", "%25").replace("/", "%2F"), safe="")
+
+
+def license_name(segment: str) -> str:
+    """The license name in the (decoded) path segment of :func:`license_url`."""
+    return unquote(segment)
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
@@ -110,6 +122,17 @@ def _date(form: FormData, name: str, label: str, *, start: bool = False) -> date
         raise VendorInputError(f"'{label}': {error.message}.", hint="Pick a date (YYYY-MM-DD).") from None
 
 
+def _span(form: FormData, name: str, label: str) -> int | None:
+    """A length of time typed as 5m, 2h or 7d (a floating license's lease length or longest borrow)."""
+    value = _text(form, name)
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except VendorInputError as error:
+        raise VendorInputError(f"'{label}': {error.message}", hint=error.hint) from None
+
+
 def _checked(form: FormData, name: str) -> bool:
     return str(form.get(name, "")).lower() in ("1", "on", "true", "yes")
 
@@ -140,6 +163,9 @@ def _license_view(session: Any, license: License, now: datetime) -> dict[str, An
         "revision": license.revision, "customer": license.customer, "created": license.created_at,
         "features": [{"code": f.code, "name": f.name, "expires": f.expires, "used": f.total_consumptions,
                       "limit": f.max_consumptions} for f in license.features],
+        "floating": None if license.license_type != "floating" else {
+            "seats": license.seats, "lease_seconds": license.lease_seconds,
+            "max_borrow_seconds": license.max_borrow_seconds},
     }
 
 
@@ -203,29 +229,41 @@ async def login(request: Request) -> Response:
         raise PageError(403, "The admin area has no password yet, so nobody can sign in.",
                         f"On the vendor's machine, run: {context['command']}", code="admin_not_configured",
                         template="admin/login.html", context=context)
-    # Counted before the password is checked, in the database: whichever worker or server takes
-    # the next attempt knows of this one, even while this one is still being checked.
-    wait = await run_db(request, portal.sign_ins.reserve, client)
-    if wait:
+    try:  # counted before the password is checked, in the database every worker shares
+        reservation = await run_db(request, portal.reserve_login, client)
+    except TooManyAttemptsError as refusal:
+        wait = int(refusal.details["retry_after"])  # type: ignore[call-overload]
         raise PageError(429, "Too many wrong passwords were tried from your address.",
                         f"Wait {wait} seconds, then try again.", code="too_many_attempts",
-                        headers={"Retry-After": str(wait)})
+                        headers={"Retry-After": str(wait)}) from None
     password = form.get("password")
     if not isinstance(password, str) or not await run_in_threadpool(portal.credentials.check, password):
         raise PageError(403, "That password is not right.",
                         "Type the admin password again (it is case-sensitive). After "
-                        f"{portal.settings.login_attempts} wrong tries you must wait a minute.",
+                        f"{portal.settings.login_attempts} wrong tries you must wait "
+                        f"{_duration(portal.settings.login_window)}.",
                         code="wrong_password", template="admin/login.html", context=context)
-    await run_db(request, portal.sign_ins.clear, client)
-    portal.sign_in(request)
+    await run_db(request, portal.throttle.release, reservation)
+    session_id = await run_db(request, portal.sessions.start)
+    portal.sign_in(request, session_id)
     flash(request, "You are signed in.")
     return _redirect(next_url)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{int(seconds)} seconds"
+    return f"{int(seconds // 60)} minutes"
 
 
 @router.post("/logout", name="admin_logout")
 async def logout(request: Request) -> Response:
     form = await read_form(request, max_fields=4)
     check_csrf(request, form)
+    portal = _portal(request)
+    session_id = portal.signed_in_session(request)
+    if session_id is not None:  # ended on the server: the old cookie opens nothing, in any worker
+        await run_db(request, portal.sessions.end, session_id)
     request.session.clear()
     flash(request, "You are signed out.")
     return _redirect("/admin/login")
@@ -312,6 +350,12 @@ def licenses_page(request: Request) -> Response:
                                                   "types": LICENSE_TYPES})
 
 
+def _floating_fields(form: FormData) -> dict[str, int | None]:
+    """A floating license's seats, lease length and longest borrow, as typed (empty: not given)."""
+    return {"seats": _int(form, "seats", "Seats"), "lease_seconds": _span(form, "lease_length", "Lease length"),
+            "max_borrow_seconds": _span(form, "max_borrow", "Longest borrow")}
+
+
 @router.post("/licenses")
 async def issue_license(request: Request) -> Response:
     form = await _admin_form(request, back="/admin/licenses")
@@ -327,6 +371,7 @@ async def issue_license(request: Request) -> Response:
         allow_overages=_checked(form, "allow_overages"), max_overages=max_overages or 0,
         user=_text(form, "user"), password=form.get("password") or None,  # type: ignore[arg-type]
         customer=_text(form, "customer"), enabled=not _checked(form, "disabled"),
+        **_floating_fields(form),
     )
     product_code = _required(form, "product", "Product")
     workspace = _workspace(request)
@@ -357,14 +402,14 @@ def _license_context(request: Request, key: str) -> dict[str, Any]:
 def license_page(request: Request, key: str) -> Response:
     _portal(request).require_admin(request)
     request.state.back = "/admin/licenses"
-    return _page(request, "admin/license.html", {**_license_context(request, key), "tab": "details"})
+    return _page(request, "admin/license.html", {**_license_context(request, license_name(key)), "tab": "details"})
 
 
 @router.get("/licenses/{key}/devices", name="admin_devices")
 def devices_page(request: Request, key: str) -> Response:
     _portal(request).require_admin(request)
     request.state.back = "/admin/licenses"
-    return _page(request, "admin/devices.html", {**_license_context(request, key), "tab": "devices"})
+    return _page(request, "admin/devices.html", {**_license_context(request, license_name(key)), "tab": "devices"})
 
 
 _LICENSE_ACTIONS: dict[str, tuple[Callable[[FormData], Callable[[Any, datetime, License], Any]], str]] = {
@@ -389,6 +434,9 @@ def _license_change(form: FormData, action: str) -> tuple[Callable[[Any, datetim
         limit = _int(form, "max_consumptions", "Feature consumption limit")
         return (lambda s, now, lic: catalog.add_feature(s, now, lic, code, name=name, expires=expires,
                                                         max_consumptions=limit)), f"Added the feature {code} to"
+    if action == "set-floating":
+        terms = _floating_fields(form)
+        return (lambda s, now, lic: catalog.set_floating(s, now, lic, **terms)), "Changed the floating terms of"
     if action == "max-activations":
         count = _int(form, "count", "Maximum activations")
         if count is None:
@@ -401,6 +449,7 @@ def _license_change(form: FormData, action: str) -> tuple[Callable[[Any, datetim
 
 @router.post("/licenses/{key}/{action}")
 async def change_license(request: Request, key: str, action: str) -> Response:
+    key = license_name(key)
     form = await _admin_form(request, back=license_url(key))
     change, done = _license_change(form, action)
     workspace = _workspace(request)
@@ -422,6 +471,7 @@ async def change_license(request: Request, key: str, action: str) -> Response:
 
 @router.post("/licenses/{key}/devices/{device_id}/{action}")
 async def change_device(request: Request, key: str, device_id: str, action: str) -> Response:
+    key = license_name(key)
     back = license_url(key) + "/devices"
     form = await _admin_form(request, back=back)
     workspace = _workspace(request)

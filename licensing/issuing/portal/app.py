@@ -46,11 +46,14 @@ Any :class:`~licensing._errors.LicenseError` raised by a page is shown on that p
 form again, with the error's message and hint above it), with the status of
 :func:`licensing.issuing.portal.errors.status_for`: 400 unusable file or form value, 403 refused
 (disabled, expired, wrong credentials, wrong product configuration, free tier, subscription
-offline, device disabled), 404 unknown product/license/device, 409 max activations or replay,
-413 too large, 415 wrong kind of file. Under ``/api/`` the same errors are JSON:
+offline, device disabled), 404 unknown product/license/device, 409 max activations, replay or
+another copy on an activated machine, 413 too large, 415 wrong kind of file, 429 too many
+password guesses or re-activations (with ``Retry-After``). Under ``/api/`` the same errors are JSON:
 ``{"ok": false, "code", "message", "hint"}``. The portal's own refusals: 403 missing/wrong CSRF
 token or an admin POST without a session, 303 to the sign-in page for an admin GET without one,
-429 too many failed sign-ins, 404/405 unknown page or method. Nothing ever shows a traceback.
+429 too many failed sign-ins (with ``Retry-After``), 404/405 unknown page or method, 308 from a
+path with a trailing slash to the page without it (a relative ``Location``). Nothing ever shows
+a traceback.
 
 Limits
 ======
@@ -64,12 +67,14 @@ used only for its extension, never for a path.
 Sessions and workers
 ====================
 
-Sessions are signed cookies (HttpOnly, SameSite=Lax, ``Secure`` on https requests, 8 hours),
-signed with ``session_secret`` from ``DATA/portal.json``, which also holds the admin password's
-scrypt hash (:mod:`licensing.issuing.portal.settings`). ``licensing-portal serve --workers N``
-runs ``uvicorn licensing.issuing.portal.app:create_app_from_env --factory``; every worker reads
-the same folder, database URL and ``portal.json`` (environment variables :data:`DATA_ENV`,
-:data:`DATABASE_ENV`).
+Session cookies are signed (HttpOnly, SameSite=Lax, ``Secure`` on https requests or always with
+``serve --secure-cookies``) with ``session_secret`` from ``DATA/portal.json``, which also holds
+the admin password's scrypt hash (:mod:`licensing.issuing.portal.settings`). An admin session is
+also a row in the database (8 hours from sign-in), and failed sign-ins are counted there, so
+signing out and the sign-in limit hold in every worker (:mod:`licensing.issuing.portal.security`).
+``licensing-portal serve --workers N`` runs ``uvicorn licensing.issuing.portal.app:create_app_from_env
+--factory``; every worker reads the same folder, database URL and ``portal.json`` (environment
+variables :data:`DATA_ENV`, :data:`DATABASE_ENV`, :data:`SECURE_COOKIES_ENV`).
 
 Database calls from the pages run in worker threads through :func:`~licensing.issuing.portal.web.run_db`,
 at most 16 at a time per process (``PortalSettings.db_concurrency``): enough for the writes that
@@ -93,12 +98,13 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ... import FileTooLargeError, LicenseError
 from ..workspace import DATA_ENV, VendorWorkspace
 from . import admin, public
-from .errors import status_for
+from .errors import headers_for, status_for
 from .security import Portal
 from .settings import PortalSettings
 from .web import (
@@ -113,9 +119,12 @@ from .web import (
     render,
 )
 
-__all__ = ["create_app", "create_app_from_env", "PortalSettings", "DATA_ENV", "DATABASE_ENV", "body_limit"]
+__all__ = ["create_app", "create_app_from_env", "PortalSettings", "DATA_ENV", "DATABASE_ENV", "SECURE_COOKIES_ENV",
+           "body_limit"]
 
 DATABASE_ENV = "LICENSING_PORTAL_DATABASE"
+#: "1": the portal is served behind TLS (``serve --secure-cookies``): Secure cookies and HSTS on every answer
+SECURE_COOKIES_ENV = "LICENSING_PORTAL_SECURE_COOKIES"
 API_PREFIX = "/api/"
 MAX_API_BODY = 256 * 1024
 
@@ -215,7 +224,12 @@ async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int, *, 
 
 
 class SecurityHeadersMiddleware:
-    """No framing, no sniffing, no third-party anything: the pages need no script at all."""
+    """No framing, no sniffing, no third-party anything: the pages need no script at all.
+
+    HSTS (browsers keep to https for this host for a year) is sent on https requests, and on
+    every request when ``behind_tls`` (``serve --secure-cookies``: a proxy terminates TLS and may
+    not say so); browsers ignore it over plain http anyway.
+    """
 
     _HEADERS = [
         (b"x-content-type-options", b"nosniff"),
@@ -225,21 +239,24 @@ class SecurityHeadersMiddleware:
     _CSP = (b"content-security-policy",
             b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
             b"frame-ancestors 'none'; base-uri 'none'")
+    _HSTS = (b"strict-transport-security", b"max-age=31536000")
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, behind_tls: bool = False) -> None:
         self.app = app
+        self.behind_tls = behind_tls
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         api = scope["path"].startswith(API_PREFIX)
+        extra = [self._HSTS] if self.behind_tls or scope.get("scheme") == "https" else []
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                headers += [h for h in self._HEADERS if h[0] not in present]
+                headers += [h for h in [*self._HEADERS, *extra] if h[0] not in present]
                 if not api and self._CSP[0] not in present:
                     headers.append(self._CSP)
                 message = {**message, "headers": headers}
@@ -265,6 +282,8 @@ class SchemeAwareSessionMiddleware:
 
 def _error_response(request: Request, error: LicenseError | PageError, status: int) -> Response:
     headers = dict(getattr(error, "headers", None) or {})
+    if isinstance(error, LicenseError):
+        headers.update(headers_for(error))
     if _is_api(request):
         return JSONResponse({"ok": False, **error.to_dict()}, status_code=status, headers=headers or None)
     template = "error.html"
@@ -312,7 +331,9 @@ async def _page_error(request: Request, error: Exception) -> Response:
 
 async def _login_required(request: Request, error: Exception) -> Response:
     if request.method in ("GET", "HEAD"):
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        # the path as sent (still encoded), so that an encoded segment comes back the same after sign-in
+        path = (request.scope.get("raw_path") or request.url.path.encode("utf-8")).decode("latin-1")
+        target = path + (f"?{request.url.query}" if request.url.query else "")
         from urllib.parse import quote
 
         return RedirectResponse("/admin/login?next=" + quote(target, safe="/"), status_code=303,
@@ -322,8 +343,29 @@ async def _login_required(request: Request, error: Exception) -> Response:
         "Sign in at /admin/login, then send the form again.", code="not_signed_in"), 403)
 
 
+def _without_trailing_slash(request: Request) -> Response | None:
+    """``/admin/`` → ``/admin``: a *relative* redirect, when the path without the slash is a page.
+
+    Starlette's own slash redirect builds an absolute URL from the ``Host`` header, which a
+    client chooses; so it is turned off and done here, and the ``Location`` is a path only.
+    """
+    raw = request.scope.get("raw_path") or request.url.path.encode("utf-8")
+    target = raw.decode("latin-1").rstrip("/")
+    if (request.method not in ("GET", "HEAD") or not request.url.path.endswith("/") or not target
+            or not target.startswith("/") or target.startswith("//") or "\\" in target):
+        return None
+    probe = {**request.scope, "path": request.url.path.rstrip("/")}
+    if not any(route.matches(probe)[0] is not Match.NONE for route in request.app.router.routes):
+        return None
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return RedirectResponse(target + (f"?{query}" if query else ""), status_code=308,
+                            headers={"Cache-Control": "no-store"})
+
+
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 404 and (redirect := _without_trailing_slash(request)) is not None:
+        return redirect
     if _is_api(request):
         return await http_exception_handler(request, error)
     messages = {
@@ -380,6 +422,7 @@ def create_app(workspace: VendorWorkspace, *, settings: PortalSettings | None = 
 
     app = FastAPI(title=settings.title, docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
                   lifespan=lifespan)
+    app.router.redirect_slashes = False  # see _without_trailing_slash
     app.state.workspace = workspace
     app.state.portal = Portal(settings, workspace.store, workspace.clock)
     app.state.settings = settings
@@ -403,12 +446,13 @@ def create_app(workspace: VendorWorkspace, *, settings: PortalSettings | None = 
                        secret_key=app.state.portal.secret, session_cookie="portal_session",
                        max_age=settings.session_max_age, same_site="lax")
     app.add_middleware(BodyLimitMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, behind_tls=settings.secure_cookies)
     return app
 
 
 def create_app_from_env() -> FastAPI:
-    """uvicorn's factory for workers: ``$LICENSING_VENDOR_DATA`` and ``$LICENSING_PORTAL_DATABASE``."""
+    """uvicorn's factory for workers: ``$LICENSING_VENDOR_DATA``, ``$LICENSING_PORTAL_DATABASE`` and
+    ``$LICENSING_PORTAL_SECURE_COOKIES``."""
     folder_text = os.environ.get(DATA_ENV)
     if not folder_text:
         from ..workspace import default_vendor_dir
@@ -417,5 +461,5 @@ def create_app_from_env() -> FastAPI:
     else:
         folder = Path(folder_text)
     workspace = VendorWorkspace.open(folder, database_url=os.environ.get(DATABASE_ENV) or None)
-    settings = PortalSettings.from_folder(folder)
+    settings = PortalSettings.from_folder(folder, secure_cookies=os.environ.get(SECURE_COOKIES_ENV) == "1")
     return create_app(workspace, settings=settings, owns_workspace=True)

@@ -28,9 +28,12 @@ status  meaning                                                                 
                                                                                         ``no_license``
 409     the request conflicts with what already happened: all activations in use,      ``max_activations_reached``,
         the request was already answered (replay), a response already used, a refresh  ``request_replayed``,
-        not newer than the license                                                      ``response_already_used``,
-                                                                                        ``refresh_outdated``
+        not newer than the license, another copy already activated on this machine     ``response_already_used``,
+                                                                                        ``refresh_outdated``,
+                                                                                        ``device_already_activated``
 413     the upload is larger than any licensing file (``MAX_FILE_SIZE``, 64 KiB)       ``file_too_large``
+429     too many password checks for this user or license, or too many re-activations   ``too_many_attempts``,
+        of this license, in the vendor's window (with ``Retry-After``)                  ``reactivation_limit``
 415     a licensing file of the wrong kind (a response where a request is expected,     ``wrong_file_type``
         a deactivation request on the activation page, not a ``.req`` file)
 500     the vendor's own configuration or storage failed (not the uploader's fault)    ``configuration_invalid``,
@@ -50,6 +53,7 @@ from ... import (
     BindingError,
     ClockTamperedError,
     ConfigurationError,
+    DeviceAlreadyActivatedError,
     DeviceDisabledError,
     DeviceNotFoundError,
     FileTooLargeError,
@@ -65,11 +69,13 @@ from ... import (
     OfflineNotSupportedError,
     ProductConfigurationError,
     ProductNotFoundError,
+    ReactivationLimitError,
     RefreshOutdatedError,
     RequestReplayedError,
     ResponseReusedError,
     StorageError,
     StorageLockedError,
+    TooManyAttemptsError,
     UsageError,
     VendorInputError,
     VendorLicenseDisabledError,
@@ -77,7 +83,7 @@ from ... import (
     WrongFileTypeError,
 )
 
-__all__ = ["status_for", "STATUS_BY_CLASS", "DEFAULT_STATUS"]
+__all__ = ["status_for", "headers_for", "STATUS_BY_CLASS", "DEFAULT_STATUS"]
 
 DEFAULT_STATUS = 400
 
@@ -90,6 +96,9 @@ STATUS_BY_CLASS: tuple[tuple[type[LicenseError], int], ...] = (
     (RequestReplayedError, 409),
     (ResponseReusedError, 409),
     (RefreshOutdatedError, 409),
+    (DeviceAlreadyActivatedError, 409),
+    (TooManyAttemptsError, 429),
+    (ReactivationLimitError, 429),
     (ProductNotFoundError, 404),
     (LicenseNotFoundError, 404),
     (DeviceNotFoundError, 404),
@@ -119,3 +128,9 @@ def status_for(error: LicenseError) -> int:
         if isinstance(error, cls):
             return status
     return DEFAULT_STATUS
+
+
+def headers_for(error: LicenseError) -> dict[str, str]:
+    """Extra response headers for ``error``: ``Retry-After`` when it says how long to wait."""
+    wait = error.details.get("retry_after")
+    return {"Retry-After": str(wait)} if isinstance(wait, int) and wait > 0 else {}

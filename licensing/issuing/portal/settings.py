@@ -26,7 +26,7 @@ from typing import Any
 
 from ... import ConfigurationError, StorageError, UsageError
 from ...wire import atomic_write
-from ..catalog import hash_password, password_matches
+from ..passwords import hash_password, password_matches
 
 __all__ = [
     "PORTAL_FILE",
@@ -155,10 +155,13 @@ class PortalSettings:
     ``session_secret``: signs session cookies and receipt downloads; every worker needs the same
     one (``from_folder`` reads it from ``portal.json``). ``None`` makes a random one (one process).
     ``admin_password_hash``: a fixed hash (tests); normally read from ``portal.json`` in
-    ``portal_folder``. ``secure_cookies``: always mark the cookie ``Secure`` (it is anyway on
-    https requests). ``login_attempts`` failed logins per ``login_window`` seconds per client
-    address are allowed before the login form answers 429. ``db_concurrency``: database calls in
-    flight per process (default 16; the writes among them share commits).
+    ``portal_folder``. ``secure_cookies``: the portal is served behind TLS: always mark the cookie
+    ``Secure`` (it is anyway on https requests) and send HSTS. ``login_attempts`` sign-ins per
+    ``login_window`` seconds per client address, counted in the database for every worker, before
+    the login form answers 429 (a right password gives its attempt back). ``session_max_age``:
+    seconds an admin session lasts from sign-in (signing out ends it at once). ``db_concurrency``:
+    database calls in flight per process (default: 1 on SQLite, whose writers take turns anyway,
+    16 otherwise).
     """
 
     session_secret: str | None = None

@@ -27,6 +27,7 @@ from ...wire import (
     MAX_FILE_SIZE,
     REFRESH_REQUEST,
     Envelope,
+    format_span,
 )
 
 __all__ = [
@@ -108,6 +109,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = show_time
+    env.filters["span"] = format_span
     return env
 
 

@@ -1,14 +1,13 @@
-"""What several servers sharing one database need: idempotent answers, a kept seat count, shared limits.
+"""What several servers sharing one database need: idempotent answers and a kept seat count.
 
 ``answered_requests`` remembers what each request was answered with (the digest of the request,
 the device, the exact answer), so a client that retries after losing an answer gets the same one
 back; ``licenses.active_devices`` keeps the number of active devices, filled in from the devices
 table here; ``devices`` gets an index on (license, hardware) for the lookup every activation
-makes; ``throttles`` holds recent attempts (admin sign-ins per client address) for every
-server to count.
+makes.
 
-Revision ID: 0002_scale_out
-Revises: 0001
+Revision ID: 0004_scale_out
+Revises: 0003_security
 """
 from collections.abc import Sequence
 from typing import Union
@@ -16,8 +15,8 @@ from typing import Union
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0002_scale_out'
-down_revision: Union[str, Sequence[str], None] = '0001'
+revision: str = '0004_scale_out'
+down_revision: Union[str, Sequence[str], None] = '0003_security'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
@@ -33,21 +32,9 @@ def upgrade() -> None:
                "WHERE devices.license_id = licenses.id AND devices.active)")
     with op.batch_alter_table('devices', schema=None) as batch_op:
         batch_op.create_index('ix_devices_license_hardware', ['license_id', 'hardware_id'], unique=False)
-    op.create_table('throttles',
-    sa.Column('scope', sa.String(length=40), nullable=False),
-    sa.Column('subject', sa.String(length=200), nullable=False),
-    sa.Column('attempts', sa.JSON(), nullable=False),
-    sa.Column('last_at', sa.Float(), nullable=False),
-    sa.PrimaryKeyConstraint('scope', 'subject')
-    )
-    with op.batch_alter_table('throttles', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_throttles_last_at'), ['last_at'], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('throttles', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_throttles_last_at'))
-    op.drop_table('throttles')
     with op.batch_alter_table('devices', schema=None) as batch_op:
         batch_op.drop_index('ix_devices_license_hardware')
     with op.batch_alter_table('licenses', schema=None) as batch_op:
