@@ -373,7 +373,7 @@ def main() -> int:
 
     scale = None if {"postgresql", "haproxy"} <= skip else ScaleOut(folder / "scaleout", servers=2,
                                                                       workers=args.haproxy_workers,
-                                                                      port=free_port())
+                                                                      port=free_port(), fixed_ports=False)
     results: list[Result] = []
     workspaces: list[VendorWorkspace] = []
     try:

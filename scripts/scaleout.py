@@ -249,6 +249,10 @@ class ScaleOut:
     durable: bool = True
     pids: dict[str, int] = field(default_factory=dict)
     pg_port: int = 0
+    #: False: the servers and the statistics page get free ports when they first start (tests,
+    #: benchmarks), instead of PORT+1, PORT+2… and PORT+100
+    fixed_ports: bool = True
+    ports: dict[str, int] = field(default_factory=dict)
 
     # -- names -------------------------------------------------------------------------------------
 
@@ -256,15 +260,20 @@ class ScaleOut:
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    def _port(self, name: str, offset: int) -> int:
+        if name not in self.ports:
+            self.ports[name] = self.port + offset if self.fixed_ports else free_port()
+        return self.ports[name]
+
     def server_port(self, index: int) -> int:
-        return self.port + index
+        return self._port(f"server-{index}", index)
 
     def server_url(self, index: int) -> str:
         return f"http://{HOST}:{self.server_port(index)}"
 
     @property
     def stats_url(self) -> str:
-        return f"http://{HOST}:{self.port + 100}/"
+        return f"http://{HOST}:{self._port('stats', 100)}/"
 
     @property
     def vendor_folder(self) -> Path:
@@ -289,6 +298,7 @@ class ScaleOut:
 
     def _save(self) -> None:
         state = {"servers": self.servers, "workers": self.workers, "port": self.port, "durable": self.durable,
+                 "fixed_ports": self.fixed_ports, "ports": self.ports,
                  "pg_port": self.pg_port, "pids": self.pids}
         (self.folder / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
 
@@ -299,7 +309,8 @@ class ScaleOut:
         except FileNotFoundError:
             raise SystemExit(f"Nothing was started in {folder} (no {STATE_FILE}).") from None
         return cls(folder, servers=state["servers"], workers=state["workers"], port=state["port"],
-                   durable=state["durable"], pids=state["pids"], pg_port=state["pg_port"])
+                   durable=state["durable"], pids=state["pids"], pg_port=state["pg_port"],
+                   fixed_ports=state["fixed_ports"], ports=state["ports"])
 
     # -- start and stop ----------------------------------------------------------------------------
 
@@ -360,7 +371,7 @@ class ScaleOut:
             raise RuntimeError("HAProxy is not installed (apt-get install haproxy)")
         config = self.folder / "haproxy.cfg"
         config.write_text(haproxy_config(self.port, [self.server_port(i) for i in range(1, self.servers + 1)],
-                                         stats_port=self.port + 100, admin_socket=self.admin_socket))
+                                         stats_port=self._port("stats", 100), admin_socket=self.admin_socket))
         process = self._spawn("haproxy", self.folder / "haproxy.log", [binary, "-db", "-f", str(config)])
         _wait_for("HAProxy", lambda: list(self.server_states().values()) == ["UP"] * self.servers,
                   alive=lambda: process.poll() is None)

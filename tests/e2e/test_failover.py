@@ -54,7 +54,7 @@ BOUNDARY = "failover-test-boundary"
 def scale() -> Iterator[ScaleOut]:
     folder = Path(tempfile.mkdtemp(prefix="licensing-failover-"))
     folder.chmod(0o755)  # PostgreSQL's own user must reach its folder inside
-    created = ScaleOut(folder / "set", servers=2, workers=1, port=free_port(), durable=False)
+    created = ScaleOut(folder / "set", servers=2, workers=1, port=free_port(), durable=False, fixed_ports=False)
     try:
         created.start()
         yield created
