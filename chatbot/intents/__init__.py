@@ -48,8 +48,13 @@ Labelling rules
    ``topic`` when one entry fits ("what is a guard file?", "how do I move my license to a new
    computer?", "can I edit the license file?", "what happens if I deactivate?"); "how do I
    activate offline?" is ``help`` + topic, not the action; no fitting entry → ``help`` without a
-   topic. A question about the license held → ``license_status`` + ``fact``. "is the server
-   reachable?", "am I online?" → ``is_online``; "which features do I have?" → ``list_features``.
+   topic. A request for an explanation is a question ("walk me through offline activation", "show
+   me how to refresh"), and so is an embedded one ("could you tell me whether I'm licensed?" →
+   ``license_status``). A question about the license held → ``license_status`` + ``fact``; one
+   that names a fact but asks about the concept is ``help`` ("what is the hardware id used for?",
+   "how long is the grace period?"), and so is one that names a skill but asks about licensing
+   ("is the clock check done in UTC?" is not the time). "is the server reachable?", "am I
+   online?" → ``is_online``; "which features do I have?" → ``list_features``.
 5. Imperatives run: "activate offline", "clear local storage", "tell me a joke", "convert 5 km
    to miles". A polite request is still one ("could you deactivate my license offline?", "please
    refresh"): the test is whether the user asks the bot to do it now, or asks about it.
@@ -60,7 +65,9 @@ Labelling rules
    follow_up + ``unit_to``; "and 10 km?" → ``skill_convert``/follow_up + ``value``, ``unit_from``;
    "and the time-based one?" → ``unknown``/follow_up + ``choice``; "the perpetual one", "the
    second one", "number 3" → ``unknown``/select + ``choice``; "who are you?" → ``help`` +
-   ``about_bot``; "what can you do?" → ``help``, no topic.
+   ``about_bot``; "what can you do?", "how do I quit?" → ``help``, no topic (the bot's own use).
+   Chat spellings and typos of a greeting, thanks, done, why or no are that act ("thnx",
+   "finshed"); a yes or a bye is read only as typed.
 7. ``unknown``: buying, pricing, accounts, anything off-topic the bot has no skill for.
 8. ``clarify`` is for an unclear *intent*, never for a missing slot (the handler asks for that).
 9. Destructive intents (``deactivate_online``, ``deactivate_offline``, ``clear_storage``,

@@ -17,6 +17,8 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from rapidfuzz import fuzz
+
 from .model import (
     AFFIRM,
     BYE,
@@ -35,6 +37,7 @@ from .model import (
 )
 from .numbers import _to_number
 from .patterns import _NUM_PAT, _UNIT_PAT
+from .tokens import _KNOWN
 
 __all__ = ["ACT_TABLE", "CHOICE_KINDS", "FOLLOW_UP_PREFIX", "GREETING_PREFIX", "match", "normalise"]
 
@@ -74,7 +77,8 @@ _GREETING = (r"(?:(?:hi|hello|hey|hiya|howdy|yo|heya|greetings|good (?:morning|a
              r"(?: there| bot| chatbot| again| all| everyone| friend)? ?)+")
 _THANKS = (r"(?:(?:ok(?:ay)?|k|great|perfect|cool|nice|awesome|brilliant|excellent|super|got it|that helped|"
            r"that helps|that worked|it worked) )*"
-           r"(?:thanks|thank you|thank u|thx|ty|tysm|cheers|many thanks|much appreciated|appreciate it|"
+           r"(?:thanks|thank you|thank u|thx|ty|tysm|tyvm|thanx|thnx|thnks|thks|tnx|tks|thanku|thankyou|cheers|"
+           r"many thanks|much appreciated|appreciate it|"
            r"thanks a lot|thanks so much|thank you so much|thank you very much|ta)"
            r"(?: (?:a lot|so much|very much|again|for (?:the|your|all the) help|for that|for this|bot|mate|man|"
            r"a bunch|heaps))*")
@@ -83,6 +87,12 @@ _FAREWELL = (r"(?:(?:ok(?:ay)?|thanks|thank you|cheers|alright|right|well|great|
              r"later|good night|goodnight|gotta go|i'?m off|i am off|that'?s all|take care)"
              r"(?: (?:then|now|for now|bot|everyone|all|for today|thanks|thank you))*")
 
+#: the steps of an offline activation, reported done: "I've got the lic file", "uploaded the req and got the lic back"
+_DONE_VERB = r"(?:got|downloaded|copied|saved|placed|brought(?: back)?|uploaded|moved|received)"
+_HAVE_DONE = rf"(?:have|put|{_DONE_VERB})"
+_STEP_FILE = (r"(?:it|that|ls_activation\.(?:lic|req)|the (?:\.?lic |\.?req |license |licence |response |request |activation |"
+              r"refresh )*(?:file|response|request|lic|req))")
+_WHERE = r"(?: (?:now|back|there|here|in place|on (?:the|my) desktop|too))*"
 #: (act, intent, pattern over the normalised line); the first row that matches wins
 ACT_TABLE: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
     (act, intent, re.compile(f"^(?:{pattern})$"))
@@ -107,13 +117,9 @@ ACT_TABLE: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
          r"i am (?:done|ready|back)|it'?s done|it is done|did it|i did it|that'?s done|uploaded|got it)"
          r"(?: now| too| already|,? what'?s next| what now)?(?: please| thanks)?"),
         (DONE, UNKNOWN,
-         r"(?:(?:ok(?:ay)?|alright|right|so|yes|great|good) )?i(?:'ve| have)? "
-         r"(?:have|got|downloaded|copied|saved|put|placed|brought(?: back)?|uploaded|moved)"
-         r"(?: (?:it|the file|the lic file|the \.lic file|the license file|the licence file|the response|"
-         r"the response file|ls_activation\.lic|the lic|the activation file|the refresh file|that))"
-         r"(?: (?:now|back|there|here|in place|on (?:the|my) desktop|too))*"
-         r"(?: and (?:got|downloaded|have) (?:it|the (?:lic |\.lic |response |license |licence )?file)(?: back)?)?"
-         r"(?: now)?"),
+         rf"(?:(?:ok(?:ay)?|alright|right|so|yes|great|good) )?(?:i(?:'ve| have)? {_HAVE_DONE}|{_DONE_VERB})"
+         rf" {_STEP_FILE}{_WHERE}"
+         rf"(?: (?:and|then|and then) (?:i )?(?:{_HAVE_DONE}) {_STEP_FILE}{_WHERE})?(?: now)?"),
         (DONE, UNKNOWN,
          r"(?:ok(?:ay)? )?(?:the )?(?:file|response|response file|lic file|\.lic file|ls_activation\.lic) "
          r"is (?:there|here|in place|ready|back|on (?:the|my) desktop)(?: now)?"),
@@ -145,9 +151,43 @@ def _choice(groups: Mapping[str, str | None]) -> int | str | None:
     return None if kind is None else kind
 
 
+#: the acts a line may be read as once its typos are corrected ("thnaks", "finshed", "thank yuo"); never one that
+#: confirms or leaves ("yse" to a deactivation, "goodbey"): those must be typed right
+_CORRECTABLE = frozenset({GREET, THANK, DONE, WHY, DENY})
+_ACT_WORDS: frozenset[str] = frozenset(word for *_, pattern in ACT_TABLE for word in re.findall(r"[a-z]{3,}", pattern.pattern))
+_MAX_CORRECTED_WORDS = 4
+_TYPO_CUTOFF = 80.0
+
+
+def _act_word(word: str) -> str:
+    """The act word ``word`` is a typo of (same first letter; one letter dropped, added, changed or swapped with
+    the next), or ``word``."""
+    if word in _ACT_WORDS or word in _KNOWN or len(word) < 3 or not word.isalpha():
+        return word
+    for target in _ACT_WORDS:
+        if target[0] != word[0] or abs(len(target) - len(word)) > 1:
+            continue
+        swapped = len(target) == len(word) and sorted(target) == sorted(word) and sum(
+            a != b for a, b in zip(target, word)) == 2
+        if swapped or (min(len(word), len(target)) > 3 and fuzz.ratio(word, target) >= _TYPO_CUTOFF):
+            return target
+    return word
+
+
 def match(text: str) -> Intent | None:
     """The dialogue act the whole line is, as an :class:`Intent`; None when it is not one."""
     line = normalise(text)
+    found = _match(line)
+    if found is None and len(line.split()) <= _MAX_CORRECTED_WORDS:
+        corrected = " ".join(_act_word(word) for word in line.split())
+        if corrected != line:
+            found = _match(corrected)
+            if found is not None and found.act not in _CORRECTABLE:
+                return None
+    return found
+
+
+def _match(line: str) -> Intent | None:
     for act, intent, pattern in ACT_TABLE:
         found = pattern.match(line)
         if found is None:

@@ -13,6 +13,7 @@ from .patterns import (
     _QUOTED_RE,
     _SLASH_COMMAND_RE,
     _SPACED_PATH_RE,
+    _TRAILING_PATH_RE,
     _TRAILING_PUNCT_RE,
 )
 
@@ -40,9 +41,9 @@ def _find_path(text: str) -> tuple[str | None, str]:
         inner = next(g for g in quoted.groups() if g is not None).strip()
         if inner and _LOOKS_LIKE_PATH_RE.search(inner):
             return inner, _blank(text, quoted.start(), quoted.end())
-    for regex in (_SPACED_PATH_RE, _PLAIN_PATH_RE):
+    for regex in (_SPACED_PATH_RE, _TRAILING_PATH_RE, _PLAIN_PATH_RE):
         found = regex.search(text)
-        if found is None:
+        if found is None or (regex is _TRAILING_PATH_RE and " " not in found.group(0)):
             continue
         path = _strip_path(found.group(0))
         slash_command = found.start() == 0 and _SLASH_COMMAND_RE.fullmatch(path)

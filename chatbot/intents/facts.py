@@ -33,29 +33,39 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r" (?:server|vendor) (?:last )?(?:contact|sync|connection) ",
             r" last (?:server|online|vendor) (?:contact|check|sync|connection) ",
             rf" when did {_W}{{0,4}}(?:talk|speak|contact|reach|hear|sync|connect|go online|check online)",
-            rf" grace (?:period )?{_W}{{0,3}}(?:left|remaining|remain|do i have|is there|until|end|ends|run out|"
+            rf" grace (?:period )?{_W}{{0,3}}(?:left|remaining|remain|remains|do i have|is there|until|end|ends|run out|"
             rf"runs out|expire|expires|over|still) ",
             rf" (?:how much|how many days|how long) {_W}{{0,4}}grace ",
             r" grace (?:period )?(?:status|countdown) ",
             r" since (?:the |it |my license |i )?(?:server|vendor|last (?:contact|sync|online check)|"
             r"(?:last )?(?:talked|synced|connected|reached|contacted)) ",
             rf" (?:server|vendor) (?:was |were )?last {_W}{{0,2}}(?:reached|contacted|seen|heard|online) ",
+            r" how (?:much )?long(?:er)? can (?:i|we|it|the app) (?:stay|remain|be|work|keep working|run|go) "
+            r"(?:offline|disconnected|without)",
+            # "how long until I have to reach the server again?", "when do I need to go online?"
+            rf" (?:until|till|before|when) {_W}{{0,3}}(?:have|need|must|got) to {_W}{{0,2}}(?:go online|be online|reach|"
+            rf"contact|connect|talk|check in|sync|see the server)",
         )),
         ("last_check", (
             r" last (?:local )?(?:check|checked|verified|validated|verification|validation|time it was checked) ",
             rf" when (?:was|did|were) {_W}{{0,4}}(?:last )?(?:checked|verified|validated|check|verify|validate) ",
+            rf" last time {_W}{{0,4}}(?:checked|verified|validated|check|verify|validate) ",
         )),
         ("device_id", (
             r" (?:device|hardware|machine|computer|activation|pc|system|devices|computers|machines) "
             r"(?:id|ids|identifier|fingerprint|number) ",
             r" (?:deviceid|hwid|hardwareid|machineid) ",
             r" id of (?:this|my|the) (?:device|machine|computer|pc) ",
+            r"^ (?:my |the |this )?id $",
         )),
         ("license_key", (
             r" (?:license|licence|product|serial|activation|my) (?:key|number|code) (?!can |could |i can |to use )",
             r" (?:which|what) (?:license |licence )?key (?:am i|do i|i am|did i|is|was|have i|are we) ",
+            rf" (?:which|what) (?:license |licence )?key (?:i|we) {_W}{{0,2}}(?:used|activated|registered|entered|typed|"
+            rf"have|bought|got) ",
             r" (?:the|my) key (?:i am|am i|i|that i|we) (?:using|use|used|have|activated) ",
             r" serial ",
+            r"^ (?:my |the |license |licence |product )*key $",
             r" which (?:license|licence) (?:am i|are we|is this|do i have|is active|is activated|is installed|is "
             r"loaded|is in use) ",
         )),
@@ -77,16 +87,22 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r" does (?:my|the|this) (?:license|licence) (?:include|have|cover|contain|come with|unlock|allow) "
             r"(?:the |a )?(?P<feature>[a-z]+) ",
             r" can i (?:use|run|get) (?:the )?(?P<feature>[a-z]+) (?:feature|skill) ",
+            # "is convert on my license?", "is dice part of my plan?", "does the dice feature come with my licence?"
+            r" (?:is|are) (?:the |my )?(?P<feature>[a-z]+)(?: feature| skill)? (?:on|in|part of|included in|covered by|"
+            r"available on|enabled on|unlocked on|allowed on|with) (?:my|the|this|our) (?:license|licence|plan|key) ",
+            r" (?:does|do|did) (?:the |my )?(?P<feature>[a-z]+) (?:feature|skill|module) (?:come|ship|belong) ",
             r" (?:have|got) (?:the )?(?P<feature>[a-z]+) (?:feature|skill) ",
         )),
         ("activations", (
             rf" (?:how many|number of) {_W}{{0,2}}(?:activations|activation|seats|seat) ",
             rf" (?:how many|number of) {_W}{{0,2}}(?:devices|machines|computers|pcs) "
-            rf"{_W}{{0,4}}(?:left|remaining|use|using|activated|have|allow|allowed)",
+            rf"{_W}{{0,4}}(?:left|remaining|use|using|activated|activate|active|add|register|have|allow|allowed)",
             rf" (?:activations|activation|seats|seat) {_W}{{0,3}}(?:left|remaining|used|free|available|do i have|"
             rf"have i|allowed|does my|in use|taken|are there) ",
-            r" (?:total|max|maximum) (?:activations|seats|devices) (?:on|of|for|do|does|is|are|i) ",
+            r" (?:total|max|maximum) (?:activations|seats|devices) (?:on|of|for|do|does|is|are|i|$)",
+            r" (?:activation|activations|seat|seats|device|devices) (?:limit|cap|quota|allowance|maximum|max) ",
             r" (?:activation|activations|seat|seats) (?:count|counter|number|total) ",
+            r"^ (?:my |free |used )?(?:seats?|activations|seat count|activation count|activations left|seats? left) $",
         )),
         ("consumption", (
             rf" (?:how many|how much|number of) {_W}{{0,2}}(?:uses|use|credits|credit|consumption|consumptions|usage|"
@@ -95,9 +111,10 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             rf"do i have|have i|so far) ",
             r" (?:have i|did i|i have|have we) (?:already )?(?:used|consumed|spent) ",
             r" (?:used|consumed|spent) so far ",
+            r" (?:usage|use|uses|consumption|credit|credits) (?:count|counter|total|balance|level|tally) ",
         )),
         ("expiry", (
-            rf" when {_W}{{0,4}}(?:expire|expires|expiry|expiration|end|ends|run out|runs out|stop working|lapse) ",
+            rf" when {_W}{{0,5}}(?:expire|expires|expiry|expiration|end|ends|run out|runs out|stop working|lapse) ",
             r" (?:expiry|expiration|end|renewal) date ",
             rf" (?:has|is|did) {_W}{{0,3}}(?:expired|expire) ",
             r" days? (?:are |is )?(?:left|remaining|until|till|before|to go|remain) ",
@@ -105,6 +122,8 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r"(?:is|will|does) (?:it|my licen[cs]e|the licen[cs]e|this licen[cs]e) (?:valid|last|good|run)|do i have) ",
             rf" (?:what time|what date|what day|which day|which date) {_W}{{0,4}}(?:expire|expires|end|ends) ",
             r" valid (?:until|till|through|to) ",
+            r" (?:until|till|til) when ",
+            r" how long (?:is|will) (?:my|the|this) licen[cs]e (?:valid|good|last) ",
             r" (?:expires|expire) (?:on|when|at) ",
             r"^ (?:expiry|expiration|expires|expire|expiry date|expiration date|days left) $",
             r" time left ",
@@ -112,22 +131,47 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
     )
 )
 
-#: "what is a hardware id?", "what does … mean", "difference between …": about the concept
+#: "what is a hardware id?", "what does … mean", "difference between …", "what is the hardware id used for?",
+#: "what kinds of licenses are there?": about the concept
 _CONCEPT = re.compile(
     r"^ (?:what|whats) (?:is|are) (?:a|an|the difference|the point|the purpose) "
     r"| mean | meaning | difference | explain | what happens | how does (?:[a-z]+ ){0,6}work "
-    r"| why (?:does|do|is|are) (?:a|an|the)? ?(?:license|licence|response|request) ")
+    r"| why (?:does|do|is|are) (?:a|an|the)? ?(?:license|licence|response|request) "
+    r"| used for | (?:good|needed|there) for $|^ (?:what|whats) (?:is|are) (?:[a-z]+ ){1,4}for $"
+    r"| are there $| exist $|^ how (?:does|do|is|are) (?:a|an|the) ")
+#: "what happens when I hit the activation limit?": what follows from a state, not the state
+_WHAT_IF = re.compile(r"^ what (?:happens|will happen|would happen|if) ")
+#: "why …?" and "how come …?" ask for a reason, never for a fact
+_REASON = re.compile(r"^ (?:why|how come) ")
 #: "how do I get a new feature?", "can I change the expiry date?": how to change a fact, not the fact
 _HOW_TO = re.compile(
     r"^ how (?:do|can|could|would|should|does) (?:i|we|you|one|a vendor|the vendor) (?:get|add|buy|obtain|request|"
     r"change|extend|reset|remove|renew|increase|raise) "
-    r"| can (?:i|we|you|someone|a user) (?:change|edit|modify|extend|fake|forge|alter|reset|increase|raise) ")
+    r"| can (?:i|we|you|someone|a user) (?:change|edit|modify|extend|fake|forge|alter|reset|increase|raise) "
+    # "can I deactivate a license that has expired?": whether an action is possible, not the fact it mentions
+    r"|^ (?:can|could|should|do|must) (?:i|we) (?:still |also |then )?(?:deactivate|activate|refresh|move|transfer|clear|"
+    r"wipe|reinstall|undo|return|release|reuse|copy|register|unregister) "
+    # a hypothetical first: "after I clear the storage, is my seat still taken?"
+    r"|^ (?:if|after|once|suppose|say) (?:i|we|you) ")
 #: "show me …", "give me …", "tell me …": an imperative that asks for a fact
-_SHOW = re.compile(r"^ (?:(?:please|pls|can you|could you|bot) )*(?:show|give|tell|display|print|read|get|find"
-                   r"|list|say)(?: me| us)? ")
+_SHOW = re.compile(
+    r"^ (?:(?:please|pls|can you|could you|would you|will you|bot|just|kindly|would you mind|do you mind|mind) )*"
+    r"(?:show|showing|give|giving|tell|telling|display|print|read|get|find|list|say|remind|reminding)(?: me| us)? "
+    r"| (?:let me know|remind me|tell me|show me) "
+    r"| (?:i|we) (?:would like|want|wanna|need) to (?:know|see|check|find out) ")
 _FIRST_PERSON = re.compile(r" (?:my|i|me|mine|our|we|this license|this licence|this device|this machine|"
                            r"this computer|left|remaining|here) ")
 _SHORT = 3  # a line of at most this many words is a fact on its own ("expiration?", "device id?")
+#: facts whose words also name a concept of the knowledge base ("how are activations counted?", "how long is
+#: the grace period?"): asked without naming the license held, the line is about the concept
+_OWNED = frozenset({"activations", "consumption"})
+#: ... unless it asks how much is used or left ("how many activations are used?", "how many seats are free?")
+_STATE_WORD = re.compile(r" (?:left|remaining|remain|used|free|available|taken|in use|so far|consumed|spent) ")
+_NAMED_FEATURE = re.compile(r" (?:feature|skill|module) ")
+_NOT_FEATURES = frozenset("""
+a an the any this that it license licence internet new more another other extra each every which what skills features
+modules
+""".split())
 #: a command, not a question: "activate with my key", "enter license key"
 _COMMAND = re.compile(r"^ (?:please )?(?:activate|deactivate|register|unregister|refresh|update|enter|use|consume|"
                       r"clear|wipe|check|verify|validate|reload|create|make|generate|roll|convert|count|quit|exit|"
@@ -143,7 +187,7 @@ def match(line: str, asked: bool) -> tuple[str, str | None] | None:
     if not (asked or _SHOW.search(line) or len(words) <= _SHORT) or (_COMMAND.search(line) and not asked):
         return None
     concept = _CONCEPT.search(line) is not None and _FIRST_PERSON.search(line) is None
-    if concept or _HOW_TO.search(line):
+    if concept or _HOW_TO.search(line) or _REASON.search(line) or _WHAT_IF.search(line):
         return None
     for fact, patterns in FACT_TABLE:
         for pattern in patterns:
@@ -152,14 +196,12 @@ def match(line: str, asked: bool) -> tuple[str, str | None] | None:
                 continue
             if fact == "feature":
                 feature = found.group("feature")
-                named = " feature" in line or " skill" in line or " module" in line
-                if feature in ("a", "an", "the", "any", "this", "that", "it", "license", "licence", "internet", "new",
-                               "more", "another", "other", "extra", "each", "every", "which", "what") or \
-                        not (named or feature in FEATURE_WORDS):
+                named = _NAMED_FEATURE.search(line) is not None
+                if feature in _NOT_FEATURES or not (named or feature in FEATURE_WORDS):
                     continue
                 return fact, feature
-            if fact in ("activations", "consumption") and not (_FIRST_PERSON.search(line) or
-                                                                        len(words) <= _SHORT):
+            if (fact in _OWNED or " grace " in line) and not (_FIRST_PERSON.search(line) or _STATE_WORD.search(line)
+                                                                 or len(words) <= _SHORT):
                 continue
             return fact, None
     return None

@@ -4,14 +4,19 @@
    "the second one", "and in meters?" is returned with its act. A greeting or thanks before a
    real line is dropped; "and …" / "what about …" before a short question marks it a follow-up.
 2. **Mentions** (:mod:`.mentions`): an error code, a user-based license's credentials.
-3. **Question or request** (:mod:`.questions`).
+3. **Question or request** (:mod:`.questions`), on the line with typos of command and question words corrected
+   and an embedded question put in question order ("… whether I'm licensed" reads as "am I licensed").
 4. **Computing skills**: a word count or a conversion, read from the text as typed — unless the
    line is a question *about* that skill ("is the wordcount feature included?").
 5. **Facts** (:mod:`.facts`): a question about the license held here -> ``license_status`` + ``fact``.
 6. **Command rules** (:mod:`.rules`) on the tokenised, typo-corrected line.
-7. **Questions are never actions**: a question the rules read as an action becomes ``help``.
+7. **Questions are never actions**: a question the rules read as an action becomes ``help``, and so does one the
+   rules give a skill when it speaks of licensing ("is the clock check done in UTC?"), or one that reads like a
+   state question but is about a concept ("why is it still licensed after I deleted the file?").
 8. **Topics** (:mod:`.topics`): a ``help`` line about a concept gets the knowledge entry it asks
-   about, or the closest entries when no entry is sure; an off-topic question is ``unknown``.
+   about, or the closest entries when no entry is sure; a long line that tells a story first is matched on
+   the question it ends with. A question with no command word is answered from knowledge when it speaks
+   of the domain or an entry matches it well; other off-topic questions are ``unknown``.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from .model import (
 from .rules import _guarded, _rule_out_of_scope, _View
 from .slots import _match_conversion, _match_wordcount, _slots_for
 from .tokens import _canonical, _corrected, _surface, _tokenise
+from .vocabulary import _ONLINE_SUBJECT
 
 #: intents that do something; a question never gets one
 ACTIONS = frozenset({
@@ -74,9 +80,12 @@ _GENERAL_HELP = re.compile(
     r"^ (?:(?:please|can you|could you|i need|i want|need|some|hi|hey|hello|bot) )*help"
     r"(?: me| please| me please| out| needed)? $"
     r"| what (?:else )?(?:can|could|do) you (?:do|help(?: me)?(?: with)?|offer|handle) "
+    r"| what (?:else )?(?:can|could|should|may) (?:i|we) (?:ask|say to|type|tell) (?:you|the bot|here) "
     r"| what (?:are|is) (?:your|the) (?:help|commands|options|abilities|capabilities) "
     r"|^ (?:commands|show commands|menu|options|usage|instructions|list commands) $"
-    r"|^ how (?:does|do) (?:it|this|this thing|you) work $")
+    r"|^ how (?:does|do) (?:it|this|this thing|you) work $"
+    r"|^ how (?:do|can|could|should) (?:i|we) (?:quit|exit|leave|close|stop|end|get out of)"
+    r"(?: (?:the |this )?(?:chat|chatbot|bot|app|program|session|conversation))? $")
 #: "help offline", "help keys", "help problems", "help convert": the bot's help pages
 _HELP_PAGE = re.compile(r"^ help (?:me )?(?:with |on |about )?(?:the )?"
                         r"(?:offline|keys?|demo|problems?|convert|conversion|units?)(?: [a-z]+)? $")
@@ -87,46 +96,64 @@ _STATE_QUESTIONS = {
         r" (?:am|are) (?:i|we) (?:[a-z]+ )?(?:licensed|licenced|registered|activated|covered|legit|unlicensed) "
         r"| (?:is|are) (?:my|the|this|it|everything|our) (?:[a-z]+ ){0,3}(?:valid|invalid|ok|okay|active|activated|"
         r"licensed|working|fine|good|expired|alright|registered|usable) "
-        r"| why (?:am i not|am i unlicensed|can not i|can i not|is my|is it not|does it say|does the app say|"
-        r"is the license not|is my license not|do i get|am i getting) "
+        r"| why (?:am i not|am i unlicensed|can not i (?:activate|register|use (?:it|this|the app))|can i not|is my|"
+        r"is it not|is not (?:my|the|it)|does it say|does the app say|is the license not|is my license not|do i get|"
+        r"am i getting) "
+        r"| how come (?:i am not|i am unlicensed|i can not (?:activate|register)|my (?:license|licence) is|"
+        r"it says|the app says|i get|i am getting) "
         r"| (?:license|licence) (?:status|state|info|information|details) "
         r"|^ (?:what is|show|whats) (?:my|the) (?:license|licence) (?:status )?$"
         r"| (?:activation|license|licence|my) status | status of (?:my|the|this) (?:license|licence|activation) "
+        r"| (?:license|licence|activation) (?:is not|does not|did not|is|does) (?:[a-z]+ )?(?:work|working|valid|active|"
+        r"activated|ok) "
         r"|^ status "),
     LIST_FEATURES: re.compile(
-        r" (?:which|what) (?:[a-z]+ )?(?:features|entitlements|modules|skills) (?:do|does|are|is|have|can|am|did) "
+        r" (?:which|what) (?:[a-z]+ )?(?:features|entitlements|modules|skills) (?:do|does|are|is|have|can|am|did|i|we) "
         r"| (?:list|show) (?:me )?(?:my |the |all )?(?:features|entitlements) "
         r"| what am i entitled to "
         r"| (?:which|what) (?:are|is) (?:the |my )?(?:features|skills|entitlements) (?:on|in|of|included|enabled|"
         r"available|unlocked) | features (?:on|in|of) (?:my|this) (?:license|licence) "
         r"| what (?:is )?(?:included|available|unlocked|enabled|in|on) (?:in |on )?(?:my|the|this) (?:license|licence) "),
     IS_ONLINE: re.compile(
-        r" (?:am|are|is) (?:i|we|you|it|this|the app|the computer|my computer|the device|this device|the machine) "
-        r"(?:[a-z]+ )?(?:online|offline|connected) "
+        rf" (?:am|are|is) {_ONLINE_SUBJECT} (?:[a-z]+ )?(?:online|offline|connected) "
         r"| (?:server|internet|network|connection) (?:is |are )?(?:up|down|reachable|available|online|running|"
         r"alive|working|ok|okay|there) "
         r"| is (?:the |my )?(?:license |licensing )?(?:server|internet|network) "
-        r"| can (?:you|i|we|the app) (?:reach|contact|connect|see|talk|get)(?: to| with)? (?:the )?"
+        rf"| can {_ONLINE_SUBJECT} (?:reach|contact|connect|see|talk|get)(?: to| with)? (?:the )?"
         r"(?:license |licensing )?(?:server|internet)"
-        r"| (?:do|does) (?:i|we|you|it|this|the app) have (?:any )?(?:internet|a connection|network) "
+        rf"| (?:do|does) {_ONLINE_SUBJECT} have (?:any )?(?:internet|a connection|network) "
         r"| status of (?:the )?(?:license |licensing )?(?:server|internet|connection|network) "
         r"| (?:server|internet|online|connection) status "),
 }
+#: a question of more words than this is about a concept unless it asks as a state question does; shorter ones
+#: ("licensed?", "status?") are the state
+_SHORT_QUESTION = 4
+_DELETED = re.compile(r" (?:deleted|removed|wiped|erased|cleared|purged|lost|trashed) ")
+#: what the skills need is a concept, not the list of this license's features
+_SKILL_NEEDS = re.compile(r" skills? (?:[a-z]+ ){0,4}(?:need|needs|require|requires|depend|depends|use|uses|unlock) "
+                          r"| (?:need|needs|require|requires|depend|depends|unlock|unlocks) (?:[a-z]+ ){0,4}skills? ")
 #: a line that starts with "help" (but not "help me activate …", a request)
 _HELP_FIRST = re.compile(r"^ help (?!me (?!understand|figure|with|please|out|$))")
 #: "who are you?", "what is this bot?": about the bot itself
-_ABOUT_BOT = re.compile(r" (?:who|what) (?:are|r) (?:you|u)(?: exactly| really)? | what is this (?:bot|app|chatbot|thing|program) "
+_ABOUT_BOT = re.compile(r" (?:who|what) (?:exactly |really |even )?(?:are|r) (?:you|u)(?: exactly| really)? "
+                        r"| what is this (?:bot|app|chatbot|thing|program) "
                         r"| who (?:am i|are we) (?:talking|chatting|speaking) (?:to|with) "
                         r"| tell me about yourself | are you (?:a|an) (?:bot|human|person|robot|ai|real person) "
                         r"| what kind of (?:bot|app|chatbot|thing) are you ")
 #: a line that is not a question (a few words such as "guard file") is answered from knowledge only when
 #: an entry matches it this well
 _STATEMENT_SURE = 75.0
+#: ... and a question with no word of the domain ("what is the high-water mark?") when an entry matches it this
+#: well (off-topic questions the rules let through score below 50)
+_QUESTION_SURE = 55.0
 #: the line asks about a skill or its license, so the skill must not run on it
 _ABOUT_SKILL = re.compile(
     r" (?:feature|features|skill|skills|license|licence|licensed|need|needs|require|requires|locked|unlock|"
     r"unlocks|unlocked|refuse|refuses|refused|why|included|include|includes|credit|credits|allowed|available|"
-    r"enabled|cost|costs) ")
+    r"enabled|cost|costs|part|plan|cover|covers|covered) ")
+_ASKS_THE_TIME = re.compile(r" what (?:time|date|day) is (?:it|today) ")
+#: the skills' own words, which a question about the skill's result uses ("what does the clock say?")
+_SKILL_WORDS = frozenset({"clock", "clocks", "dice", "skill", "skills", "feature", "features"})
 #: words of the knowledge base that make a line about licensing even without a command word
 _DOMAIN = frozenset("""
 skill skills feature features locked unlock unlocked guard clock clocks timezone daylight portal seat seats grace hybrid tier signature signatures signed tamper tampered tampering hardware
@@ -163,7 +190,7 @@ def _understand(text: str) -> Intent:
     given = mentions.credentials(text)
     credentials, text = (given[0], given[1]) if given is not None else (None, text)
     code = mentions.code(text)
-    line = " " + " ".join(_surface(_tokenise(text))) + " "
+    line = questions.direct(" " + " ".join(_surface(_tokenise(text))) + " ")
     question = questions.asks(line, text.rstrip().endswith("?"))
     about_skill = question and _ABOUT_SKILL.search(line) is not None
     if not about_skill:
@@ -193,20 +220,34 @@ def _understand(text: str) -> Intent:
         if name not in (ACTIVATE_OFFLINE, CREATE_ACTIVATION_REQUEST):
             name = ACTIVATE_OFFLINE if "offline" in corrected.bag else ACTIVATE_ONLINE
         return Intent(name, _slots_for(name, corrected.words, extracted), credentials=credentials)
-    if question and (name in ACTIONS or (name in SKILLS and about_skill) or (
+    if question and (name in ACTIONS or (name in SKILLS and (about_skill or _beyond_skill(corrected, tokens))) or (
             name == CLARIFY and not set(candidates) - ACTIONS and _strong_question(line))):
         name, candidates = HELP, ()
     if name in (HELP, UNKNOWN) and code is None:
         code = mentions.spaced_code(text)  # "it keeps saying clock tampered": a code, retyped
     if name == HELP:
         return _help(text, line, corrected, code)
-    if name in _STATE_QUESTIONS and _strong_question(line) and _STATE_QUESTIONS[name].search(line) is None:
+    if name in _STATE_QUESTIONS and (_strong_question(line) or (question and len(line.split()) > _SHORT_QUESTION)) and (
+            _STATE_QUESTIONS[name].search(line) is None or _about_concept(name, line)):
         return _help(text, line, corrected, code)  # "why is the license file signed?": a concept, not a state
-    if name == UNKNOWN and (code is not None or _domain(corrected, tokens)):
-        found = topics.match(text)
-        if code is not None or question or (found.topic is not None and found.score >= _STATEMENT_SURE):
+    domain = _domain(corrected, [*_surface(tokens), *corrected.words])
+    if name == UNKNOWN and (code is not None or question or domain):
+        found = _topic(text)
+        sure = _QUESTION_SURE if question else _STATEMENT_SURE
+        if code is not None or (question and domain) or (
+                found.topic is not None and found.score >= sure):
             return _help(text, line, corrected, code, found)
     return Intent(name, _slots_for(name, corrected.words, extracted), candidates, code=code)
+
+
+def _about_concept(name: str, line: str) -> bool:
+    """Does a question that reads like one about this device's state ask about a concept? ("why is the app still
+    licensed when I removed the license file?", "which features do the skills depend on?")"""
+    if name == LICENSE_STATUS:
+        return _DELETED.search(line) is not None  # files deleted behind the app's back: memory versus disk
+    if name == LIST_FEATURES:
+        return _SKILL_NEEDS.search(line) is not None
+    return False
 
 
 def _strong_question(line: str) -> bool:
@@ -215,6 +256,30 @@ def _strong_question(line: str) -> bool:
 
 def _domain(view: _View, tokens: list[str]) -> bool:
     return view.licensing or any(token in _DOMAIN for token in tokens)
+
+
+def _beyond_skill(view: _View, tokens: list[str]) -> bool:
+    """Does a question the rules gave a skill speak of licensing beyond the skill's own words? ("is the clock
+    check done in UTC?", "does daylight saving mess with the clock check?": the knowledge, not the time; but
+    "what time is it in UTC?" asks the time)"""
+    if _ASKS_THE_TIME.search(view.line):
+        return False
+    return view.licensing or any(token in _DOMAIN and token not in _SKILL_WORDS for token in tokens)
+
+
+#: the question at the end of a story decides only when it names at least this many content words
+_CLAUSE_TERMS = 2
+
+
+def _topic(text: str) -> topics.TopicMatch:
+    """The knowledge entry ``text`` asks about; in a long line that tells a story before it asks ("I made the req
+    and uploaded it, where do I put the lic now?"), the entry the question at its end asks about, if it names one."""
+    clause = questions.last_question(text)
+    if clause is not None and len(topics.terms(clause)) >= _CLAUSE_TERMS:
+        found = topics.match(clause)
+        if found.topic is not None:
+            return found
+    return topics.match(text)
 
 
 def _help(text: str, line: str, view: _View, code: str | None, found: topics.TopicMatch | None = None) -> Intent:
@@ -227,7 +292,7 @@ def _help(text: str, line: str, view: _View, code: str | None, found: topics.Top
     background = knowledge.topic_of_code(code) if code is not None else None
     if background is not None:
         return Intent(HELP, {"topic": background}, code=code)
-    match = found or topics.match(text)
+    match = found or _topic(text)
     if match.topic is not None:
         return Intent(HELP, {"topic": match.topic}, code=code)
     if not _domain(view, list(view.words)) and code is None and not match.closest:

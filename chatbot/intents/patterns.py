@@ -31,12 +31,23 @@ _PLAIN_PATH_RE = re.compile(
     r"|(?:\\\\|~[\\/]?|\.{1,2}[\\/]|/)[^\s\"'<>|*?]+)",
     re.IGNORECASE,
 )
+#: a folder typed after "to", "in", "into", "at", "on", "from", "under" may hold spaces ("write the file to
+#: ~/usb stick/", "save it in D:\\My Files"): it runs to the end of the line, a comma, or " and", " then", " please",
+#: " now", " thanks", " for me"
+_TRAILING_PATH_RE = re.compile(
+    r"(?:(?<=\bto )|(?<=\bin )|(?<=\binto )|(?<=\bat )|(?<=\bon )|(?<=\bfrom )|(?<=\bunder ))"
+    r"(?:[A-Za-z]:[\\/]|\\\\|~[\\/]|\.{1,2}[\\/]|/)[^\n\"'<>|*?,;]{0,255}?"
+    r"(?=[,;]|\s+(?:and|then|please|pls|now|thanks|thank you|for me)\b|[.!?]*\s*$)",
+    re.IGNORECASE,
+)
 _TRAILING_PUNCT_RE = re.compile(r"[.,;:!?)\]]+$")
 _PATH_EXT_RE = re.compile(r"\.(?:lic|req)$", re.IGNORECASE)
 # "/quit", "/help" at the start of a line: chat slash-commands, not paths.
 _SLASH_COMMAND_RE = re.compile(r"/[A-Za-z]+")
 
 _APOSTROPHES_RE = re.compile(r"[’‘`´]")
+#: "clearLocalStorage", "isOnline": an API name is read as its words
+_CAMEL_CASE_RE = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")
 _POSSESSIVE_RE = re.compile(r"([a-z0-9]+)'s\b")
 _TOKEN_RE = re.compile(r"[a-z0-9]*[a-z][a-z0-9]*|[0-9]+(?:\.[0-9]+)?")
 # Multi-word spellings, applied to the space-joined token string.
@@ -53,6 +64,7 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"(?: to (?:the )?(?:internet|network|server|wifi))?\b", "offline"),
         # "get this activated" asks for activation; "is it activated" asks for status
         (r"\bget((?: [a-z]+){0,3}) (?:activated|registered)\b", r"get\1 activate"),
+        (r"\btime ?zones?\b", "timezone"),
         (r"\bgood bye\b", "goodbye"),
         (r"\bbye bye\b", "bye"),
         (r"\bsee (?:you|ya)(?: later| soon)?\b", "goodbye"),
@@ -60,6 +72,9 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bde (activate|activation|register|registration)\b", r"de\1"),
         (r"\bun (register|install)\b", r"un\1"),
         (r"\bcheck for updates?\b", "software update"),
+        # "I'd like", "it'd be": the apostrophe is gone, so "id" is told from an id by the word after it
+        (r"\b(i|it|you|that)d (like|love|rather|prefer|appreciate|be|need|want)\b", r"\1 would \2"),
+        (r"\bhw (?=many|much|do|does|did|long|can|to|is|are|come|often)", "how "),
     )
 )
 
@@ -125,7 +140,9 @@ _NUMBER_TOKEN_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _INT_RE = re.compile(r"-?[0-9]{1,12}")
 _FLOAT_RE = re.compile(r"-?[0-9]{1,12}\.[0-9]{1,12}")
 _NUMBER_SPLIT_RE = re.compile(r"[\s-]+")
-_CLOSE_APP_RE = re.compile(r" close (?:the |this )?(?:app|program|chat|session|bot) ")
+#: "close the chatbot", "shut down the bot", "end this session": quitting, said of the app itself
+_CLOSE_APP_RE = re.compile(r" (?:close|shut down|shutdown|end|stop|terminate|kill) (?:the |this |our |my )?"
+                           r"(?:app|application|program|chat|chatbot|bot|session|conversation|window|assistant) ")
 # "how many words does X have?": drop the trailing verb of the question.
 _WORDCOUNT_TAIL_RE = re.compile(r"\s+(?:have|contain|has)\s*\??\s*$", re.IGNORECASE)
 

@@ -101,10 +101,15 @@ def _ask(*candidates: str) -> _Decision:
 
 
 
+#: "does reinstalling cost me an activation?": what something costs in seats or uses is not a price (the rules read
+#: "cost" as "oos", "seat" as "device")
+_COSTS_A_SEAT = re.compile(r" oos (?:me |us )?(?:a |an |one |another |any |extra )?(?:activation|device|credit|use) ")
+
+
 def _rule_out_of_scope(v: _View) -> _Decision | None:
-    if "oos" in v.bag or v.matches(_OOS_RES) or " software update " in v.line:
+    if ("oos" in v.bag and not _COSTS_A_SEAT.search(v.line)) or v.matches(_OOS_RES) or " software update " in v.line:
         return UNKNOWN, _UNKNOWN_SUGGESTION
-    if v.has("give", "share", "lend", "sell", "gift", "convert") and v.has("license"):
+    if v.has("give", "share", "lend", "sell", "gift", "convert") and v.has("license") and " give me " not in v.line:
         return UNKNOWN, _UNKNOWN_SUGGESTION
     if "move" in v.bag and v.has("license", "activation", "key") and v.bag & _PEOPLE:
         return UNKNOWN, _UNKNOWN_SUGGESTION  # handing a license to someone else is the vendor's business

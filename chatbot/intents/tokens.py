@@ -10,11 +10,12 @@ from types import MappingProxyType
 from rapidfuzz import fuzz, process
 
 from .numbers import _merge_number_words
-from .patterns import _APOSTROPHES_RE, _PHRASES, _POSSESSIVE_RE, _TOKEN_RE
+from .patterns import _APOSTROPHES_RE, _CAMEL_CASE_RE, _PHRASES, _POSSESSIVE_RE, _TOKEN_RE
 from .vocabulary import (
     _CANON,
     _COMMON_WORDS,
     _CONTRACTIONS,
+    _FEATURE_NAMES,
     _FILLER,
     _GREETINGS,
     _HELP_RES,
@@ -22,6 +23,7 @@ from .vocabulary import (
     _NUMBER_WORDS,
     _OOS_RES,
     _PEOPLE,
+    _QUESTION_WORDS,
     _RELEASE_CONTEXT,
     _SIDES_WORDS,
     _STORAGE_TARGETS,
@@ -35,14 +37,23 @@ _KNOWN: frozenset[str] = (
     frozenset(_CANON) | _COMMON_WORDS | _NUMBER_WORDS
     | frozenset(u for u in _UNIT_NAMES if u.isalpha()) | frozenset(_CONTRACTIONS)
     | _FILLER | _GREETINGS | _PEOPLE | _SIDES_WORDS | _STORAGE_TARGETS | _RELEASE_CONTEXT | _TROUBLE
-    | _pattern_words(_HELP_RES + _TIME_RES + _IS_ONLINE_RES + _OOS_RES)
+    | _pattern_words(_HELP_RES + _TIME_RES + _IS_ONLINE_RES + _OOS_RES) | _FEATURE_NAMES
 )
 
-# Typo targets: the command vocabulary (long enough to be worth correcting).
-_FUZZ_TARGETS: tuple[str, ...] = tuple(sorted(w for w in _CANON if len(w) >= 4))
+# Typo targets: the command vocabulary and the words questions hinge on (long enough to be worth correcting).
+_FUZZ_TARGETS: tuple[str, ...] = tuple(sorted({w for w in (*_CANON, *_QUESTION_WORDS) if len(w) >= 4}))
 _FUZZ_CUTOFF = 80.0
 _FUZZ_MIN_LEN = 4
 _FUZZ_MAX_LEN_GAP = 1
+#: a three-letter token is corrected only when it is a four-letter target with a vowel or an "h" (not the
+#: first letter) dropped, as quick typing does ("jok", "hav", "wen", "knd"), and never into a word of a
+#: destructive command ("qit" stays unknown)
+_SHORT_LEN = 3
+_DROPPED = frozenset("aeiouh")
+_DESTRUCTIVE_CONCEPTS = frozenset({"quit", "clear", "forget", "deactivate", "release"})
+#: a run-together pair of command words ("localcheck", "clearstorage") is split when both halves are words
+#: the rules know (the second may be a typo); the halves are at least this long
+_SPLIT_MIN = 4
 
 
 def _build_fuzz_buckets() -> Mapping[tuple[str, int], tuple[str, ...]]:
@@ -74,7 +85,23 @@ def _build_transposition_table() -> Mapping[str, str]:
     return MappingProxyType(table)
 
 
+def _build_short_table() -> Mapping[str, str]:
+    table: dict[str, str | None] = {}
+    for target in _FUZZ_TARGETS:
+        if len(target) != _SHORT_LEN + 1 or _CANON.get(target) in _DESTRUCTIVE_CONCEPTS:
+            continue
+        for i in range(1, len(target)):
+            if target[i] not in _DROPPED:
+                continue
+            variant = target[:i] + target[i + 1:]
+            if variant not in _KNOWN:
+                table[variant] = target if table.get(variant, target) == target else None  # ambiguous: none
+    return MappingProxyType({k: v for k, v in table.items() if v is not None})
+
+
 _TRANSPOSED: Mapping[str, str] = _build_transposition_table()
+_SHORT_TYPOS: Mapping[str, str] = _build_short_table()
+_SPLIT_WORDS: frozenset[str] = frozenset(w for w in (*_CANON, *_QUESTION_WORDS) if len(w) >= _SPLIT_MIN) | {"id", "key"}
 _FUZZ_BUCKETS: Mapping[tuple[str, int], tuple[str, ...]] = _build_fuzz_buckets()
 
 
@@ -85,7 +112,7 @@ def _drop_possessive(match: re.Match[str]) -> str:
 
 
 def _tokenise(text: str) -> list[str]:
-    lowered = _APOSTROPHES_RE.sub("'", text.lower())
+    lowered = _APOSTROPHES_RE.sub("'", _CAMEL_CASE_RE.sub(" ", text).lower())
     lowered = _POSSESSIVE_RE.sub(_drop_possessive, lowered).replace("'", "")
     tokens: list[str] = []
     for token in _TOKEN_RE.findall(lowered):
@@ -97,8 +124,12 @@ def _tokenise(text: str) -> list[str]:
 
 
 def _correct(token: str) -> str | None:
-    """The command word ``token`` is a typo of, or None."""
-    if len(token) < _FUZZ_MIN_LEN or not token.isalpha() or token in _KNOWN:
+    """The command or question word ``token`` is a typo of, or None."""
+    if not token.isalpha() or token in _KNOWN:
+        return None
+    if len(token) == _SHORT_LEN:
+        return _SHORT_TYPOS.get(token)
+    if len(token) < _FUZZ_MIN_LEN:
         return None
     if token in _TRANSPOSED:
         return _TRANSPOSED[token]
@@ -110,9 +141,28 @@ def _correct(token: str) -> str | None:
     return match[0] if match else None
 
 
+def _split(token: str) -> tuple[str, str] | None:
+    """Two known words run together ("localcheck" -> local, check; "licensekey" -> license, key)."""
+    if not token.isalpha() or token in _KNOWN or len(token) < 2 * _SPLIT_MIN - 2:
+        return None
+    for cut in range(_SPLIT_MIN, len(token) - 1):
+        head, tail = token[:cut], token[cut:]
+        if head in _SPLIT_WORDS and (tail in _SPLIT_WORDS or _correct(tail) in _SPLIT_WORDS):
+            return head, _correct(tail) or tail
+    return None
+
+
 def _surface(tokens: Sequence[str]) -> list[str]:
-    """The tokens with typos of command words corrected, still as words ("licnse" -> "license")."""
-    return [_correct(token) or token for token in tokens]
+    """The tokens with typos of command and question words corrected, still as words ("licnse" ->
+    "license"), and two command words typed as one split ("localcheck" -> "local check")."""
+    out: list[str] = []
+    for token in tokens:
+        corrected = _correct(token)
+        if corrected is not None:
+            out.append(corrected)
+            continue
+        out.extend(_split(token) or (token,))
+    return out
 
 
 def _canonical(tokens: Sequence[str]) -> tuple[str, ...]:

@@ -2,12 +2,15 @@
 
 The matcher compares the line with every question form of :mod:`chatbot.knowledge` after both
 are reduced to their content words (lower case, contractions expanded, typos of known words
-corrected, function words dropped, plural and verb endings folded, a few synonyms merged), with
+corrected, function words dropped, plural and verb endings folded, a few synonyms merged, an API
+name read as its words and as one word), with
 ``rapidfuzz.process.extract`` and ``fuzz.token_sort_ratio`` (computed as ``fuzz.ratio`` on words sorted
 once, when the index is built): an entry's closeness is the mean of
 its best three forms, so one lucky form does not beat an entry that several forms agree on. That
 is blended with the share of the line's words the entry uses, each weighted by how rare it is
-across entries (see :meth:`_Index.rank`).
+across entries (see :meth:`_Index.rank`). A word of the line the forms have only with or without
+a final e or as a plural is read as theirs ("deactivating", "overage"); a rare word that no form
+has but an answer does ("UTC") counts for the entries whose answer has it.
 
 Why rapidfuzz, measured by ``bench/bench_retrieval.py`` (156 questions of the corpus and the
 development set, each candidate fed the same normalised text; provisional figures, shared
@@ -35,7 +38,8 @@ from types import MappingProxyType
 from rapidfuzz import fuzz, process
 
 from .. import knowledge
-from .tokens import _correct, _tokenise
+from .tokens import _KNOWN, _correct, _tokenise
+from .vocabulary import _PEOPLE
 
 __all__ = ["TopicMatch", "match", "rank", "terms", "warm"]
 
@@ -46,7 +50,8 @@ from by and or but do does did done can could would should will shall may might 
 these those there here about if so just any some get got have has had please not no what how when
 which who whom whose then than also too very really still yet again now ok okay hi hello hey thanks
 thank there they them their one ones something anything thing things want wanted need needed know
-tell say said let lets way bot app application
+tell say said let lets way bot app application chatbot actually exactly supposed basically explain describe
+understand wonder wondering curious question walk guide teach show through
 """.split())
 
 #: surface forms merged into one word for matching
@@ -59,16 +64,27 @@ _SYNONYMS: Mapping[str, str] = MappingProxyType({
     **dict.fromkeys("refused refuse refuses rejected reject rejects refusal denied deny declined".split(), "refuse"),
     **dict.fromkeys("fail fails failed failing failure error errors".split(), "fail"),
     **dict.fromkeys("delete deleted deleting remove removed removing wipe wiped erase erased".split(), "delete"),
-    **dict.fromkeys("internet network connection offline airgapped".split(), "offline"),
+    **dict.fromkeys("internet network connection offline airgapped disconnected unplugged".split(), "offline"),
     **dict.fromkeys("seat seats".split(), "activation"),
     **dict.fromkeys("req".split(), "request"),
     **dict.fromkeys("lic".split(), "response"),
+    **dict.fromkeys("edit edits edited editing modify modifies modified modifying alter alters altered altering tweak "
+                    "tweaks tweaked tweaking".split(), "edit"),
+    **dict.fromkeys("quit quits quitting exit exits exiting close closes closing".split(), "quit"),
+    **dict.fromkeys("date dates clock clocks".split(), "clock"),
+    **dict.fromkeys("entitlement entitlements module modules".split(), "feature"),
+    **dict.fromkeys("choose chose choosing pick picked picking select selecting".split(), "pick"),
+    **dict.fromkeys("release releases released releasing return returns returned returning".split(), "return"),
+    **dict.fromkeys(_PEOPLE | {"coworkers", "colleague", "colleagues"}, "someone"),
 })
 
 #: "SignatureMismatchError" and "get_current_license" are read as their words
 _CAMEL_CASE = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_IDENTIFIER = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b(?!\.\w)|\b[a-z]+(?:[A-Z][a-z]+)+\b")
 _MIN_STEM = 4
 _BEST_FORMS = 3
+#: a word only answers use counts for the entries whose answer has it, when at most this many do
+_ANSWER_OWNERS = 2
 #: how much the weighted shared words count against the closeness of the forms
 _WORD_SHARE = 0.3
 
@@ -82,8 +98,9 @@ def _stem(word: str) -> str:
 
 
 def terms(text: str) -> tuple[str, ...]:
-    """The content words of ``text`` as the matcher compares them."""
-    out = []
+    """The content words of ``text`` as the matcher compares them; an API name ("is_online", "isOnline") is read as
+    its words and as one word, which names its entry more surely ("is" and "online" alone say little)."""
+    out = [name.replace("_", "").lower() for name in _IDENTIFIER.findall(text)]
     for token in _tokenise(_CAMEL_CASE.sub(" ", text).replace("_", " ")):
         token = _correct(token) or token
         token = _SYNONYMS.get(token, token)
@@ -105,10 +122,11 @@ class _Index:
     """Every question form reduced to its terms, which entry each belongs to, and each term's weight."""
 
     def __init__(self, entries: Iterable[knowledge.Entry]) -> None:
+        entries_list = tuple(entries)
         forms: list[str] = []
         owners: list[str] = []
         vocabulary: dict[str, set[str]] = {}
-        for entry in entries:
+        for entry in entries_list:
             words = vocabulary.setdefault(entry.id, set())
             for question in (*entry.questions, entry.title):
                 found = terms(question)
@@ -118,12 +136,31 @@ class _Index:
         self.forms: Sequence[str] = tuple(forms)
         self.owners: Sequence[str] = tuple(owners)
         self.vocabulary: Mapping[str, frozenset[str]] = {k: frozenset(v) for k, v in vocabulary.items()}
+        self.known: frozenset[str] = frozenset(word for words in vocabulary.values() for word in words)
+        #: the entries whose answer (not questions) uses a word no question form has and that is not an everyday word
+        #: ("UTC", "overage")
+        answered: dict[str, set[str]] = {}
+        for entry in entries_list:
+            for word in set(terms(entry.answer)) - self.known - _KNOWN:
+                answered.setdefault(word, set()).add(entry.id)
+        self.answered: Mapping[str, frozenset[str]] = {w: frozenset(ids) for w, ids in answered.items()
+                                                       if len(ids) <= _ANSWER_OWNERS}
         counts: dict[str, int] = {}
         for words in vocabulary.values():
             for word in words:
                 counts[word] = counts.get(word, 0) + 1
         self.rare_weight = math.log(len(vocabulary) + 1)
         self.weights: Mapping[str, float] = {w: math.log((len(vocabulary) + 1) / (n + 0.5)) for w, n in counts.items()}
+
+    def _known_form(self, word: str) -> str:
+        """``word``, or the form the question forms use when they have it only with or without a final e or as a
+        plural ("deactivating" -> "deactivate", "overage" -> "overag" of "overages")."""
+        if word in self.known:
+            return word
+        for variant in (word + "e", word[:-1] if word.endswith("e") else "", _stem(word + "s")):
+            if variant in self.known:
+                return variant
+        return word
 
     def rank(self, text: str) -> list[tuple[str, float]]:
         """Every entry with its score (0–100), best first.
@@ -133,7 +170,7 @@ class _Index:
         share of the line's words, weighted by rarity across entries, that the entry uses: a word
         such as "guard" or "grace" names its entry more surely than "file" or "license" do.
         """
-        found = terms(text)
+        found = tuple(self._known_form(word) for word in terms(text))
         if not found:
             return []
         per_entry: dict[str, list[float]] = {}
@@ -144,7 +181,9 @@ class _Index:
         ranked = []
         for topic, scores in per_entry.items():
             closeness = sum(sorted(scores)[-_BEST_FORMS:]) / min(_BEST_FORMS, len(scores))
-            shared = sum(self.weights[w] for w in unique & self.vocabulary[topic]) / total * 100
+            shared = sum(self.weights[w] for w in unique & self.vocabulary[topic]) + sum(
+                self.rare_weight for w in unique - self.known if topic in self.answered.get(w, ()))
+            shared = shared / total * 100
             ranked.append((topic, (1 - _WORD_SHARE) * closeness + _WORD_SHARE * shared))
         return sorted(ranked, key=lambda item: -item[1])
 

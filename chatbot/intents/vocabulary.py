@@ -37,8 +37,8 @@ _CONCEPT_FORMS: Mapping[str, str] = MappingProxyType({
              "validated validation verify verifies verifying verified verification",
     "local": "local locally",
     "server": "server servers",
-    "status": "status valid invalid expire expires expired expiring expiry "
-              "expiration edition tier",
+    "status": "status valid invalid unlicensed unlicenced expire expires expired expiring expiry "
+              "expiration edition",
     "feature": "feature features entitlement entitlements entitled module modules "
                "include includes included",
     "consume": "consume consumes consuming consumed consumption",
@@ -80,7 +80,7 @@ _CONCEPT_FORMS: Mapping[str, str] = MappingProxyType({
            "cancel cancellation "
            "subscribe weather forecast discount discounts coupon coupons invoice "
            "invoices billing sell selling cheaper cheapest expensive upgrade "
-           "upgrading renew renewal renewing password passwords",
+           "upgrading renew renewal renewing",
 })
 
 _CANON: Mapping[str, str] = MappingProxyType({
@@ -203,13 +203,14 @@ speeding exporting expert experts fleas masks relating detecting extensive
 ease removals introduction construction casting heaps paging contention
 concerning maker stealing prize pride prince primes seeding masking relaxed
 stated edits loans quilt chock court county concert convent cloak shore
-score storm stork stove stole roles wives wines rest forest forged devise
+score storm stork stove stole roles wives wines rest forest forged
 compute computed commuter loyal shortage playing praying pavement smell
 smelling swell swelling settling brought billion empire statue states
 statues funky costume consumer option optional mode modes model models
 created creates creating generated generator removed prepared saves menus
 networks machines connections requested stores recorder recorded fails
 exported unreadable interactions intercept dies
+dat lad tim ids types kinds
 """)) | frozenset({"hey", "hello", "hiya", "thx", "pls", "plz", "lol", "ok"})
 
 _NUMBER_UNITS: Mapping[str, int] = MappingProxyType({
@@ -284,6 +285,14 @@ wife husband brother sister friend friends colleague colleagues son daughter mom
 someone somebody person coworker partner boss kid kids family cousin neighbour neighbor
 """))
 _GREETINGS = frozenset({"hi", "hello", "hey", "hiya", "morning", "yo", "greetings"})
+#: words that questions about the license and the knowledge hinge on ("what tyep of license", "whn does it
+#: expire", "the respons file"): a typo of one is corrected like a typo of a command word
+_QUESTION_WORDS = frozenset(_words("""
+what when where which have does kind type many much long left remaining until
+response guard portal hardware signature grace period tamper tampered
+"""))
+#: the names of this bot's features as one word: kept whole, never split or corrected
+_FEATURE_NAMES = frozenset(_words("wordcount jokes joke dice convert time"))
 _NETWORK_WORDS = frozenset({"internet", "server", "connected"})
 _TROUBLE = frozenset(_words("""
 why fail fails failed failing failure error errors problem problems issue
@@ -320,18 +329,19 @@ _TIME_RES: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
     r" (?:tell|give|show) me the (?:time|date|day) ",
     r"^ (?:time|date|today|clock) $",
 ))
+#: who may be online or reach the server: "can the app reach the server?", "is this computer online?"
+_ONLINE_SUBJECT = (r"(?:i|we|you|it|this|(?:the|this|my|our) (?:app|application|program|bot|chatbot|sdk|device|"
+                  r"computer|machine|pc|laptop|system))")
 _IS_ONLINE_RES: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
-    r" (?:am|are|is) (?:i|we|you|it|this|the app|the computer|my computer|"
-    r"the device|my device|this device|the machine|my machine|this machine) "
-    r"(?:currently |still |now |even |really )?(?:online|offline|connected) ",
+    rf" (?:am|are|is) {_ONLINE_SUBJECT} (?:currently |still |now |even |really )?(?:online|offline|connected) ",
     r" connected ",
     r" if (?:i am|we are|it is|the app is|this is|the server is) (?:online|offline|up|down) ",
     r" (?:server|internet) (?:is |are )?(?:up|down|reachable|available|online|"
     r"running|alive|working|ok|okay|there) ",
     r" is (?:the |my )?(?:license |licensing )?(?:server|internet) ",
-    r" can (?:you|i|we) (?:reach|contact|connect|see|talk|get)(?: to| with)? (?:the )?"
+    rf" can {_ONLINE_SUBJECT} (?:reach|contact|connect|see|talk|get)(?: to| with)? (?:the )?"
     r"(?:license |licensing )?(?:server|internet)",
-    r" (?:do|does) (?:i|we|you|it|this|the app) have (?:any )?(?:internet|a connection) ",
+    rf" (?:do|does) {_ONLINE_SUBJECT} have (?:any )?(?:internet|a connection) ",
     r" (?:online|server|internet) status ",
     r" status of (?:the )?(?:license )?(?:server|internet|connection) ",
 ))
@@ -340,6 +350,9 @@ _OOS_RES: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
     r" (?:delete|close|cancel|create|open|make|remove|sign up for|register|log ?in to|login to) (?:my |an |a |the )?"
     r"(?:user )?accounts? ",
     r" my accounts? ",
+    # an account's password is the vendor's business; a password in a request file is not
+    r" (?:reset|change|forgot|forgotten|lost|recover|update|new) (?:my |the |a |an )?(?:account |user )?passwords? ",
+    r" passwords? (?:reset|recovery) ",
 ))
 
 

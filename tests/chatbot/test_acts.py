@@ -55,3 +55,18 @@ def test_a_greeting_or_thanks_before_a_real_line_is_dropped(text: str, name: str
                                   "no internet here, how do I activate?"])
 def test_a_longer_line_is_not_an_act(text: str) -> None:
     assert parse(text).act is None
+
+
+@pytest.mark.parametrize("text, act", [
+    ("thanx!", "thank"), ("tnx", "thank"), ("thnaks a lot", "thank"), ("thank yuo", "thank"), ("finsihed", "done"),
+    ("uploaded the request and downloaded the lic", "done"), ("got the response file back", "done"), ("hlelo", "greet"),
+])
+def test_chat_spellings_and_typos_of_an_act_are_that_act(text: str, act: str) -> None:
+    assert parse(text).act == act
+
+
+@pytest.mark.parametrize("text", ["yse", "yess pleas", "goodbey", "byee", "conifrm"])
+def test_a_typo_never_confirms_or_leaves(text: str) -> None:
+    """A "yes" confirms a deactivation and a "bye" ends the session: neither is read from a typo."""
+    result = parse(text)
+    assert result.act not in ("affirm", "bye") and result.name != "quit", result

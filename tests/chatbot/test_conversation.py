@@ -99,9 +99,11 @@ def test_the_corpus_is_answered_with_the_right_topic_or_fact(lab: Lab, capsys: p
 
 # -- questions are never executed ----------------------------------------------------------------------
 
-#: every line of the corpus and the dev set that is a question or close to a destructive command
+#: every line of the corpus and the labelled sets (dev; v1, scored blind once; the probes written while fixing what v1
+#: revealed) that is a question or close to a destructive command
 QUESTIONS = [row["text"] for row in CORPUS] + [
-    row["text"] for row in _rows("understanding_dev.jsonl")
+    row["text"] for name in ("understanding_dev.jsonl", "understanding_v1.jsonl", "understanding_probe.jsonl")
+    for row in _rows(name)
     if row["kind"] in ("question_concept", "question_fact", "near_destructive", "one_word", "typo", "small_talk")
     and row["intent"] not in DESTRUCTIVE_INTENTS]
 
@@ -276,7 +278,7 @@ def test_there_are_at_least_thirty_dialogues() -> None:
 
 def test_the_closest_topics_are_offered_when_unsure_and_picked_by_number(lab: Lab) -> None:
     bot = demo_bot(lab)
-    offered = bot.handle("why didn't I get a license file back from the portal")
+    offered = bot.handle("why is the lic file refused")
     if "topics" not in offered.data:
         pytest.skip("the matcher is sure of this one now")
     first = offered.data["topics"][1]
