@@ -2,9 +2,10 @@
 # Set up everything the test suite needs on a fresh machine, then run the whole suite.
 # This is the README's test command, and .ci/run runs exactly this.
 #
-# System packages: PostgreSQL (a throw-away cluster for the scale tests), Chromium (the
-# portal's browser tests) and tmux (the chatbot's real-terminal smoke test). They are installed
-# with apt-get when missing and this runs as root; otherwise the tests that need them say so.
+# System packages: PostgreSQL (a throw-away cluster for the scale tests), HAProxy (the failover
+# test's load balancer), Chromium (the portal's browser tests) and tmux (the chatbot's
+# real-terminal smoke test). They are installed with apt-get when missing and this runs as
+# root; otherwise the tests that need them say so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,7 @@ missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || command -v initdb >/dev/null || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v tmux >/dev/null || missing+=(tmux)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "installing system packages: ${missing[*]}"

@@ -1,4 +1,5 @@
-"""Shared fixtures: a settable clock, the lab (a real vendor and devices), a PostgreSQL cluster.
+"""Shared fixtures: a settable clock, the lab (a real vendor and devices, also on each database), a
+PostgreSQL cluster.
 
 The helpers behind them live in :mod:`support` (``tests/support``), which test modules import
 directly; this file only turns them into fixtures.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,16 @@ def clock() -> FakeClock:
 @pytest.fixture
 def lab(tmp_path: Path, clock: FakeClock) -> Iterator[Lab]:
     created = Lab(tmp_path, clock)
+    yield created
+    created.vendor.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def online_lab(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Lab]:
+    """The lab on real time, once with the SQLite store and once with PostgreSQL."""
+    clock.set(datetime.now(timezone.utc))
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    created = Lab(tmp_path, clock, database_url=url)
     yield created
     created.vendor.close()
 

@@ -36,8 +36,13 @@ function init(args)
   index = 0
 end
 
+repeats = 0
+
 function request()
   index = index + 1
+  if index > #bodies then
+    repeats = repeats + 1
+  end
   local body = bodies[((index - 1) % #bodies) + 1]
   return wrk.format("POST", "/activate", headers, head .. body .. tail)
 end

@@ -20,10 +20,12 @@ Refusals are ``{"ok": false, "code", "message", "hint"}`` with the status of
 
 from __future__ import annotations
 
-import json
+import functools
 from collections.abc import Callable
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -32,12 +34,11 @@ from .. import (
     FileTooLargeError,
     LicenseError,
     ProductConfigurationError,
-    WrongFileTypeError,
     __version__,
 )
-from ..wire import DEVICE_SIGNED, MAX_FILE_SIZE, Envelope
+from ..wire import MAX_FILE_SIZE
 from .portal.errors import headers_for, status_for
-from .portal.web import run_db
+from .portal.web import run_db, run_read
 
 __all__ = ["router"]
 
@@ -79,28 +80,14 @@ async def _read_body(request: Request) -> bytes:
     return bytes(body)
 
 
-def _check_api_key(request: Request, body: bytes) -> None:
-    """The header's API key must be the one signed into the request (the issuer checks it is the product's)."""
-    header = request.headers.get("x-api-key")
-    envelope = Envelope.parse(body)
-    if envelope.typ not in DEVICE_SIGNED:
-        raise WrongFileTypeError("This is a file the license server gives out, not a request.",
-                                 hint="Send the signed request the SDK made.")
-    try:
-        signed = json.loads(envelope.payload).get("api_key")
-    except (ValueError, AttributeError):
-        raise FileMalformedError("The request body is not a signed licensing request.") from None
-    if not header:
+async def _answer(request: Request, handler: Callable[..., Any], *, read_only: bool = False) -> Any:
+    """Read the request and have ``handler`` answer it; the API key of the header must be the one signed inside."""
+    body = await _read_body(request)
+    api_key = request.headers.get("x-api-key")
+    if not api_key:
         raise ProductConfigurationError("The request has no API key (X-Api-Key header).",
                                         hint="Send the product's API key in the X-Api-Key header.")
-    if signed != header:
-        raise ProductConfigurationError("The X-Api-Key header does not match the API key inside the request.")
-
-
-async def _answer(request: Request, handler: Callable[[bytes], Any]) -> Any:
-    body = await _read_body(request)
-    _check_api_key(request, body)
-    return await run_db(request, handler, body)
+    return await (run_read if read_only else run_db)(request, functools.partial(handler, body, api_key=api_key))
 
 
 def _envelope_response(data: bytes) -> Response:
@@ -116,9 +103,23 @@ def _issuer(request: Request) -> Any:
     return request.app.state.workspace.issuer
 
 
-@router.get("/ping", summary="Health check: the server answers and its database is reachable")
-def ping(request: Request) -> dict[str, object]:
+@router.get("/ping", summary="The server answers (no database work: what the SDK's is_online() asks)")
+async def ping(request: Request) -> dict[str, object]:
     return {"ok": True, "service": "offline-licensing", "version": __version__}
+
+
+@router.get("/health", summary="For a load balancer's health check: 200 when this server can reach its database",
+            responses={503: {"description": "The database cannot be reached: {ok: false, code, message, hint}"}})
+async def health(request: Request) -> JSONResponse:
+    """One ``SELECT 1`` in a thread of its own: the check must not queue behind the requests it vouches for."""
+    limiter = getattr(request.app.state, "health_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.health_limiter = anyio.CapacityLimiter(1)
+    try:
+        await anyio.to_thread.run_sync(request.app.state.workspace.store.ping, limiter=limiter)
+    except LicenseError as error:
+        return JSONResponse({"ok": False, **error.to_dict()}, status_code=503)
+    return JSONResponse({"ok": True, "database": "reachable"})
 
 
 @router.post("/activate", summary="Activate a device: activation request in, signed activation response out",
@@ -126,7 +127,7 @@ def ping(request: Request) -> dict[str, object]:
 async def activate(request: Request) -> Response:
     try:
         issuer = _issuer(request)
-        answer = await _answer(request, lambda body: issuer.answer_activation(body, online=True))
+        answer = await _answer(request, functools.partial(issuer.answer_activation, online=True))
     except LicenseError as error:
         return _refusal(error)
     return _envelope_response(answer.data)
@@ -138,7 +139,7 @@ async def activate(request: Request) -> Response:
 async def deactivate(request: Request) -> Response:
     try:
         issuer = _issuer(request)
-        receipt = await _answer(request, lambda body: issuer.answer_deactivation(body, online=True))
+        receipt = await _answer(request, functools.partial(issuer.answer_deactivation, online=True))
     except LicenseError as error:
         return _refusal(error)
     return JSONResponse({"ok": True, **receipt.to_dict()})
@@ -150,7 +151,7 @@ async def deactivate(request: Request) -> Response:
              openapi_extra=_ENVELOPE_BODY, responses=_ERRORS)
 async def check(request: Request) -> Response:
     try:
-        data = await _answer(request, _issuer(request).answer_refresh_request)
+        data = await _answer(request, _issuer(request).answer_refresh_request, read_only=True)
     except LicenseError as error:
         return _refusal(error)
     return _envelope_response(data)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import (
@@ -45,6 +45,7 @@ __all__ = [
     "reset_consumption",
     "set_floating",
     "active_devices",
+    "add_device",
     "get_device",
     "set_device_enabled",
     "reset_device",
@@ -183,7 +184,7 @@ def issue_license(session: Session, now: datetime, product: Product, spec: Licen
         product=product, key=None if spec.user else new_license_key(), user=spec.user,
         password_hash=None if spec.password is None else hash_password(spec.password),
         license_type=spec.license_type, enabled=spec.enabled, start=spec.start, expires=spec.expires,
-        max_activations=spec.max_activations, max_consumptions=spec.max_consumptions, total_consumptions=0,
+        max_activations=spec.max_activations, active_devices=0, max_consumptions=spec.max_consumptions, total_consumptions=0,
         allow_overages=spec.allow_overages, max_overages=spec.max_overages, revision=1, customer=spec.customer,
         created_at=now, seats=spec.seats,
         lease_seconds=(spec.lease_seconds or DEFAULT_LEASE_SECONDS) if spec.license_type == "floating" else None,
@@ -294,8 +295,25 @@ def reset_consumption(session: Session, now: datetime, license: License) -> Lice
 
 
 def active_devices(session: Session, license: License) -> int:
-    return session.scalar(select(func.count()).select_from(Device).where(
-        Device.license_id == license.id, Device.active.is_(True))) or 0
+    """The license's seats in use (kept in ``License.active_devices`` with every change of a device)."""
+    return license.active_devices
+
+
+def add_device(session: Session, now: datetime, license: License, *, hardware_id: str, device_key: str,
+               request_id: str) -> Device:
+    """Bind a device to the license outside the issuer (the demo vendor's made-up device), counted in its seats."""
+    device = Device(id="dev_" + secrets.token_hex(8), license=license, hardware_id=hardware_id, device_key=device_key,
+                    request_id=request_id, active=True, enabled=True, activated_at=now, booked_consumptions=0)
+    session.add(device)
+    _count_seats(license, +1)
+    session.flush()
+    return device
+
+
+def _count_seats(license: License, change: int) -> None:
+    # An UPDATE ... SET active_devices = active_devices + change at flush: right even when another
+    # process changed the count since this session read the row.
+    license.active_devices = License.active_devices + change  # type: ignore[assignment]
 
 
 def get_device(session: Session, device_id: str, license: License | None = None) -> Device:
@@ -317,6 +335,7 @@ def reset_device(session: Session, now: datetime, device: Device) -> Device:
     if device.active:
         device.active = False
         device.deactivated_at = now
+        _count_seats(device.license, -1)
     audit(session, now, "device.reset", license=device.license, device_id=device.id)
     return device
 

@@ -56,7 +56,6 @@ from .demo_plan import (
     read_remembered,
 )
 from .keys import VendorKeys
-from .models import Device
 from .workspace import VendorWorkspace
 
 __all__ = [
@@ -173,11 +172,8 @@ def build_demo(folder: Path, config_out: Path | None = None, clock: Clock = syst
                     license = catalog.issue_license(session, now, product, _spec(entry.label, now))
                 if entry.label == "at-max" and catalog.active_devices(session, license) < license.max_activations:
                     # Another (made-up) device holds the only activation, so a new one is refused.
-                    session.add(Device(id="dev_" + secrets.token_hex(8), license=license,
-                                       hardware_id="demo-other-device-" + secrets.token_hex(8),
-                                       device_key="demo-device-key-not-a-real-key", request_id=secrets.token_hex(16),
-                                       active=True, enabled=True, activated_at=now, booked_consumptions=0))
-                    session.flush()
+                    catalog.add_device(session, now, license, hardware_id="demo-other-device-" + secrets.token_hex(8),
+                                       device_key="demo-device-key-not-a-real-key", request_id=secrets.token_hex(16))
                 keys[entry.label] = license.key or license.user or ""
         if keys != remembered:
             atomic_write(remembered_path, (json.dumps({"format": LICENSES_FORMAT, "version": 1, "licenses": keys},

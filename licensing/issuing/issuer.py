@@ -1,11 +1,22 @@
 """The vendor's rules: answer activation and deactivation requests, and issue refresh files.
 
-Every answer follows one shape: first *who is asking* is settled in a read-only transaction
-(the product's API key and shared-key MAC, the license's credentials: a password check takes
-a few hundred milliseconds and must not hold the write lock), then one short write transaction
-locks the license row, applies the rules and writes. Counting activations is exact however many
-processes answer at once. The SQL is :mod:`licensing.issuing.statements` (SQLAlchemy Core, no
-ORM objects); the signed answer bodies are built in one place, at the end of this module.
+Every answer follows one shape: first *who is asking* is settled outside the write lock (the
+product's API key and shared-key MAC, the license's credentials: a password check takes a few
+hundred milliseconds), then one short write transaction locks the license row, applies the rules
+and writes (:meth:`VendorStore.write <licensing.issuing.store.VendorStore.write>`: the writes of
+concurrent requests share one commit). Counting activations is exact however many processes
+answer at once. The SQL is :mod:`licensing.issuing.statements` (SQLAlchemy Core statements,
+prepared once per database kind; no ORM objects); the signed answer bodies are built in one
+place, at the end of this module.
+
+Answers are idempotent by request id. A client that lost an answer (a server killed mid-request,
+a dropped connection) sends the same request again and gets the same answer back: the same
+signed file for an activation, the same receipt for a deactivation, the current terms for a
+consumption report that is booked once. No second seat is taken and nothing is booked twice.
+Handing the same bytes out again grants nothing the first answer did not (the file is bound to
+that request's device key, hardware id and nonce, and the device's guard file accepts it once).
+What is still refused as a replay: a request whose activation has ended since (deactivated,
+reset, disabled), and a different request that reuses an answered request id.
 
 A request is refused — with the stable code and plain sentence of a
 :class:`~licensing._errors.VendorRefusal` — for the reasons the tutorial lists: maximum
@@ -20,9 +31,11 @@ its limit (:mod:`.throttle`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -66,6 +79,7 @@ from ..wire import (
     encode_signed,
     format_time,
     open_device_signed,
+    parse_time,
     system_clock,
     utc_now,
 )
@@ -89,6 +103,17 @@ class ActivationAnswer:
     total_activations: int
     max_activations: int
     file_name: str = "ls_activation.lic"
+    #: when this request was first answered, if this is that same answer handed out again
+    first_answered_at: datetime | None = None
+
+    @classmethod
+    def again(cls, data: bytes, first_answered_at: datetime) -> ActivationAnswer:
+        """The answer stored for a request that is being sent again (our own signed bytes)."""
+        doc = json.loads(Envelope.parse(data).payload)
+        terms = doc["license"]
+        return cls(data=data, license_key=terms["key"], user=terms["user"], device_id=doc["device_id"],
+                   total_activations=terms["total_activations"], max_activations=terms["max_activations"],
+                   first_answered_at=first_answered_at)
 
 
 @dataclass(frozen=True)
@@ -109,6 +134,21 @@ class DeactivationReceipt:
     deactivated_at: datetime
     #: the vendor-signed receipt bound to the request (online deactivation: the device forgets only on it)
     signed: bytes | None = None
+    #: when this request was first answered, if this is that same receipt handed out again
+    first_answered_at: datetime | None = None
+
+    def to_record(self) -> str:
+        """The receipt as stored with its request (see :meth:`again`)."""
+        return json.dumps({**asdict(self), "deactivated_at": format_time(self.deactivated_at),
+                           "signed": None if self.signed is None else self.signed.decode("ascii"),
+                           "first_answered_at": None})
+
+    @classmethod
+    def again(cls, record: str, first_answered_at: datetime) -> DeactivationReceipt:
+        fields = json.loads(record)
+        return cls(**{**fields, "deactivated_at": parse_time(fields["deactivated_at"]),
+                      "signed": None if fields["signed"] is None else fields["signed"].encode("ascii"),
+                      "first_answered_at": first_answered_at})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,22 +187,34 @@ class Issuer:
 
     # -- activation --------------------------------------------------------------------------
 
-    def answer_activation(self, data: bytes, *, online: bool = False) -> ActivationAnswer:
-        """Answer an activation request; ``online`` when it came through the API (subscriptions allowed)."""
-        envelope, doc = open_device_signed(data, ACTIVATION_REQUEST)
+    def answer_activation(self, data: bytes, *, online: bool = False, api_key: str | None = None) -> ActivationAnswer:
+        """Answer an activation request; ``online`` when it came through the API (subscriptions allowed).
+
+        ``api_key`` (here and in the other ``answer_*``): the API key the request travelled with
+        outside its signed bytes (the license server's ``X-Api-Key`` header); it must be the one
+        signed inside.
+        """
+        envelope, doc = _open(data, ACTIVATION_REQUEST, api_key)
         request = ActivationRequest.from_payload(doc)
         now = utc_now(self.clock)
-        with self.store.transaction(readonly=True) as db:
-            product = self._product_for(db, request.product, request.api_key, envelope)
-            license_id = self._license_for(db, product, request)
-        with self.store.transaction() as db:
-            return self._activate(db, product, license_id, request, now, online=online)
+        # Who is asking, before any write lock: a password check (scrypt) takes tens of milliseconds.
+        with self.store.snapshot() as db:
+            found = statements.product_and_license(db, request.product, key=request.key and request.key.upper(),
+                                                   user=None if request.key is not None else request.user)
+        product = _known_product(found, request.product, request.api_key, envelope)
+        license_id = self._license_for(product, request)
+        digest = _digest(envelope)
+        return self.store.write(lambda db: self._activate(db, product, license_id, request, digest, now, online=online),
+                                order=license_id)
 
     def _activate(self, db: Connection, product: Record, license_id: int, request: ActivationRequest,
-                  now: datetime, *, online: bool) -> ActivationAnswer:
+                  digest: str, now: datetime, *, online: bool) -> ActivationAnswer:
         """The write half of an activation: the rules, then the new device, in the caller's transaction."""
-        _refuse_replay(db, request.request_id)
-        license = statements.locked_license(db, license_id)
+        # Locked first: the same request sent twice at once waits here, then finds its first answer.
+        rows = statements.license_to_activate(db, license_id, request.request_id)
+        license = rows[0]
+        if license.answered_kind is not None:
+            return _activation_again(db, license, digest, now)
         _refuse_unusable(license, now)
         _refuse_wrong_role(license, request)
         if license.license_type == "subscription" and not online:
@@ -173,69 +225,62 @@ class Issuer:
             _refuse_reactivation_over_limit(db, license.id, now, self.policy)
         # The copy that holds this machine's activation asks again: its seat passes to the new one.
         ended = [] if again is None else [again.id]
-        in_use = statements.active_devices(db, license.id) - len(ended)
+        in_use = license.active_devices - len(ended)
         if in_use >= license.max_activations:
             raise MaxActivationsReachedError(
                 f"This license is already active on {in_use} of its {license.max_activations} allowed "
                 f"{'device' if license.max_activations == 1 else 'devices'}.")
         device_id = "dev_" + secrets.token_hex(8)
-        statements.end_activations(db, ended, now)
-        statements.add_device(db, device_id=device_id, license_id=license.id, hardware_id=request.hardware_id,
-                              device_key=request.device_key, request_id=request.request_id, now=now)
-        statements.record_answer(db, request.request_id, ACTIVATION_REQUEST, now)
+        statements.bind_device(db, device_id=device_id, license_id=license.id, hardware_id=request.hardware_id,
+                               device_key=request.device_key, request_id=request.request_id, now=now,
+                               replacing=ended)
+        terms = catalog.terms_of(license, statements.features_in(rows), in_use + 1)
+        signed = self._sign(ACTIVATION_RESPONSE, _activation_body(product.code, request, device_id, now, terms))
+        statements.record_answer(db, request.request_id, ACTIVATION_REQUEST, now, digest=digest,
+                                 device_id=device_id, answer=signed.decode("ascii"))
         action = ("device.reactivate-" if earlier else "device.activate-") + ("online" if online else "offline")
         statements.audit(db, now, action, license_id=license.id, device_id=device_id)
-        terms = catalog.terms_of(license, statements.features(db, license.id), in_use + 1)
-        signed = self._sign(ACTIVATION_RESPONSE, _activation_body(product.code, request, device_id, now, terms))
         return ActivationAnswer(data=signed, license_key=license.key, user=license.user, device_id=device_id,
                                 total_activations=terms.total_activations, max_activations=license.max_activations)
 
     def _product_for(self, db: Connection, code: str, api_key: str, envelope: Envelope) -> Record:
-        product = statements.product(db, code)
-        if product is None:
-            raise ProductConfigurationError(f"The request was made for a product code ({code!r}) this vendor does not have.")
-        if not secrets.compare_digest(product.api_key.encode("utf-8"), api_key.encode("utf-8")):
-            raise ProductConfigurationError("The request was made with a wrong API key for this product.")
-        if envelope.mac is None or not crypto.mac_matches(product.shared_key.encode("utf-8"), envelope.typ,
-                                                          envelope.payload, envelope.mac):
-            raise ProductConfigurationError("The request was made with a wrong shared key for this product.")
-        if product.free_tier:
-            raise FreeTierError()
-        return product
+        return _known_product(statements.product(db, code), code, api_key, envelope)
 
-    def _license_for(self, db: Connection, product: Record, request: ActivationRequest) -> int:
-        """The id of the license the request's credentials open (a key, or a user and password)."""
-        if request.key is not None:
-            license = statements.license_by_key(db, product.id, request.key.upper())
-        elif request.user is not None and request.sealed_password is not None:
-            license = statements.license_by_user(db, product.id, request.user)
-            password = self._open_password(request)
-            if not self._password_opens(product.code, request.user, license, password):
-                license = None
-        else:
-            license = None
-        if license is None:
+    def _license_for(self, found: Record, request: ActivationRequest) -> int:
+        """The id of the license the request's credentials open (a key, or a user and password).
+
+        ``found``: the product's row with the license of that key or user, if any (``license_id``,
+        ``password_hash``).
+        """
+        license_id = found.license_id
+        if request.key is None:
+            if request.user is None or request.sealed_password is None:
+                license_id = None
+            elif not self._password_opens(found, request.user, self._open_password(request)):
+                license_id = None
+        if license_id is None:
             raise InvalidCredentialsError()
-        return int(license.id)
+        return int(license_id)
 
-    def _password_opens(self, product_code: str, user: str, license: Record | None, password: str) -> bool:
+    def _password_opens(self, found: Record, user: str, password: str) -> bool:
         """Check a user-based license's password, at most ``policy.password_limit`` times per window.
 
         The attempt is counted (per license and per user name, in the database every process
         shares) before scrypt runs, and an unknown user name costs the same scrypt as a known
-        one, so neither guessing nor timing tells an attacker anything for free.
+        one, so neither guessing nor timing tells an attacker anything for free. ``found``: the
+        product's row with the user's license (``license_id`` None if there is none).
         """
-        reservation = self.throttle.reserve([bucket("license", f"{product_code}/{user}"), bucket("user", user)],
+        reservation = self.throttle.reserve([bucket("license", f"{found.code}/{user}"), bucket("user", user)],
                                             self.policy.password_limit)
-        if license is None:
+        if found.license_id is None:
             return check_unknown_user(password)
-        if not password_matches(license.password_hash, password):
+        if not password_matches(found.password_hash, password):
             return False
         self.throttle.release(reservation)
-        if needs_rehash(license.password_hash):  # made with older, cheaper parameters: upgrade it now
+        if needs_rehash(found.password_hash):  # made with older, cheaper parameters: upgrade it now
             upgraded = hash_password(password)
             with self.store.transaction() as db:
-                statements.set_password_hash(db, license.id, upgraded)
+                statements.set_password_hash(db, found.license_id, upgraded)
         return True
 
     def _open_password(self, request: ActivationRequest) -> str:
@@ -248,13 +293,13 @@ class Issuer:
 
     # -- requests about an existing activation ------------------------------------------------
 
-    def _device_request(self, data: bytes, typ: str) -> tuple[DeviceRequest, Record]:
-        """The request, once its product's keys check out (read-only: settled before any write lock)."""
-        envelope, doc = open_device_signed(data, typ)
+    def _device_request(self, data: bytes, typ: str, api_key: str | None) -> tuple[DeviceRequest, str, Record]:
+        """The request and its digest, once its product's keys check out (read-only: before any write lock)."""
+        envelope, doc = _open(data, typ, api_key)
         request = DeviceRequest.from_payload(doc)
         with self.store.transaction(readonly=True) as db:
             product = self._product_for(db, request.product, request.api_key, envelope)
-        return request, product
+        return request, _digest(envelope), product
 
     def _activation_of(self, db: Connection, product: Record, request: DeviceRequest, *, lock: bool) -> Record:
         """The license and device a device-signed request is about, once it proves it is that device.
@@ -266,38 +311,46 @@ class Issuer:
             raise LicenseNotFoundError("The license named in the request does not exist.")
         if row.device_id is None:
             raise DeviceNotFoundError("The device named in the request is not one of this license's.")
-        if row.device_key != request.device_key or row.device_hardware_id != request.hardware_id:
-            raise SignatureInvalidError("The request was not signed by the device it names.",
-                                        hint="Create the request on the device itself.")
-        if not row.device_enabled:
-            raise DeviceDisabledError()
+        _check_device(row, request)
         return row
 
-    def answer_deactivation(self, data: bytes, *, online: bool = False) -> DeactivationReceipt:
+    def answer_deactivation(self, data: bytes, *, online: bool = False,
+                            api_key: str | None = None) -> DeactivationReceipt:
         """Free the device's seat and book its consumption.
 
         ``online`` (the API): the receipt is also signed and bound to the request, and a device
         already deactivated gets a signed "already deactivated" receipt rather than a refusal —
-        the SDK forgets its license only on a receipt it can verify.
+        the SDK forgets its license only on a receipt it can verify. The same request sent again
+        gets the receipt it got the first time.
         """
-        request, product = self._device_request(data, DEACTIVATION_REQUEST)
+        request, digest, product = self._device_request(data, DEACTIVATION_REQUEST, api_key)
         now = utc_now(self.clock)
-        with self.store.transaction() as db:
-            row = self._activation_of(db, product, request, lock=True)
-            if not row.device_active and online:
-                return self._receipt(product.code, row, request, now, booked={}, already=True,
-                                     total_activations=statements.active_devices(db, row.id))
-            if not row.device_active:  # checked before replay: "already done" is the useful answer
-                raise RequestReplayedError("This device is already deactivated.",
-                                           hint="Nothing to do: the activation is already free.")
-            _refuse_replay(db, request.request_id)
-            statements.end_activations(db, [row.device_id], now)
-            booked = _book_consumption(db, row, request)
-            statements.record_answer(db, request.request_id, DEACTIVATION_REQUEST, now)
-            statements.audit(db, now, "device.deactivate", license_id=row.id, device_id=row.device_id,
-                             consumptions=request.local_consumptions)
-            return self._receipt(product.code, row, request, now, booked=booked, signed=online,
-                                 total_activations=statements.active_devices(db, row.id))
+        return self.store.write(lambda db: self._deactivate(db, product, request, digest, now, online=online),
+                                order=request.license_id)
+
+    def _deactivate(self, db: Connection, product: Record, request: DeviceRequest, digest: str,
+                    now: datetime, *, online: bool) -> DeactivationReceipt:
+        row = self._activation_of(db, product, request, lock=True)
+        earlier = statements.answer_to(db, request.request_id)
+        if earlier is not None:
+            if earlier.kind != DEACTIVATION_REQUEST or earlier.request_digest != digest or earlier.answer is None:
+                raise RequestReplayedError()
+            return DeactivationReceipt.again(earlier.answer, earlier.answered_at)
+        if not row.device_active and online:
+            return self._receipt(product.code, row, request, now, booked={}, already=True,
+                                 total_activations=row.active_devices)
+        if not row.device_active:
+            raise RequestReplayedError("This device is already deactivated.",
+                                       hint="Nothing to do: the activation is already free.")
+        statements.end_activations(db, row.id, [row.device_id], now)
+        booked = _book_consumption(db, row, request)
+        receipt = self._receipt(product.code, row, request, now, booked=booked, signed=online,
+                                total_activations=row.active_devices - 1)
+        statements.record_answer(db, request.request_id, DEACTIVATION_REQUEST, now, digest=digest,
+                                 device_id=row.device_id, answer=receipt.to_record())
+        statements.audit(db, now, "device.deactivate", license_id=row.id, device_id=row.device_id,
+                         consumptions=request.local_consumptions)
+        return receipt
 
     def _receipt(self, product_code: str, row: Record, request: DeviceRequest, now: datetime, *,
                  booked: dict[str, int], total_activations: int, signed: bool = True,
@@ -311,34 +364,52 @@ class Issuer:
             max_activations=row.max_activations, deactivated_at=now,
             signed=None if proof is None else self._sign(DEACTIVATION_RECEIPT, proof))
 
-    def answer_refresh_request(self, data: bytes) -> bytes:
-        """``license_refresh.lic`` for a device that asks for it itself (portal page or online check)."""
-        envelope, doc = open_device_signed(data, REFRESH_REQUEST)
-        request = DeviceRequest.from_payload(doc)
-        # One read-only transaction (and not audited): online checks are frequent and must not
-        # queue behind writers.
-        with self.store.transaction(readonly=True) as db:
-            product = self._product_for(db, request.product, request.api_key, envelope)
-            row = self._activation_of(db, product, request, lock=False)
-            return self._signed_refresh(db, product.code, row, reset_consumption=False, answering=request)
+    def answer_refresh_request(self, data: bytes, *, api_key: str | None = None) -> bytes:
+        """``license_refresh.lic`` for a device that asks for it itself (portal page or online check).
 
-    def answer_consumption_report(self, data: bytes) -> bytes:
+        Online checks are the most frequent request and are not audited: one read statement
+        (:meth:`~licensing.issuing.store.VendorStore.snapshot`) fetches the product, license,
+        device and features together. A request about another product's license or device is
+        answered step by step instead, so that its refusal says exactly what is wrong.
+        """
+        envelope, doc = _open(data, REFRESH_REQUEST, api_key)
+        request = DeviceRequest.from_payload(doc)
+        with self.store.snapshot() as db:
+            rows = statements.device_snapshot(db, request.device_id)
+        row = rows[0] if rows else None
+        if row is None or row.product_code != request.product or row.id != request.license_id:
+            with self.store.transaction(readonly=True) as db:
+                product = self._product_for(db, request.product, request.api_key, envelope)
+                row = self._activation_of(db, product, request, lock=False)
+                return self._refresh_file(product.code, row, statements.features(db, row.id), reset_consumption=False,
+                                          answering=request)
+        _check_product(row, request.api_key, envelope)
+        _check_device(row, request)
+        return self._refresh_file(row.product_code, row, statements.features_in(rows), reset_consumption=False,
+                                  answering=request)
+
+    def answer_consumption_report(self, data: bytes, *, api_key: str | None = None) -> bytes:
         """Book a device's local consumption once, and answer with the terms that include it.
 
         A report is resent unchanged until acknowledged; a report already booked is answered
         again (with the current terms) but never booked twice.
         """
-        request, product = self._device_request(data, CONSUMPTION_SYNC)
+        request, digest, product = self._device_request(data, CONSUMPTION_SYNC, api_key)
         now = utc_now(self.clock)
-        with self.store.transaction() as db:
+
+        def book_once(db: Connection) -> bytes:
             row = self._activation_of(db, product, request, lock=True)
-            if not statements.is_answered(db, request.request_id):
+            if statements.answer_to(db, request.request_id) is None:
                 _book_consumption(db, row, request)
-                statements.record_answer(db, request.request_id, CONSUMPTION_SYNC, now)
+                statements.record_answer(db, request.request_id, CONSUMPTION_SYNC, now, digest=digest,
+                                         device_id=row.device_id, answer=None)
                 statements.audit(db, now, "device.consumption", license_id=row.id, device_id=row.device_id,
                                  consumptions=request.local_consumptions)
                 row = self._activation_of(db, product, request, lock=False)  # the totals just booked
-            return self._signed_refresh(db, product.code, row, reset_consumption=False, answering=request)
+            return self._refresh_file(product.code, row, statements.features(db, row.id), reset_consumption=False,
+                                      answering=request)
+
+        return self.store.write(book_once, order=request.license_id)
 
     # -- refresh -----------------------------------------------------------------------------
 
@@ -352,19 +423,20 @@ class Issuer:
                 raise DeviceNotFoundError(f"The device {device_id!r} is not on the license {license_key!r}.")
             if not row.device_enabled:
                 raise DeviceDisabledError("This device is disabled; enable it before sending it a refresh.")
-            signed = self._signed_refresh(db, row.product_code, row, reset_consumption=reset_consumption)
+            signed = self._refresh_file(row.product_code, row, statements.features(db, row.id),
+                                        reset_consumption=reset_consumption)
             statements.audit(db, utc_now(self.clock), "device.refresh", license_id=row.id, device_id=row.device_id,
                              revision=row.revision)
             return signed
 
-    def _signed_refresh(self, db: Connection, product_code: str, row: Record, *, reset_consumption: bool,
-                        answering: DeviceRequest | None = None) -> bytes:
-        """The refresh file for the device of a joined license-and-device row; ``answering``: the
-        device's request it answers (its id and nonce are signed in)."""
+    def _refresh_file(self, product_code: str, row: Record, features: Iterable[Any], *, reset_consumption: bool,
+                      answering: DeviceRequest | None = None) -> bytes:
+        """The refresh file for the device of a joined license-and-device row, with the license's features;
+        ``answering``: the device's request it answers (its id and nonce are signed in)."""
         if not row.device_active:
             raise DeviceNotFoundError("This device is no longer activated on the license.",
                                       hint="Only an active device can be refreshed; the device must activate again.")
-        terms = catalog.terms_of(row, statements.features(db, row.id), statements.active_devices(db, row.id))
+        terms = catalog.terms_of(row, features, row.active_devices)
         body = _refresh_body(product_code, row, utc_now(self.clock), terms, reset_consumption=reset_consumption,
                              answering=answering)
         return self._sign(LICENSE_REFRESH, body)
@@ -418,6 +490,66 @@ def _book_consumption(db: Connection, row: Record, request: DeviceRequest) -> di
     return booked
 
 
+def _open(data: bytes, typ: str, api_key: str | None) -> tuple[Envelope, dict[str, Any]]:
+    """The request, intact (signed by the device key it names), and sent with the API key signed inside."""
+    envelope, doc = open_device_signed(data, typ)
+    if api_key is not None and doc.get("api_key") != api_key:
+        raise ProductConfigurationError("The X-Api-Key header does not match the API key inside the request.")
+    return envelope, doc
+
+
+def _known_product(product: Record | None, code: str, api_key: str, envelope: Envelope) -> Record:
+    """The request's product, once its API key and shared-key MAC check out (see _check_product)."""
+    if product is None:
+        raise ProductConfigurationError(f"The request was made for a product code ({code!r}) this vendor does not have.")
+    _check_product(product, api_key, envelope)
+    return product
+
+
+def _check_product(product: Record, api_key: str, envelope: Envelope) -> None:
+    """The request's API key and shared-key MAC are the product's, and the product is not on the free tier."""
+    if not secrets.compare_digest(product.api_key.encode("utf-8"), api_key.encode("utf-8")):
+        raise ProductConfigurationError("The request was made with a wrong API key for this product.")
+    if envelope.mac is None or not crypto.mac_matches(product.shared_key.encode("utf-8"), envelope.typ,
+                                                      envelope.payload, envelope.mac):
+        raise ProductConfigurationError("The request was made with a wrong shared key for this product.")
+    if product.free_tier:
+        raise FreeTierError()
+
+
+def _check_device(row: Record, request: DeviceRequest) -> None:
+    """The request was signed by the device the vendor bound (its key, its hardware), and it is enabled."""
+    if row.device_key != request.device_key or row.device_hardware_id != request.hardware_id:
+        raise SignatureInvalidError("The request was not signed by the device it names.",
+                                    hint="Create the request on the device itself.")
+    if not row.device_enabled:
+        raise DeviceDisabledError()
+
+
+def _digest(envelope: Envelope) -> str:
+    """What makes two uploads the same request: the signed payload (it names the device key)."""
+    return hashlib.sha256(envelope.payload).hexdigest()
+
+
+def _activation_again(db: Connection, license: Record, digest: str, now: datetime) -> ActivationAnswer:
+    """The answer already given to this very request, while the activation it made still stands.
+
+    ``license``: the license's row joined to how the request was answered (``answered_*``).
+    """
+    if (license.answered_kind != ACTIVATION_REQUEST or license.request_digest != digest
+            or license.answer is None):
+        raise RequestReplayedError()
+    device = statements.device_state(db, license.answered_device_id)
+    if device is None or not device.active:
+        raise RequestReplayedError(
+            f"This request was answered on {license.answered_at:%Y-%m-%d}, and that activation has ended since.",
+            hint="Create a new activation request on the device and upload that one.")
+    if not device.enabled:
+        raise DeviceDisabledError()
+    _refuse_unusable(license, now)
+    return ActivationAnswer.again(license.answer.encode("ascii"), license.answered_at)
+
+
 def _same_copy(earlier: Sequence[Record], request: ActivationRequest) -> Record | None:
     """The rule for a machine this license was activated on before (``earlier``: its devices there).
 
@@ -456,11 +588,6 @@ def _refuse_reactivation_over_limit(db: Connection, license_id: int, now: dateti
             f"days, the most the vendor allows.",
             hint=f"Try again in {days} day{'s' if days != 1 else ''}, or ask the vendor to look at the license's "
                  "activations.", retry_after=seconds)
-
-
-def _refuse_replay(db: Connection, request_id: str) -> None:
-    if statements.is_answered(db, request_id):
-        raise RequestReplayedError()
 
 
 def _refuse_wrong_role(license: Record, request: ActivationRequest) -> None:

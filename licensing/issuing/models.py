@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = ["Base", "Product", "License", "LicenseFeature", "Device", "AnsweredRequest", "AuditEvent", "AttemptCounter",
@@ -68,6 +79,9 @@ class License(Base):
     allow_overages: Mapped[bool] = mapped_column(Boolean, default=False)
     max_overages: Mapped[int] = mapped_column(Integer, default=0)
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    #: devices active on the license now (kept with every change to a device's ``active``, under
+    #: the license's lock): the seat count without counting rows on every activation and check
+    active_devices: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     customer: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     #: floating licenses only (NULL otherwise): seats at once, lease length, longest borrow (0: none)
@@ -100,6 +114,9 @@ class Device(Base):
     """One activation of a license on one device (a re-activation is a new row)."""
 
     __tablename__ = "devices"
+    # An activation looks up the license's devices on the same hardware: without both columns in
+    # one index, SQLite scans every device of the license (all of them, on a license of many seats).
+    __table_args__ = (Index("ix_devices_license_hardware", "license_id", "hardware_id"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     license_id: Mapped[int] = mapped_column(ForeignKey("licenses.id"), index=True)
@@ -116,13 +133,21 @@ class Device(Base):
 
 
 class AnsweredRequest(Base):
-    """Every request id the vendor has answered: a second upload of the same file is a replay."""
+    """Every request id the vendor has answered, and what it was answered with.
+
+    The same request sent again (a client retrying after a lost answer) gets the same answer
+    back; another request that reuses the id is a replay. ``request_digest`` is the SHA-256 of
+    the signed payload, ``answer`` the exact bytes handed out (a signed file or a receipt).
+    """
 
     __tablename__ = "answered_requests"
 
     request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    request_digest: Mapped[str | None] = mapped_column(String(64))
+    device_id: Mapped[str | None] = mapped_column(String(40))
+    answer: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditEvent(Base):

@@ -2,41 +2,44 @@
 
 Every answer the license server gives (activation, check, refresh, deactivation, consumption
 report) runs a handful of these inside one short transaction the caller opened
-(:meth:`~licensing.issuing.store.VendorStore.transaction`). Rows come back as plain
-:class:`~sqlalchemy.engine.Row` tuples with attribute access, so nothing is loaded that the answer
-does not use, and there is no identity map, unit of work or lazy load to pay for.
+(:meth:`~licensing.issuing.store.VendorStore.transaction`). Rows come back as named tuples
+(columns by attribute), so nothing is loaded that the answer does not use, and there is no
+identity map, unit of work or lazy load to pay for.
 
-The statements are built once, at import, with bound parameters: SQLAlchemy then reuses each
-one's compiled form from its cache instead of building and coercing a new construct per request.
-The admin pages and the CLI keep using the ORM (:mod:`licensing.issuing.catalog`); both write the
-same tables, so the two meet only in the database.
+The statements are built once, at import, with bound parameters, and prepared once per database
+kind (:mod:`licensing.issuing.prepared`): each call goes straight to the driver. The admin pages
+and the CLI keep using the ORM (:mod:`licensing.issuing.catalog`); both write the same tables, so
+the two meet only in the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeAlias, Unpack
+from typing import Any, TypeAlias
 
-from sqlalchemy import Row, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from .. import Feature
 from .models import AnsweredRequest, AuditEvent, Device, License, LicenseFeature, Product
+from .prepared import Prepared
 
 __all__ = [
     "Record",
     "product",
-    "license_by_key",
-    "license_by_user",
-    "locked_license",
+    "product_and_license",
+    "license_to_activate",
     "license_with_device",
     "device_with_license",
+    "device_snapshot",
     "features",
-    "active_devices",
+    "features_in",
     "devices_of_machine",
     "audited_since",
-    "is_answered",
-    "add_device",
+    "answer_to",
+    "device_state",
+    "bind_device",
     "end_activations",
     "set_password_hash",
     "record_answer",
@@ -45,8 +48,8 @@ __all__ = [
 ]
 
 
-#: one result row: columns by attribute (``row.max_activations``), nothing loaded lazily
-Record: TypeAlias = "Row[Unpack[tuple[Any, ...]]]"
+#: one result row: a named tuple, columns by attribute (``row.max_activations``)
+Record: TypeAlias = Any
 
 
 def _table(model: type) -> Table:
@@ -67,7 +70,7 @@ _LICENSE_COLUMNS = (
     licenses.c.id, licenses.c.product_id, licenses.c.key, licenses.c.user, licenses.c.license_type,
     licenses.c.enabled, licenses.c.start, licenses.c.expires, licenses.c.max_activations,
     licenses.c.max_consumptions, licenses.c.total_consumptions, licenses.c.allow_overages,
-    licenses.c.max_overages, licenses.c.revision, licenses.c.customer,
+    licenses.c.max_overages, licenses.c.revision, licenses.c.customer, licenses.c.active_devices,
     licenses.c.seats, licenses.c.lease_seconds, licenses.c.max_borrow_seconds,  # floating licenses
 )
 #: the device's side of a joined row, named so it cannot clash with the license's columns
@@ -78,83 +81,148 @@ _DEVICE_COLUMNS = (
     devices.c.request_id.label("device_request_id"),
 )
 
-_PRODUCT = select(products.c.id, products.c.code, products.c.api_key, products.c.shared_key,
-                  products.c.free_tier).where(products.c.code == bindparam("code"))
-_LICENSE_BY_KEY = select(licenses.c.id, licenses.c.password_hash).where(
-    licenses.c.product_id == bindparam("product_id"), licenses.c.key == bindparam("key"))
-_LICENSE_BY_USER = select(licenses.c.id, licenses.c.password_hash).where(
-    licenses.c.product_id == bindparam("product_id"), licenses.c.user == bindparam("user"))
-_LOCKED_LICENSE = select(*_LICENSE_COLUMNS).where(licenses.c.id == bindparam("license_id")).with_for_update()
-_LICENSE_WITH_DEVICE = (
+#: a license's feature, named so it cannot clash with the license's columns (see features_in)
+_FEATURE_COLUMNS = (
+    license_features.c.code.label("feature_code"), license_features.c.name.label("feature_name"),
+    license_features.c.expires.label("feature_expires"),
+    license_features.c.max_consumptions.label("feature_max_consumptions"),
+    license_features.c.total_consumptions.label("feature_total_consumptions"),
+)
+
+# Each statement is prepared once per database kind (licensing.issuing.prepared).
+_PRODUCT = Prepared(
+    select(products.c.id, products.c.code, products.c.api_key, products.c.shared_key, products.c.free_tier)
+    .where(products.c.code == bindparam("code"))
+)
+_PRODUCT_AND_LICENSE = Prepared(
+    select(products.c.id, products.c.code, products.c.api_key, products.c.shared_key, products.c.free_tier,
+           licenses.c.id.label("license_id"), licenses.c.password_hash)
+    .select_from(products.outerjoin(licenses, and_(
+        licenses.c.product_id == products.c.id,
+        or_(licenses.c.key == bindparam("key"), licenses.c.user == bindparam("user")))))
+    .where(products.c.code == bindparam("code"))
+)
+_LICENSE_TO_ACTIVATE = Prepared(
+    select(*_LICENSE_COLUMNS,
+           answered_requests.c.kind.label("answered_kind"), answered_requests.c.answered_at,
+           answered_requests.c.request_digest, answered_requests.c.device_id.label("answered_device_id"),
+           answered_requests.c.answer, *_FEATURE_COLUMNS)
+    .select_from(licenses
+                 .outerjoin(answered_requests, answered_requests.c.request_id == bindparam("request_id"))
+                 .outerjoin(license_features, license_features.c.license_id == licenses.c.id))
+    .where(licenses.c.id == bindparam("license_id"))
+    .order_by(license_features.c.code)
+    .with_for_update(of=licenses)
+)
+_license_with_device = (
     select(*_LICENSE_COLUMNS, *_DEVICE_COLUMNS)
     .select_from(licenses.outerjoin(devices, and_(devices.c.id == bindparam("device_id"),
                                                    devices.c.license_id == licenses.c.id)))
     .where(licenses.c.id == bindparam("license_id"), licenses.c.product_id == bindparam("product_id"))
 )
-_LICENSE_WITH_DEVICE_LOCKED = _LICENSE_WITH_DEVICE.with_for_update(of=licenses)
-_DEVICE_WITH_LICENSE = (
+_LICENSE_WITH_DEVICE = Prepared(_license_with_device)
+_LICENSE_WITH_DEVICE_LOCKED = Prepared(_license_with_device.with_for_update(of=licenses))
+_DEVICE_WITH_LICENSE = Prepared(
     select(*_LICENSE_COLUMNS, *_DEVICE_COLUMNS, products.c.code.label("product_code"))
     .select_from(devices.join(licenses, licenses.c.id == devices.c.license_id)
                  .join(products, products.c.id == licenses.c.product_id))
     .where(devices.c.id == bindparam("device_id"))
     .with_for_update(of=licenses)
 )
-_FEATURES = (select(license_features.c.code, license_features.c.name, license_features.c.expires,
-                    license_features.c.max_consumptions, license_features.c.total_consumptions)
-             .where(license_features.c.license_id == bindparam("license_id"))
-             .order_by(license_features.c.code))
-_ACTIVE_DEVICES = select(func.count()).select_from(devices).where(
-    devices.c.license_id == bindparam("license_id"), devices.c.active.is_(True))
-_DEVICES_OF_MACHINE = select(devices.c.id, devices.c.active, devices.c.enabled, devices.c.device_key,
-                             devices.c.activated_at).where(
-    devices.c.license_id == bindparam("license_id"), devices.c.hardware_id == bindparam("hardware_id"))
+_DEVICE_SNAPSHOT = Prepared(
+    select(products.c.code.label("product_code"), products.c.api_key, products.c.shared_key, products.c.free_tier,
+           *_LICENSE_COLUMNS, *_DEVICE_COLUMNS, *_FEATURE_COLUMNS)
+    .select_from(devices.join(licenses, licenses.c.id == devices.c.license_id)
+                 .join(products, products.c.id == licenses.c.product_id)
+                 .outerjoin(license_features, license_features.c.license_id == licenses.c.id))
+    .where(devices.c.id == bindparam("device_id"))
+    .order_by(license_features.c.code)
+)
+_FEATURES = Prepared(
+    select(license_features.c.code, license_features.c.name, license_features.c.expires,
+           license_features.c.max_consumptions, license_features.c.total_consumptions)
+    .where(license_features.c.license_id == bindparam("license_id"))
+    .order_by(license_features.c.code)
+)
+_DEVICES_OF_MACHINE = Prepared(
+    select(devices.c.id, devices.c.active, devices.c.enabled, devices.c.device_key, devices.c.activated_at)
+    .where(devices.c.license_id == bindparam("license_id"), devices.c.hardware_id == bindparam("hardware_id"))
+)
+# Only after a re-activation, and with an expanding IN list: run by SQLAlchemy, not prepared.
 _AUDITED_SINCE = (select(audit_events.c.at)
                   .where(audit_events.c.license_id == bindparam("license_id"),
                          audit_events.c.action.in_(bindparam("actions", expanding=True)),
                          audit_events.c.at > bindparam("since"))
                   .order_by(audit_events.c.at))
-_SET_PASSWORD_HASH = (update(licenses).where(licenses.c.id == bindparam("of_license"))
-                      .values(password_hash=bindparam("new_hash")))
-_IS_ANSWERED = select(answered_requests.c.request_id).where(answered_requests.c.request_id == bindparam("request_id"))
-_ADD_DEVICE = insert(devices)
-_END_ACTIVATION = (update(devices).where(devices.c.id == bindparam("ended_id"))
-                   .values(active=False, deactivated_at=bindparam("ended_at")))
-_RECORD_ANSWER = insert(answered_requests)
-_AUDIT = insert(audit_events)
-_BOOK_FEATURE = (update(license_features)
-                 .where(license_features.c.license_id == bindparam("of_license"),
-                        license_features.c.code == bindparam("feature_code"))
-                 .values(total_consumptions=license_features.c.total_consumptions + bindparam("uses")))
-_BOOK_LICENSE = (update(licenses).where(licenses.c.id == bindparam("of_license"))
-                 .values(total_consumptions=licenses.c.total_consumptions + bindparam("uses"),
-                         revision=licenses.c.revision + bindparam("new_revision")))
-_BOOK_DEVICE = (update(devices).where(devices.c.id == bindparam("of_device"))
-                .values(booked_consumptions=devices.c.booked_consumptions + bindparam("uses")))
+_SET_PASSWORD_HASH = Prepared(
+    update(licenses).where(licenses.c.id == bindparam("of_license")).values(password_hash=bindparam("new_hash"))
+)
+_ANSWER = Prepared(
+    select(answered_requests.c.kind, answered_requests.c.answered_at, answered_requests.c.request_digest,
+           answered_requests.c.device_id, answered_requests.c.answer)
+    .where(answered_requests.c.request_id == bindparam("request_id"))
+)
+_DEVICE_STATE = Prepared(select(devices.c.active, devices.c.enabled).where(devices.c.id == bindparam("device_id")))
+_ADD_DEVICE = Prepared(insert(devices).values({name: bindparam(name) for name in (
+    "id", "license_id", "hardware_id", "device_key", "request_id", "active", "enabled", "activated_at",
+    "deactivated_at", "booked_consumptions")}))
+_END_ACTIVATION = Prepared(
+    update(devices).where(devices.c.id == bindparam("ended_id"), devices.c.active.is_(True))
+    .values(active=False, deactivated_at=bindparam("ended_at"))
+)
+_COUNT_SEATS = Prepared(
+    update(licenses).where(licenses.c.id == bindparam("of_license"))
+    .values(active_devices=licenses.c.active_devices + bindparam("change"))
+)
+_RECORD_ANSWER = Prepared(insert(answered_requests).values({name: bindparam(name) for name in (
+    "request_id", "kind", "answered_at", "request_digest", "device_id", "answer")}))
+_AUDIT = Prepared(insert(audit_events).values({name: bindparam(name) for name in (
+    "at", "action", "license_id", "device_id", "detail")}))
+_BOOK_FEATURE = Prepared(
+    update(license_features)
+    .where(license_features.c.license_id == bindparam("of_license"), license_features.c.code == bindparam("feature_code"))
+    .values(total_consumptions=license_features.c.total_consumptions + bindparam("uses"))
+)
+_BOOK_LICENSE = Prepared(
+    update(licenses).where(licenses.c.id == bindparam("of_license"))
+    .values(total_consumptions=licenses.c.total_consumptions + bindparam("uses"),
+            revision=licenses.c.revision + bindparam("new_revision"))
+)
+_BOOK_DEVICE = Prepared(
+    update(devices).where(devices.c.id == bindparam("of_device"))
+    .values(booked_consumptions=devices.c.booked_consumptions + bindparam("uses"))
+)
 
 
 # -- who is asking ---------------------------------------------------------------------------
 
 
+def _first(rows: list[Record]) -> Record | None:
+    return rows[0] if rows else None
+
+
 def product(db: Connection, code: str) -> Record | None:
     """The product with ``code``: id, code, api_key, shared_key, free_tier."""
-    return db.execute(_PRODUCT, {"code": code}).first()
+    return _first(_PRODUCT.rows(db, {"code": code}))
 
 
-def license_by_key(db: Connection, product_id: int, key: str) -> Record | None:
-    """id and password_hash of the product's license with this (upper-case) key."""
-    return db.execute(_LICENSE_BY_KEY, {"product_id": product_id, "key": key}).first()
-
-
-def license_by_user(db: Connection, product_id: int, user: str) -> Record | None:
-    return db.execute(_LICENSE_BY_USER, {"product_id": product_id, "user": user}).first()
+def product_and_license(db: Connection, code: str, *, key: str | None, user: str | None) -> Record | None:
+    """The product with ``code`` (id, code, api_key, shared_key, free_tier) and, if it has one, its license
+    with this key or user (``license_id`` and ``password_hash``, else None). None: no such product."""
+    return _first(_PRODUCT_AND_LICENSE.rows(db, {"code": code, "key": key, "user": user}))
 
 
 # -- the license and its devices --------------------------------------------------------------
 
 
-def locked_license(db: Connection, license_id: int) -> Record:
-    """The license row, locked until the transaction ends (``FOR UPDATE``; SQLite holds the write lock)."""
-    return db.execute(_LOCKED_LICENSE, {"license_id": license_id}).one()
+def license_to_activate(db: Connection, license_id: int, request_id: str) -> Sequence[Record]:
+    """License ``license_id``, locked until the transaction ends, with how ``request_id`` was answered and the features.
+
+    One row per feature (one with ``feature_*`` None if the license has none): the license's
+    columns; ``answered_kind``, ``answered_at``, ``request_digest``, ``answered_device_id`` and
+    ``answer`` (all None if the request was never answered); the feature's (see features_in).
+    """
+    return _LICENSE_TO_ACTIVATE.rows(db, {"license_id": license_id, "request_id": request_id})
 
 
 def license_with_device(db: Connection, product_id: int, license_id: int, device_id: str, *,
@@ -164,28 +232,41 @@ def license_with_device(db: Connection, product_id: int, license_id: int, device
     None when the product has no such license. ``lock`` locks the license row (not the device).
     """
     statement = _LICENSE_WITH_DEVICE_LOCKED if lock else _LICENSE_WITH_DEVICE
-    return db.execute(statement, {"product_id": product_id, "license_id": license_id,
-                                  "device_id": device_id}).first()
+    return _first(statement.rows(db, {"product_id": product_id, "license_id": license_id,
+                                  "device_id": device_id}))
 
 
 def device_with_license(db: Connection, device_id: str) -> Record | None:
     """Device ``device_id`` joined to its (locked) license and the product's code."""
-    return db.execute(_DEVICE_WITH_LICENSE, {"device_id": device_id}).first()
+    return _first(_DEVICE_WITH_LICENSE.rows(db, {"device_id": device_id}))
+
+
+def device_snapshot(db: Connection, device_id: str) -> Sequence[Record]:
+    """Everything an online check needs about device ``device_id``, in one statement (one snapshot).
+
+    One row per feature of its license (one row with ``feature_*`` None if it has none): the
+    product's code (``product_code``), keys and tier, the license's columns, the device's
+    (``device_*``), the feature's (``feature_*``). No rows: no such device.
+    """
+    return _DEVICE_SNAPSHOT.rows(db, {"device_id": device_id})
+
+
+def features_in(rows: Sequence[Record]) -> list[Feature]:
+    """The license's features, from the rows of a statement that joined them (``feature_*`` columns)."""
+    return [Feature(code=row.feature_code, name=row.feature_name, expires=row.feature_expires,
+                    max_consumptions=row.feature_max_consumptions, total_consumptions=row.feature_total_consumptions)
+            for row in rows if row.feature_code is not None]
 
 
 def features(db: Connection, license_id: int) -> Sequence[Record]:
     """The license's features, by code: code, name, expires, max_consumptions, total_consumptions."""
-    return db.execute(_FEATURES, {"license_id": license_id}).all()
-
-
-def active_devices(db: Connection, license_id: int) -> int:
-    return int(db.execute(_ACTIVE_DEVICES, {"license_id": license_id}).scalar_one())
+    return _FEATURES.rows(db, {"license_id": license_id})
 
 
 def devices_of_machine(db: Connection, license_id: int, hardware_id: str) -> Sequence[Record]:
     """Every device the license was ever activated as on this hardware: id, active, enabled, device_key,
     activated_at."""
-    return db.execute(_DEVICES_OF_MACHINE, {"license_id": license_id, "hardware_id": hardware_id}).all()
+    return _DEVICES_OF_MACHINE.rows(db, {"license_id": license_id, "hardware_id": hardware_id})
 
 
 def audited_since(db: Connection, license_id: int, actions: Sequence[str], since: datetime) -> list[datetime]:
@@ -197,43 +278,65 @@ def audited_since(db: Connection, license_id: int, actions: Sequence[str], since
 # -- writes ------------------------------------------------------------------------------------
 
 
-def is_answered(db: Connection, request_id: str) -> bool:
-    return db.execute(_IS_ANSWERED, {"request_id": request_id}).first() is not None
+def answer_to(db: Connection, request_id: str) -> Record | None:
+    """How ``request_id`` was answered, if it was: kind, answered_at, request_digest, device_id, answer."""
+    return _first(_ANSWER.rows(db, {"request_id": request_id}))
 
 
-def add_device(db: Connection, *, device_id: str, license_id: int, hardware_id: str, device_key: str,
-               request_id: str, now: datetime) -> None:
-    db.execute(_ADD_DEVICE, {"id": device_id, "license_id": license_id, "hardware_id": hardware_id,
+def device_state(db: Connection, device_id: str) -> Record | None:
+    """active and enabled of one device."""
+    return _first(_DEVICE_STATE.rows(db, {"device_id": device_id}))
+
+
+def bind_device(db: Connection, *, device_id: str, license_id: int, hardware_id: str, device_key: str,
+                request_id: str, now: datetime, replacing: Sequence[str] = ()) -> None:
+    """A new active device on the license, in place of ``replacing`` (ended), and the seats counted.
+
+    The caller holds the license's lock.
+    """
+    ended = _end(db, replacing, now)
+    _ADD_DEVICE.run(db, {"id": device_id, "license_id": license_id, "hardware_id": hardware_id,
                              "device_key": device_key, "request_id": request_id, "active": True, "enabled": True,
                              "activated_at": now, "deactivated_at": None, "booked_consumptions": 0})
+    _COUNT_SEATS.run(db, {"of_license": license_id, "change": 1 - ended})
 
 
-def end_activations(db: Connection, device_ids: Sequence[str], now: datetime) -> None:
-    """Mark devices inactive (their seats are free again)."""
-    if device_ids:
-        db.execute(_END_ACTIVATION, [{"ended_id": device_id, "ended_at": now} for device_id in device_ids])
+def end_activations(db: Connection, license_id: int, device_ids: Sequence[str], now: datetime) -> None:
+    """Mark the license's devices inactive; their seats are free again (the caller holds the license's lock)."""
+    ended = _end(db, device_ids, now)
+    if ended:
+        _COUNT_SEATS.run(db, {"of_license": license_id, "change": -ended})
+
+
+def _end(db: Connection, device_ids: Sequence[str], now: datetime) -> int:
+    """End the active ones among ``device_ids``; how many were active. One statement each: a row
+    count is reliable only for one."""
+    return sum(_END_ACTIVATION.run(db, {"ended_id": device_id, "ended_at": now})
+               for device_id in device_ids)
 
 
 def set_password_hash(db: Connection, license_id: int, password_hash: str) -> None:
-    db.execute(_SET_PASSWORD_HASH, {"of_license": license_id, "new_hash": password_hash})
+    _SET_PASSWORD_HASH.run(db, {"of_license": license_id, "new_hash": password_hash})
 
 
-def record_answer(db: Connection, request_id: str, kind: str, now: datetime) -> None:
-    """Remember that ``request_id`` was answered (its primary key makes a second insert fail)."""
-    db.execute(_RECORD_ANSWER, {"request_id": request_id, "kind": kind, "answered_at": now})
+def record_answer(db: Connection, request_id: str, kind: str, now: datetime, *, digest: str,
+                  device_id: str | None, answer: str | None) -> None:
+    """Remember how ``request_id`` was answered (its primary key makes a second insert fail)."""
+    _RECORD_ANSWER.run(db, {"request_id": request_id, "kind": kind, "answered_at": now,
+                                "request_digest": digest, "device_id": device_id, "answer": answer})
 
 
 def book_consumption(db: Connection, license_id: int, device_id: str, uses: int,
                      feature_uses: dict[str, int]) -> None:
     """Add a device's reported uses to the license's and features' totals; any change is a new revision."""
     for code, count in feature_uses.items():
-        db.execute(_BOOK_FEATURE, {"of_license": license_id, "feature_code": code, "uses": count})
+        _BOOK_FEATURE.run(db, {"of_license": license_id, "feature_code": code, "uses": count})
     changed = bool(uses or feature_uses)
-    db.execute(_BOOK_LICENSE, {"of_license": license_id, "uses": uses, "new_revision": int(changed)})
-    db.execute(_BOOK_DEVICE, {"of_device": device_id, "uses": uses})
+    _BOOK_LICENSE.run(db, {"of_license": license_id, "uses": uses, "new_revision": int(changed)})
+    _BOOK_DEVICE.run(db, {"of_device": device_id, "uses": uses})
 
 
 def audit(db: Connection, now: datetime, action: str, *, license_id: int | None, device_id: str | None,
           **detail: Any) -> None:
-    db.execute(_AUDIT, {"at": now, "action": action, "license_id": license_id, "device_id": device_id,
+    _AUDIT.run(db, {"at": now, "action": action, "license_id": license_id, "device_id": device_id,
                         "detail": detail})

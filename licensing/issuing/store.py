@@ -16,18 +16,27 @@ about a tenth of their time.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: SQLite's own lock alone
+    fcntl = None  # type: ignore[assignment]
+
 from .. import ConfigurationError, StorageError, StorageLockedError
+from .group_commit import GroupCommit
 
 __all__ = ["VendorStore", "sqlite_url"]
+
+T = TypeVar("T")
 
 
 def sqlite_url(path: Path) -> str:
@@ -36,9 +45,12 @@ def sqlite_url(path: Path) -> str:
 
 def _make_engine(url: str) -> Engine:
     try:
+        # Connections per process: the portal's database threads (PortalSettings.db_concurrency),
+        # a health check and the admin pages.
+        pool = {"pool_size": 16, "max_overflow": 8}
         if not url.startswith("sqlite"):
-            return create_engine(url, pool_pre_ping=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+            return create_engine(url, pool_pre_ping=True, **pool)
+        engine = create_engine(url, connect_args={"timeout": 30}, **pool)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise ConfigurationError(f"The database URL cannot be used: {exc}.",
                                  hint="Give a URL such as postgresql+psycopg://user@host/db, or leave it out for SQLite.") from None
@@ -67,6 +79,10 @@ def _begin_sqlite(mode: str) -> Callable[[Session, Any, Connection], None]:
     return begin
 
 
+def _typed(exc: Exception) -> Exception:
+    return _storage_error(exc) if isinstance(exc, SQLAlchemyError) else exc
+
+
 def _storage_error(exc: SQLAlchemyError) -> StorageError:
     """Database failures as typed errors: a busy database, or one that cannot be used at all."""
     if isinstance(exc, OperationalError) and "locked" in str(exc).lower():
@@ -76,12 +92,46 @@ def _storage_error(exc: SQLAlchemyError) -> StorageError:
                         hint="Check the --data folder and --database URL; the database file may be damaged.")
 
 
+class _WriterQueue:
+    """On SQLite, the writers of one database file queue in the kernel before taking SQLite's lock.
+
+    SQLite makes a writer that finds the database locked sleep and retry, with growing sleeps (up
+    to 100 ms each); the lock is often free long before the sleeper wakes, so writers of several
+    processes (``serve --workers N``) leave it idle while they wait, and their answers pile up
+    behind. ``flock`` on a file next to the database wakes the next writer the moment the lock is
+    released. Writers that do not queue here (another program) still meet SQLite's own lock.
+    Every write transaction of this module queues, and none is ever opened inside another.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path if fcntl is not None else None
+
+    @contextlib.contextmanager
+    def turn(self, writing: bool) -> Iterator[None]:
+        if not writing or self.path is None:
+            yield
+            return
+        handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+            yield
+        finally:
+            os.close(handle)
+
+
 class VendorStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._group = GroupCommit(self.transaction, convert=_typed)
+        # SQLite: isolation_level stays None (see _make_engine), so a bare connection autocommits.
+        self._snapshot_engine = self.engine if self.is_sqlite else self.engine.execution_options(
+            isolation_level="AUTOCOMMIT")
+        database = self.engine.url.database
+        self._writers = _WriterQueue(Path(database + "-writers.lock") if self.is_sqlite and database
+                                     and database != ":memory:" else None)
         if self.is_sqlite:
             event.listen(self._sessions, "after_begin", _begin_sqlite("IMMEDIATE"))
             event.listen(self._read_sessions, "after_begin", _begin_sqlite("DEFERRED"))
@@ -108,7 +158,8 @@ class VendorStore:
         ``readonly`` sessions must not write: on SQLite they do not take the write lock.
         """
         try:
-            with (self._read_sessions if readonly else self._sessions)() as session, session.begin():
+            with self._writers.turn(not readonly), (self._read_sessions if readonly else self._sessions)() as session, \
+                    session.begin():
                 yield session
         except SQLAlchemyError as exc:
             raise _storage_error(exc) from None
@@ -121,7 +172,7 @@ class VendorStore:
         :meth:`session`.
         """
         try:
-            with self.engine.connect() as connection:
+            with self._writers.turn(not readonly), self.engine.connect() as connection:
                 if self.is_sqlite:
                     connection.exec_driver_sql("BEGIN DEFERRED" if readonly else "BEGIN IMMEDIATE")
                 else:
@@ -134,6 +185,33 @@ class VendorStore:
                 connection.commit()
         except SQLAlchemyError as exc:
             raise _storage_error(exc) from None
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A connection for a single read statement, outside any transaction.
+
+        One statement reads one consistent snapshot by itself, so the hottest reads (online
+        checks) skip the BEGIN and COMMIT round trips. On PostgreSQL the connection is in
+        autocommit; on SQLite no BEGIN is issued at all (the driver's own autocommit).
+        """
+        try:
+            with self._snapshot_engine.connect() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise _storage_error(exc) from None
+
+    def write(self, work: Callable[[Connection], T], *, order: int = 0) -> T:
+        """Run ``work(connection)`` in a write transaction shared with other threads' (group commit).
+
+        Returns once the transaction is committed (durable); see :mod:`licensing.issuing.group_commit`.
+        ``order``: the id of the license the work locks, so that groups lock rows in one order.
+        """
+        return self._group.run(work, order)
+
+    def ping(self) -> None:
+        """Raise a StorageError unless the database answers a trivial query (health checks)."""
+        with self.transaction(readonly=True) as connection:
+            connection.exec_driver_sql("SELECT 1")
 
     def dispose(self) -> None:
         self.engine.dispose()

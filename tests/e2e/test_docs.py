@@ -29,3 +29,10 @@ def test_every_error_has_a_message_and_a_hint() -> None:
         error = cls()
         assert error.code == code and error.message.endswith(".") and error.hint
         assert error.to_dict() == {"code": code, "message": error.message, "hint": error.hint}
+
+
+def test_readme_shows_the_haproxy_configuration_scaleout_writes() -> None:
+    from scaleout import haproxy_config
+
+    readme = (ROOT / "README.md").read_text()
+    assert "```text\n" + haproxy_config(8000, [8001, 8002], stats_port=8100) + "```" in readme

@@ -319,11 +319,22 @@ def test_subscription_is_online_only(vendor: Vendor) -> None:
     assert vendor.refuse_request(vendor.manager(), key) == "offline_not_supported"
 
 
-def test_request_replayed(vendor: Vendor) -> None:
+def test_the_same_request_again_gets_the_same_answer_until_its_activation_ends(vendor: Vendor) -> None:
     key = vendor.issue("--max-activations", "3")
     request = vendor.request(vendor.manager(), key)
-    vendor.ok("respond", str(request))
-    assert vendor.refused("respond", str(request))["code"] == "request_replayed"
+    first = vendor.ok("respond", str(request))
+    response = Path(first["path"]).read_bytes()
+    assert first["first_answered_at"] is None and first["total_activations"] == 1
+    again = vendor.cli("respond", str(request))
+    assert again.code == 0 and "already answered" in again.out and "nothing was counted twice" in again.out
+    repeated = vendor.ok("respond", str(request))
+    assert repeated["first_answered_at"] is not None
+    assert (repeated["device_id"], repeated["total_activations"]) == (first["device_id"], 1)
+    assert Path(repeated["path"]).read_bytes() == response  # the very same signed file
+    assert vendor.ok("license", "show", key)["license"]["total_activations"] == 1
+    vendor.ok("device", "reset", first["device_id"])
+    refused = vendor.refused("respond", str(request))
+    assert refused["code"] == "request_replayed" and "ended since" in refused["message"]
 
 
 def test_device_disabled(vendor: Vendor) -> None:

@@ -22,7 +22,6 @@ import json
 import secrets
 import statistics
 import time
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,16 +48,6 @@ from support.portal_server import running_portal
 
 SPOOFED = "the-first-machine"  # the hardware id every copy claims
 PASSWORD = "the right password"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def online_lab(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Lab]:
-    """The lab on real time (the server signs with it), on SQLite and on PostgreSQL."""
-    clock.set(datetime.now(timezone.utc))
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    lab = Lab(tmp_path, clock, database_url=url)
-    yield lab
-    lab.vendor.close()
 
 
 def _write_policy(lab: Lab, **values: int) -> VendorWorkspace:

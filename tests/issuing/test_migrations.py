@@ -96,3 +96,35 @@ def test_a_database_made_by_the_first_release_is_upgraded_in_place_and_keeps_its
     assert tuple(row) == ("AAAA-BBBB-CCCC-DDDD", None, None, None)
     store.dispose()
     assert _schema_drift(url) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_upgrading_from_0001_counts_the_seats_already_in_use(backend: str, tmp_path: Path,
+                                                             request: pytest.FixtureRequest) -> None:
+    """0004_scale_out adds licenses.active_devices: a vendor's existing devices must be counted, not reset to 0."""
+    url = sqlite_url(tmp_path / "vendor.db") if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.exec_driver_sql(
+            "INSERT INTO products (id, code, name, api_key, shared_key, free_tier, created_at) "
+            "VALUES (1, 'p', 'P', 'a', 's', false, '2026-01-01 00:00:00+00')")
+        for license_id in (1, 2):
+            connection.exec_driver_sql(
+                "INSERT INTO licenses (id, product_id, key, license_type, enabled, max_activations, total_consumptions,"
+                " allow_overages, max_overages, revision, created_at) VALUES "
+                f"({license_id}, 1, 'KEY{license_id}', 'perpetual', true, 9, 0, false, 0, 1, '2026-01-01 00:00:00+00')")
+        for index, (license_id, active) in enumerate([(1, True), (1, True), (1, False), (2, False)]):
+            connection.exec_driver_sql(
+                "INSERT INTO devices (id, license_id, hardware_id, device_key, request_id, active, enabled, "
+                f"activated_at, booked_consumptions) VALUES ('d{index}', {license_id}, 'h{index}', 'k', 'r{index}', "
+                f"{str(active).lower()}, true, '2026-01-01 00:00:00+00', 0)")
+    engine.dispose()
+    store = VendorStore(url)
+    store.create_schema()
+    with store.engine.connect() as connection:
+        counts = dict(connection.exec_driver_sql("SELECT id, active_devices FROM licenses").all())
+    store.dispose()
+    assert counts == {1: 2, 2: 0}

@@ -23,7 +23,7 @@ from licensing.issuing import catalog
 from licensing.issuing.models import AuditEvent, Device
 from licensing.issuing.portal.errors import status_for
 from licensing.issuing.portal.settings import set_admin_password
-from licensing.wire import LICENSE_REFRESH, open_signed
+from licensing.wire import ACTIVATION_RESPONSE, LICENSE_REFRESH, open_signed
 
 from support.lab import PRODUCT, Lab
 from support.portal_server import csrf_token, hidden_value, running_portal, sign_in
@@ -216,9 +216,13 @@ def _scenario(lab: Lab, client: httpx.Client, name: str) -> Path:
         return LicenseManager(config).create_offline_activation_file(LicenseID.from_key(key))
     if name == "subscription":
         return make_request(lab, "device-A", lab.issue("subscription"))
-    if name == "replay":
+    if name == "replay":  # answered, and that activation has ended since (the vendor reset the device)
         request = make_request(lab, "device-A", lab.issue("perpetual", max_activations=5))
-        assert upload(client, "/activate", request).status_code == 200
+        answered = upload(client, "/activate", request, download="1")
+        device_id = json.loads(open_signed(answered.content, ACTIVATION_RESPONSE,
+                                           lab.vendor.keys.trusted_public_keys())[0].payload)["device_id"]
+        with lab.vendor.store.session() as session:
+            catalog.reset_device(session, clock(), catalog.get_device(session, device_id))
         return request
     if name == "device_disabled":
         key = lab.issue("perpetual", max_activations=5)
@@ -240,7 +244,7 @@ REFUSALS = [
     ("wrong_configuration", 403, "product_configuration", "wrong shared key"),
     ("free_tier", 403, "free_tier", "free tier"),
     ("subscription", 403, "offline_not_supported", "Subscription licenses cannot be activated offline"),
-    ("replay", 409, "request_replayed", "already answered"),
+    ("replay", 409, "request_replayed", "has ended since"),
     ("device_disabled", 403, "device_disabled", "disabled by the vendor"),
 ]
 
@@ -279,12 +283,40 @@ def test_status_mapping_matches_the_table() -> None:
 # -- deactivation and refresh pages -----------------------------------------------------------------
 
 
+def test_the_same_activation_request_again_gets_the_same_file(lab: Lab, client: httpx.Client) -> None:
+    """A retry after a lost answer: the same signed file, a note saying so, and no second seat."""
+    key = lab.issue("perpetual", max_activations=5)
+    request = make_request(lab, "device-A", key)
+    first = upload(client, "/activate", request)
+    assert first.status_code == 200 and "already answered" not in first.text
+    again = upload(client, "/activate", request)
+    assert again.status_code == 200
+    assert "This request was already answered on" in again.text and "No further activation was used" in again.text
+    assert hidden_value(again.text, "file") == hidden_value(first.text, "file")
+    assert upload(client, "/activate", request, download="1").content == download_from(client, first).content
+    assert active_devices(lab, key) == 1
+    # …and the file still activates the device that asked (once).
+    response = request.parent / "ls_activation.lic"
+    response.write_bytes(download_from(client, again).content)
+    assert lab.manager("device-A").activate_license_offline(response).total_activations == 1
+
+
 def test_deactivation_page_refusals(lab: Lab, client: httpx.Client) -> None:
     key = lab.issue("perpetual", max_activations=2)
-    license = lab.activate(lab.manager("device-A"), key)
-    request = license.deactivate_offline()
-    assert upload(client, "/deactivate", request).status_code == 200
-    assert_refusal(upload(client, "/deactivate", request), 409, "request_replayed", "already deactivated")
+    request = lab.activate(lab.manager("device-A"), key).deactivate_offline()
+    first = upload(client, "/deactivate", request)
+    assert first.status_code == 200 and "already answered" not in first.text
+    # The same request again (a retry): the same receipt, and nothing booked twice.
+    again = upload(client, "/deactivate", request)
+    assert again.status_code == 200 and "This request was already answered on" in again.text
+    assert hidden_value(again.text, "receipt") == hidden_value(first.text, "receipt")
+    assert active_devices(lab, key) == 0
+    # Another request to deactivate a device that is no longer active (the vendor reset it) is refused.
+    license = lab.activate(lab.manager("device-B"), key)
+    with lab.vendor.store.session() as session:
+        catalog.reset_device(session, lab.clock(), catalog.get_device(session, license.device_id))
+    assert_refusal(upload(client, "/deactivate", license.deactivate_offline()), 409, "request_replayed",
+                   "already deactivated")
     # an activation request on the deactivation page says where it belongs
     activation = make_request(lab, "device-B", key)
     assert_refusal(upload(client, "/deactivate", activation), 415, "wrong_file_type", "Offline activation page")

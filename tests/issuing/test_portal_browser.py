@@ -94,13 +94,20 @@ def test_activation_admin_devices_and_refresh_in_a_real_browser(lab: Lab, portal
         license = manager.activate_license_offline(response_file)
         assert license.local_check().ok and license.has_feature("jokes")
 
-        # the same request again: refused on the page, in plain words
+        # the same request again (an answer lost on the way): the same file, said so in plain words
         page.goto(portal + "/activate")
         page.get_by_label("Activation request file (ls_activation.req)").set_input_files(str(request))
         page.get_by_role("button", name="Upload and get ls_activation.lic").click()
+        assert "already answered" in page.get_by_role("status").inner_text()
+        assert "1 of 3" in page.inner_text("main")
+
+        # the response file instead of the request: refused on the page, in plain words
+        page.goto(portal + "/activate")
+        page.get_by_label("Activation request file (ls_activation.req)").set_input_files(str(response_file))
+        page.get_by_role("button", name="Upload and get ls_activation.lic").click()
         alert = page.get_by_role("alert").inner_text()
-        assert "already answered" in alert and "What to do next" in alert
-        shot(page, "04-refusal-replay")
+        assert "not a request" in alert and "What to do next" in alert
+        shot(page, "04-refusal-wrong-file")
 
         # admin: sign in, find the license, add a feature, open its Devices tab
         page.goto(portal + "/admin")

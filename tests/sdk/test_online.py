@@ -14,8 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -38,16 +37,6 @@ from licensing.issuing import catalog
 from support.lab import FakeClock, Lab
 from support.portal_server import running_portal
 from support.whitebox import store_of
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def online_lab(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Lab]:
-    """The lab on real time, once with the SQLite store and once with PostgreSQL."""
-    clock.set(datetime.now(timezone.utc))
-    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    lab = Lab(tmp_path, clock, database_url=url)
-    yield lab
-    lab.vendor.close()
 
 
 def _portal(lab: Lab, **options: object) -> contextlib.AbstractContextManager[str]:

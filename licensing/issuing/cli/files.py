@@ -7,6 +7,7 @@ deactivation (prints the receipt) or a refresh request (writes ``license_refresh
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from pathlib import Path
 
 from ...wire import (
@@ -20,7 +21,7 @@ from ...wire import (
 )
 from ..issuer import ActivationAnswer, RefreshAnswer
 from .context import CommandContext, check_writable, output_path
-from .output import Output, fields, parse_time_field, show_time
+from .output import Output, fields, parse_time_field, show_time, time_field
 
 
 def respond(ctx: CommandContext, args: argparse.Namespace) -> Output:
@@ -43,17 +44,19 @@ def respond(ctx: CommandContext, args: argparse.Namespace) -> Output:
         path = write_artefact(target, answer.data)
         name = answer.license_key or answer.user
         text = "\n".join([
+            *_answered_before(answer.first_answered_at, "the same activation response again"),
             f"Wrote the activation response to {path}",
             fields([("license", name), ("device", answer.device_id),
                     ("activations", f"{answer.total_activations} / {answer.max_activations}")], "  "),
             "Give this file to the user; the application activates with it (activate_license_offline).",
         ])
         return Output({"kind": "activation", "path": str(path), "device_id": answer.device_id, "license": name,
-                       "total_activations": answer.total_activations, "max_activations": answer.max_activations},
-                      text)
+                       "total_activations": answer.total_activations, "max_activations": answer.max_activations,
+                       "first_answered_at": time_field(answer.first_answered_at)}, text)
     receipt = answer.to_dict()
     booked = ", ".join(f"{code} {count}" for code, count in receipt["feature_consumptions_booked"].items())
     text = "\n".join([
+        *_answered_before(answer.first_answered_at, "the same receipt again"),
         "Deactivation receipt",
         fields([
             ("license", receipt["license"]), ("device", receipt["device_id"]),
@@ -62,7 +65,16 @@ def respond(ctx: CommandContext, args: argparse.Namespace) -> Output:
             ("activations", f"{receipt['total_activations']} / {receipt['max_activations']}"),
         ], "  "),
     ])
-    return Output({"kind": "deactivation", "receipt": receipt}, text)
+    return Output({"kind": "deactivation", "receipt": receipt,
+                   "first_answered_at": time_field(answer.first_answered_at)}, text)
+
+
+def _answered_before(first_answered_at: datetime | None, what: str) -> list[str]:
+    """The line that says a request was answered before (sent again: same answer, nothing counted twice)."""
+    if first_answered_at is None:
+        return []
+    return [f"This request was already answered on {show_time(first_answered_at)} UTC: this is {what} "
+            "(nothing was counted twice)."]
 
 
 def refresh(ctx: CommandContext, args: argparse.Namespace) -> Output:

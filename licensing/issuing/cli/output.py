@@ -19,7 +19,7 @@ from .. import catalog
 from ..models import Device, License, Product
 
 __all__ = [
-    "Output", "show_time", "show_expiry", "yes", "table", "fields", "indent", "parse_time_field",
+    "Output", "show_time", "show_expiry", "yes", "table", "fields", "indent", "parse_time_field", "time_field",
     "license_data", "device_data", "product_data", "license_name", "license_text", "devices_table", "floating_text",
 ]
 
@@ -35,7 +35,7 @@ class Output:
 # -- small formats -------------------------------------------------------------------------------
 
 
-def _time(moment: datetime | None) -> str | None:
+def time_field(moment: datetime | None) -> str | None:
     return None if moment is None else format_time(moment)
 
 
@@ -103,7 +103,7 @@ def _status(license: License, now: datetime) -> str:
 
 def license_data(session: Session, license: License, now: datetime, *, devices: bool = False) -> dict[str, Any]:
     data = catalog.license_terms(session, license).to_dict()
-    data.update(product=license.product.code, status=_status(license, now), created_at=_time(license.created_at))
+    data.update(product=license.product.code, status=_status(license, now), created_at=time_field(license.created_at))
     if devices:
         data["devices"] = [device_data(d) for d in license.devices]
     return data
@@ -112,15 +112,15 @@ def license_data(session: Session, license: License, now: datetime, *, devices: 
 def device_data(device: Device) -> dict[str, Any]:
     return {
         "id": device.id, "license": device.license.key or device.license.user, "hardware_id": device.hardware_id,
-        "active": device.active, "enabled": device.enabled, "activated_at": _time(device.activated_at),
-        "deactivated_at": _time(device.deactivated_at), "booked_consumptions": device.booked_consumptions,
+        "active": device.active, "enabled": device.enabled, "activated_at": time_field(device.activated_at),
+        "deactivated_at": time_field(device.deactivated_at), "booked_consumptions": device.booked_consumptions,
     }
 
 
 def product_data(session: Session, product: Product) -> dict[str, Any]:
     return {
         "code": product.code, "name": product.name, "free_tier": product.free_tier, "api_key": product.api_key,
-        "shared_key": product.shared_key, "created_at": _time(product.created_at),
+        "shared_key": product.shared_key, "created_at": time_field(product.created_at),
         "licenses": len(catalog.list_licenses(session, product)),
     }
 

@@ -77,8 +77,9 @@ signing out and the sign-in limit hold in every worker (:mod:`licensing.issuing.
 variables :data:`DATA_ENV`, :data:`DATABASE_ENV`, :data:`SECURE_COOKIES_ENV`).
 
 Database calls from the pages run in worker threads through :func:`~licensing.issuing.portal.web.run_db`,
-at most one at a time per process on SQLite (its writers take turns anyway; a crowd of threads
-only adds sleep-and-retry latency) and 16 on PostgreSQL (``PortalSettings.db_concurrency``).
+at most 16 at a time per process (``PortalSettings.db_concurrency``): enough for the writes that
+queue up meanwhile to share one commit (:mod:`licensing.issuing.group_commit`), on SQLite as on
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -90,7 +91,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -114,6 +114,7 @@ from .web import (
     MAX_UPLOAD_BODY,
     LoginRequired,
     PageError,
+    db_executor,
     error_context,
     render,
 )
@@ -411,10 +412,11 @@ def create_app(workspace: VendorWorkspace, *, settings: PortalSettings | None = 
 
     @contextlib.asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
-        app_.state.db_limiter = anyio.CapacityLimiter(app_.state.db_concurrency)
+        app_.state.db_executor = db_executor(app_.state.db_concurrency)
         try:
             yield
         finally:
+            app_.state.db_executor.shutdown(wait=True)
             if owns_workspace:
                 workspace.close()
 
@@ -425,7 +427,7 @@ def create_app(workspace: VendorWorkspace, *, settings: PortalSettings | None = 
     app.state.portal = Portal(settings, workspace.store, workspace.clock)
     app.state.settings = settings
     #: database calls in flight per process (see web.run_db): SQLite has one writer at a time
-    app.state.db_concurrency = settings.db_concurrency or (1 if workspace.store.is_sqlite else 16)
+    app.state.db_concurrency = settings.db_concurrency or 16
 
     app.include_router(api_router)
     app.include_router(public.router)

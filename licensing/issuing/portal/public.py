@@ -26,7 +26,7 @@ from ...wire import (
     open_signed,
 )
 from ..issuer import ActivationAnswer, DeactivationReceipt
-from .web import attachment, check_request_type, read_form, read_upload, render, run_db, wants_file
+from .web import attachment, check_request_type, read_form, read_upload, render, run_db, run_read, wants_file
 
 __all__ = ["router"]
 
@@ -74,6 +74,7 @@ async def activate(request: Request) -> Response:
         "maximum": answer.max_activations,
         "file_text": answer.data.decode("ascii").strip(),
         "file_name": ACTIVATION_FILE,
+        "first_answered_at": answer.first_answered_at,
     }, headers={"Cache-Control": "no-store"})
 
 
@@ -101,6 +102,7 @@ async def deactivate(request: Request) -> Response:
         "receipt_text": _receipt_bytes(document).decode("utf-8"),
         "token": portal.sign_receipt(document),
         "file_name": RECEIPT_FILE,
+        "first_answered_at": receipt.first_answered_at,
     }, headers={"Cache-Control": "no-store"})
 
 
@@ -122,7 +124,7 @@ async def refresh(request: Request) -> Response:
     form = await read_form(request, max_files=1, max_fields=4)
     data, extension = await read_upload(request, form, what=_REFRESH_WHAT)
     check_request_type(data, extension, REFRESH_REQUEST, what=_REFRESH_WHAT)
-    signed: bytes = await run_db(request, workspace.issuer.answer_refresh_request, data)
+    signed: bytes = await run_read(request, workspace.issuer.answer_refresh_request, data)
     if wants_file(request, form):
         return attachment(signed, REFRESH_FILE)
     _envelope, doc = open_signed(signed, LICENSE_REFRESH, workspace.keys.trusted_public_keys())

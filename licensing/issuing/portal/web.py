@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import functools
 import secrets
 from collections.abc import Callable
@@ -9,8 +11,6 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, TypeVar
 
-import anyio
-import anyio.to_thread
 import jinja2
 from fastapi import Request
 from fastapi.responses import Response
@@ -44,6 +44,8 @@ __all__ = [
     "wants_file",
     "show_time",
     "run_db",
+    "db_executor",
+    "run_read",
     "MAX_FORM_SIZE",
     "MAX_UPLOAD_BODY",
     "MAX_DOWNLOAD_BODY",
@@ -61,18 +63,35 @@ MAX_FORM_SIZE = 16 * 1024
 
 
 async def run_db(request: Request, function: Callable[..., T], *args: Any) -> T:
-    """Run blocking database work in a worker thread, at most ``app.state.db_concurrency`` at once.
+    """Run blocking database work in one of the application's database threads (``db_concurrency`` of them).
 
-    SQLite lets one writer in at a time and makes the others sleep-and-retry, so a crowd of
-    threads in one process only adds waiting: the portal lets one thread per process at the
-    database on SQLite (the processes still take turns through SQLite's lock), and more on
-    PostgreSQL, whose row locks let unrelated licenses proceed in parallel.
+    Several threads per process, on SQLite too: reads never wait for a writer (WAL), and the
+    writes that queue up while one transaction commits share the next commit (group commit in
+    :meth:`~licensing.issuing.store.VendorStore.write`) instead of taking SQLite's lock in turns.
+    The threads are a plain executor handed to asyncio: the hop there and back costs about a
+    third of what ``anyio.to_thread`` costs per call (0.2 ms of CPU per activation here).
     """
-    limiter = getattr(request.app.state, "db_limiter", None)
-    if limiter is None:
-        limiter = anyio.CapacityLimiter(getattr(request.app.state, "db_concurrency", 8))
-        request.app.state.db_limiter = limiter
-    return await anyio.to_thread.run_sync(functools.partial(function, *args), limiter=limiter)
+    executor = getattr(request.app.state, "db_executor", None)
+    if executor is None:  # an application used without its lifespan (see create_app)
+        executor = request.app.state.db_executor = db_executor(getattr(request.app.state, "db_concurrency", 8))
+    return await asyncio.get_running_loop().run_in_executor(executor, functools.partial(function, *args))
+
+
+def db_executor(threads: int) -> concurrent.futures.ThreadPoolExecutor:
+    return concurrent.futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="portal-db")
+
+
+async def run_read(request: Request, function: Callable[..., T], *args: Any) -> T:
+    """Run a short read-only database call: in the event loop on SQLite, in a worker thread otherwise.
+
+    On SQLite such a read is pure CPU (an in-process library over a cached file; in WAL mode a
+    reader never waits for a writer), and handing it to a worker thread costs more than the read
+    itself: about 0.2 ms of CPU for the hop there and back, against 0.3 ms for a whole online
+    check. On PostgreSQL the read waits for the network, so it goes to a thread like any call.
+    """
+    if request.app.state.workspace.store.is_sqlite:
+        return function(*args)
+    return await run_db(request, function, *args)
 
 
 def show_time(moment: datetime | None, empty: str = "—") -> str:
