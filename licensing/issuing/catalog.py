@@ -30,6 +30,7 @@ from .models import AuditEvent, Device, License, LicenseFeature, Product
 from .passwords import hash_password
 
 __all__ = [
+    "license_status",
     "LicenseSpec",
     "add_product",
     "get_product",
@@ -292,6 +293,17 @@ def reset_consumption(session: Session, now: datetime, license: License) -> Lice
 
 
 # -- devices -----------------------------------------------------------------------------------
+
+
+def license_status(license: License, now: datetime) -> str:
+    """One word for the vendor's lists: active, disabled, expired or not-started (the CLI and the admin pages)."""
+    if not license.enabled:
+        return "disabled"
+    if license.expires is not None and license.expires <= now:
+        return "expired"
+    if license.start is not None and now < license.start:
+        return "not-started"
+    return "active"
 
 
 def active_devices(session: Session, license: License) -> int:

@@ -91,19 +91,9 @@ def indent(text: str, by: str = "  ") -> str:
 # -- views of catalogue rows (built inside a session) ----------------------------------------------
 
 
-def _status(license: License, now: datetime) -> str:
-    if not license.enabled:
-        return "disabled"
-    if license.expires is not None and license.expires <= now:
-        return "expired"
-    if license.start is not None and now < license.start:
-        return "not-started"
-    return "active"
-
-
 def license_data(session: Session, license: License, now: datetime, *, devices: bool = False) -> dict[str, Any]:
     data = catalog.license_terms(session, license).to_dict()
-    data.update(product=license.product.code, status=_status(license, now), created_at=time_field(license.created_at))
+    data.update(product=license.product.code, status=catalog.license_status(license, now), created_at=time_field(license.created_at))
     if devices:
         data["devices"] = [device_data(d) for d in license.devices]
     return data

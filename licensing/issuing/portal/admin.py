@@ -141,13 +141,8 @@ def _checked(form: FormData, name: str) -> bool:
 
 
 def _status(license: License, now: datetime) -> str:
-    if not license.enabled:
-        return "disabled"
-    if license.expires is not None and license.expires <= now:
-        return "expired"
-    if license.start is not None and now < license.start:
-        return "not started"
-    return "active"
+    """The catalogue's word, spelt for a page ("not started")."""
+    return catalog.license_status(license, now).replace("-", " ")
 
 
 def _license_view(session: Any, license: License, now: datetime) -> dict[str, Any]:
