@@ -125,6 +125,10 @@ def print_table(title: str, rows: list[Stat]) -> None:
 class Bench:
     def __init__(self, root: Path) -> None:
         self.root = root
+        # The offline cycle activates one device again and again, which the vendor's default
+        # re-activation limit (5 per 30 days, licensing/issuing/policy.py) rightly refuses.
+        (root / "vendor").mkdir(parents=True)
+        (root / "vendor" / "issuer.json").write_text('{"reactivations_per_period": 1000000}')
         self.vendor = VendorWorkspace.create(root / "vendor")
         with self.vendor.store.session() as session:
             catalog.add_product(session, self.vendor.clock(), PRODUCT, "Bench product")
