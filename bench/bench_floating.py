@@ -267,9 +267,8 @@ def main() -> int:
 
             # 3. heartbeats under load
             path = heartbeat_file(root, server.url, config, certificate, sample, args.leases, args.heartbeats)
-            port = int(server.url.rsplit(":", 1)[1])
-            loads.append(run_wrk("heartbeats (/floating/v1/heartbeat)", "heartbeat.lua", port, args,
-                                 {"BENCH_REQUESTS": str(path)}))
+            loads.append(run_wrk("heartbeats (/floating/v1/heartbeat)", "heartbeat", server.url, args,
+                                 requests=path))
             if loads[-1].requests > args.heartbeats:
                 print(f"note: {loads[-1].requests} heartbeats were sent but only {args.heartbeats} were signed: "
                       "the rest repeat earlier ones (refused as replays); raise --heartbeats")
@@ -279,8 +278,8 @@ def main() -> int:
                        "--host", HOST, "--port", str(port), "--workers", str(args.workers), "--no-access-log",
                        "--log-level", "warning", "--no-server-header"], port, root / "hello.log", "/")
         try:
-            run_wrk("warm-up", "hello.lua", port, args, {}, duration=2)
-            loads.insert(0, run_wrk("hello (bare ASGI)", "hello.lua", port, args, {}))
+            run_wrk("warm-up", "hello", f"http://{HOST}:{port}", args, duration=2)
+            loads.insert(0, run_wrk("hello (bare ASGI)", "hello", f"http://{HOST}:{port}", args))
         finally:
             stop(hello)
     finally:

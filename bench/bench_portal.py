@@ -307,14 +307,21 @@ def portal(folder: Path, database_url: str | None, workers: int, log: Path) -> t
     return start(command, port, log, "/api/v1/health"), port
 
 
+#: the wrk script of each kind of run (``bench/wrk``); bench_floating.py adds heartbeats
+WRK_SCRIPTS = {"hello": "hello.lua", "activation": "activate.lua", "check": "check.lua", "heartbeat": "heartbeat.lua"}
+
+
 def run_wrk(name: str, kind: str, url: str, args: argparse.Namespace, load: Load | None = None,
-            duration: float | None = None, sessions: tuple[int, ...] = ()) -> Result:
-    """One wrk run; ``sessions``: the server process sessions whose CPU time per answer is measured."""
-    script = {"hello": "hello.lua", "activation": "activate.lua", "check": "check.lua"}[kind]
+            duration: float | None = None, sessions: tuple[int, ...] = (), requests: Path | None = None) -> Result:
+    """One wrk run; ``sessions``: the server process sessions whose CPU time per answer is measured; ``requests``:
+    the request bodies, one a line, when no ``load`` gives them."""
+    script = WRK_SCRIPTS[kind]
     env = {"BENCH_THREADS": str(args.threads), "BENCH_WRK_DIR": str(WRK_DIR)}
     if load is not None:
         env.update(BENCH_REQUESTS=str(load.activations if kind == "activation" else load.checks),
                    BENCH_API_KEY=load.api_key)
+    if requests is not None:
+        env["BENCH_REQUESTS"] = str(requests)
     seconds = duration or args.duration
     command = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{int(seconds)}s",
                "--timeout", "10s", "-s", str(WRK_DIR / script), url + "/"]
