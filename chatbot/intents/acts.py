@@ -74,9 +74,12 @@ GREETING_PREFIX = re.compile(
     r"(?: |$)")
 
 _GREETING = (r"(?:(?:hi|hello|hey|hiya|howdy|yo|heya|greetings|good (?:morning|afternoon|evening|day))"
-             r"(?: there| bot| chatbot| again| all| everyone| friend)? ?)+")
+             r"(?: there| bot| chatbot| again| all| everyone| friend)? ?)+"
+             r"(?:(?:how'?s it going|how are you(?: doing| today)?|how'?s things|what'?s up|how do you do|sup)(?: bot)?)?"
+             r"|how'?s it going|how are you(?: doing| today)?|what'?s up")
 _THANKS = (r"(?:(?:ok(?:ay)?|k|great|perfect|cool|nice|awesome|brilliant|excellent|super|got it|that helped|"
-           r"that helps|that worked|it worked) )*"
+           r"that helps|that worked|it worked|(?:you'?re|you are|ur) (?:a |the )?(?:lifesaver|life saver|star|legend|"
+           r"gem|champ|hero|best|great|awesome|amazing|brilliant)|you rock|very helpful|so helpful) )*"
            r"(?:thanks|thank you|thank u|thx|ty|tysm|tyvm|thanx|thnx|thnks|thks|tnx|tks|thanku|thankyou|cheers|"
            r"many thanks|much appreciated|appreciate it|"
            r"thanks a lot|thanks so much|thank you so much|thank you very much|ta)"
@@ -84,7 +87,9 @@ _THANKS = (r"(?:(?:ok(?:ay)?|k|great|perfect|cool|nice|awesome|brilliant|excelle
            r"a bunch|heaps))*")
 _FAREWELL = (r"(?:(?:ok(?:ay)?|thanks|thank you|cheers|alright|right|well|great|so) )*"
              r"(?:bye|bye bye|byebye|goodbye|good bye|see (?:you|ya)(?: later| soon| around)?|farewell|cya|"
-             r"later|good night|goodnight|gotta go|i'?m off|i am off|that'?s all|take care)"
+             r"later|good night|goodnight|gotta go|i'?m off|i am off|that'?s all|take care|catch you later|"
+             r"catch ya later|talk (?:to you )?(?:later|soon)|ttyl|laters|signing off|i'?m out|"
+             r"have a (?:good|nice|great) (?:day|one|night|evening|weekend))"
              r"(?: (?:then|now|for now|bot|everyone|all|for today|thanks|thank you))*")
 
 #: the steps of an offline activation, reported done: "I've got the lic file", "uploaded the req and got the lic back"

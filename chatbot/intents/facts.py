@@ -31,6 +31,10 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             rf" last {_W}{{0,3}}(?:talk|talked|spoke|spoken|contact|contacted|reach|reached|heard|hear|sync|synced|"
             rf"connected|connection|online) {_W}{{0,4}}(?:server|vendor|online|internet) ",
             r" (?:server|vendor) (?:last )?(?:contact|sync|connection) ",
+            # "has this license ever talked to the server?", "last time we phoned home?"
+            rf" (?:ever|last|recently) {_W}{{0,2}}(?:talked|spoken|spoke|synced|contacted|phoned|reached|checked in) "
+            rf"(?:to |with |in with )?{_W}{{0,2}}(?:server|vendor|home) ",
+            r" (?:phoned|phone|called|call) home ",
             r" last (?:server|online|vendor) (?:contact|check|sync|connection) ",
             rf" when did {_W}{{0,4}}(?:talk|speak|contact|reach|hear|sync|connect|go online|check online)",
             rf" grace (?:period )?{_W}{{0,3}}(?:left|remaining|remain|remains|do i have|is there|until|end|ends|run out|"
@@ -47,7 +51,7 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             rf"contact|connect|talk|check in|sync|see the server)",
         )),
         ("last_check", (
-            r" last (?:local )?(?:check|checked|verified|validated|verification|validation|time it was checked) ",
+            r" last (?:local |license |licence )?(?:check|checked|verified|validated|verification|validation|time it was checked) ",
             rf" when (?:was|did|were) {_W}{{0,4}}(?:last )?(?:checked|verified|validated|check|verify|validate) ",
             rf" last time {_W}{{0,4}}(?:checked|verified|validated|check|verify|validate) ",
         )),
@@ -87,6 +91,7 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r" does (?:my|the|this) (?:license|licence) (?:include|have|cover|contain|come with|unlock|allow) "
             r"(?:the |a )?(?P<feature>[a-z]+) ",
             r" can i (?:use|run|get) (?:the )?(?P<feature>[a-z]+) (?:feature|skill) ",
+            r" (?:am i|are we) (?:licensed|licenced|allowed|entitled) (?:for|to use|to run) (?:the )?(?P<feature>[a-z]+) ",
             # "is convert on my license?", "is dice part of my plan?", "does the dice feature come with my licence?"
             r" (?:is|are) (?:the |my )?(?P<feature>[a-z]+)(?: feature| skill)? (?:on|in|part of|included in|covered by|"
             r"available on|enabled on|unlocked on|allowed on|with) (?:my|the|this|our) (?:license|licence|plan|key) ",
@@ -111,10 +116,11 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
         ("activations", (
             rf" (?:how many|number of) {_W}{{0,2}}(?:activations|activation) ",
             rf" (?:how many|number of) {_W}{{0,2}}(?:devices|machines|computers|pcs) "
-            rf"{_W}{{0,4}}(?:left|remaining|use|using|activated|activate|active|add|register|have|allow|allowed)",
+            rf"{_W}{{0,4}}(?:left|remaining|use|using|activated|activate|active|add|register|have|allow|allowed|on|installed|"
+            rf"running)",
             rf" (?:activations|activation) {_W}{{0,3}}(?:left|remaining|used|free|available|do i have|"
             rf"have i|allowed|does my|in use|taken|are there) ",
-            r" (?:total|max|maximum) (?:activations|devices) (?:on|of|for|do|does|is|are|i|$)",
+            r" (?:total|max|maximum) (?:activations|devices) (?:on|of|for|do|does|is|are|i|yet|already|$)",
             r" (?:activation|activations|device|devices) (?:limit|cap|quota|allowance|maximum|max) ",
             r" (?:activation|activations) (?:count|counter|number|total) ",
             r"^ (?:my |free |used )?(?:activations|activation count|activations left) $",
@@ -122,6 +128,7 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
         ("consumption", (
             rf" (?:how many|how much|number of) {_W}{{0,2}}(?:uses|use|credits|credit|consumption|consumptions|usage|"
             rf"units|runs) ",
+            rf" how many (?:more )?times {_W}{{0,6}}(?:left|remaining|before|until|till|run out|runs out|use up) ",
             rf" (?:uses|credits|consumption|usage|consumptions) {_W}{{0,3}}(?:left|remaining|used|consumed|"
             rf"do i have|have i|so far) ",
             r" (?:have i|did i|i have|have we) (?:already )?(?:used|consumed|spent) ",
@@ -129,7 +136,10 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r" (?:usage|use|uses|consumption|credit|credits) (?:count|counter|total|balance|level|tally) ",
         )),
         ("expiry", (
-            rf" when {_W}{{0,5}}(?:expire|expires|expiry|expiration|end|ends|run out|runs out|stop working|lapse) ",
+            rf" when {_W}{{0,5}}(?:expire|expires|expiring|expiry|expiration|end|ends|ending|run out|runs out|"
+            rf"stop working|lapse|lapses) ",
+            r" (?:does|will|can|is) (?:my|this|our) (?:[a-z]+ )?(?:license|licence|key|plan) (?:ever |even |going to )?"
+            r"(?:expire|expiring|run out|lapse|end) ",
             r" (?:expiry|expiration|end|renewal) date ",
             rf" (?:has|is|did) {_W}{{0,3}}(?:expired|expire) ",
             r" days? (?:are |is )?(?:left|remaining|until|till|before|to go|remain) ",
@@ -155,14 +165,17 @@ _CONCEPT = re.compile(
     r"| used for | (?:good|needed|there) for $|^ (?:what|whats) (?:is|are) (?:[a-z]+ ){1,4}for $"
     r"| are there $| exist $|^ how (?:does|do|is|are) (?:a|an|the) ")
 #: "what happens when I hit the activation limit?": what follows from a state, not the state
-_WHAT_IF = re.compile(r"^ what (?:happens|will happen|would happen|if) ")
+_WHAT_IF = re.compile(r"^ what if | what (?:happens|will happen|would happen|happened) ")
 #: "why …?" and "how come …?" ask for a reason, never for a fact
 _REASON = re.compile(r"^ (?:why|how come) ")
 #: "how do I get a new feature?", "can I change the expiry date?": how to change a fact, not the fact
 _HOW_TO = re.compile(
     r"^ how (?:do|can|could|would|should|does) (?:i|we|you|one|a vendor|the vendor) (?:get|add|buy|obtain|request|"
     r"change|extend|reset|remove|renew|increase|raise) "
-    r"| can (?:i|we|you|someone|a user) (?:change|edit|modify|extend|fake|forge|alter|reset|increase|raise) "
+    r"| (?:can|could) (?:i|we|you|someone|a user) (?:change|edit|modify|extend|fake|forge|alter|reset|increase|raise|"
+    r"tweak|hack|patch) "
+    r"| (?:is it possible|is there a way|is it allowed|is it ok|is it okay) to (?:change|edit|modify|extend|fake|forge|"
+    r"alter|reset|tweak|hack|patch) "
     # "can I deactivate a license that has expired?": whether an action is possible, not the fact it mentions
     r"|^ (?:can|could|should|do|must) (?:i|we) (?:still |also |then )?(?:deactivate|activate|refresh|move|transfer|clear|"
     r"wipe|reinstall|undo|return|release|reuse|copy|register|unregister) "

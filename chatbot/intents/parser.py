@@ -85,15 +85,17 @@ _FOLLOW_UP_WORDS = 5  # "and the guard file?" continues the last question; a lon
 
 #: "what can you do?", "help", "how does it work?": the bot's own help, not a knowledge entry
 _GENERAL_HELP = re.compile(
-    r"^ (?:(?:please|can you|could you|i need|i want|need|some|hi|hey|hello|bot) )*help"
+    r"^ (?:(?:please|can you|could you|i need|i want|need|some|hi|hey|hello|bot|show|show me|open|display|give me)"
+    r" )*(?:the )?help(?: page| screen| menu| text)?"
     r"(?: me| please| me please| out| needed)? $"
     r"| what (?:else )?(?:can|could|do) you (?:do|help(?: me)?(?: with)?|offer|handle) "
     r"| what (?:else )?(?:can|could|should|may) (?:i|we) (?:ask|say to|type|tell) (?:you|the bot|here) "
     r"| what (?:are|is) (?:your|the) (?:help|commands|options|abilities|capabilities) "
     r"|^ (?:commands|show commands|menu|options|usage|instructions|list commands) $"
+    r"| (?:keyboard )?(?:shortcuts|hotkeys|key bindings|keybindings) "
     r"|^ how (?:does|do) (?:it|this|this thing|you) work $"
     r"|^ how (?:do|can|could|should) (?:i|we) (?:quit|exit|leave|close|stop|end|get out of)"
-    r"(?: (?:the |this )?(?:chat|chatbot|bot|app|program|session|conversation))? $")
+    r"(?: (?:the |this )?(?:chat|chatbot|bot|app|program|session|conversation|thing|window|tool))? $")
 #: "help offline", "help keys", "help problems", "help convert": the bot's help pages
 _HELP_PAGE = re.compile(r"^ help (?:me )?(?:with |on |about )?(?:the )?"
                         r"(?:offline|keys?|demo|problems?|convert|conversion|units?)(?: [a-z]+)? $")
@@ -144,6 +146,8 @@ _STATE_QUESTIONS = {
 #: ("licensed?", "status?") are the state
 _SHORT_QUESTION = 4
 _DELETED = re.compile(r" (?:deleted|removed|wiped|erased|cleared|purged|lost|trashed) ")
+#: "why is my license locked to this pc?": why a license is bound to a device is a concept, not the state
+_BOUND = re.compile(r" (?:locked|tied|bound|attached|linked|pinned|married|stuck) to ")
 #: what the skills need is a concept, not the list of this license's features
 _SKILL_NEEDS = re.compile(r" skills? (?:[a-z]+ ){0,4}(?:need|needs|require|requires|depend|depends|use|uses|unlock) "
                           r"| (?:need|needs|require|requires|depend|depends|unlock|unlocks) (?:[a-z]+ ){0,4}skills? ")
@@ -154,6 +158,8 @@ _ABOUT_BOT = re.compile(r" (?:who|what) (?:exactly |really |even )?(?:are|r) (?:
                         r"| what is this (?:bot|app|chatbot|thing|program) "
                         r"| who (?:am i|are we) (?:talking|chatting|speaking) (?:to|with) "
                         r"| tell me about yourself | are you (?:a|an) (?:bot|human|person|robot|ai|real person) "
+                        r"| (?:is this|am i (?:talking|chatting|speaking) (?:to|with)) (?:a |an )?(?:real )?"
+                        r"(?:bot|human|person|robot|ai|machine) "
                         r"| what kind of (?:bot|app|chatbot|thing) are you ")
 #: a line that is not a question (a few words such as "guard file") is answered from knowledge only when
 #: an entry matches it this well
@@ -167,6 +173,11 @@ _ABOUT_SKILL = re.compile(
     r"unlocks|unlocked|refuse|refuses|refused|why|included|include|includes|credit|credits|allowed|available|"
     r"enabled|cost|costs|part|plan|cover|covers|covered) ")
 _ASKS_THE_TIME = re.compile(r" what (?:time|date|day) is (?:it|today) ")
+#: "what happens if I set the clock back?": the clock as something done to the device, a licensing concept
+_CLOCK_CONCEPT = re.compile(r" what (?:happens|will happen|would happen|if) "
+                            r"| (?:set|setting|turn|turning|turned|put|move|moved|moving|roll|rolled|rolling|wind|"
+                            r"winding|change|changed|changing) (?:the |my |our |system |computer )?(?:clock|time|date) "
+                            r"(?:back|backwards|forward|forwards|earlier|later)? ")
 #: the skills' own words, which a question about the skill's result uses ("what does the clock say?")
 _SKILL_WORDS = frozenset({"clock", "clocks", "dice", "skill", "skills", "feature", "features"})
 #: words of the knowledge base that make a line about licensing even without a command word
@@ -226,6 +237,8 @@ def _understand(text: str) -> Intent:
         return _help(text, line, corrected, code)  # an error pasted from the portal: explained, never acted on
     if _ABOUT_BOT.search(line):
         return Intent(HELP, {"topic": "about_bot"}, code=code)
+    if question and _GENERAL_HELP.search(line):
+        return Intent(HELP, code=code)  # "what keyboard shortcuts are there?": the bot's own use
     if _HELP_FIRST.search(line):
         return _help(text, line, corrected, code)  # "help refresh": the help about it, not the command
     if _rule_out_of_scope(corrected) is not None:
@@ -259,7 +272,7 @@ def _about_concept(name: str, line: str) -> bool:
     """Does a question that reads like one about this device's state ask about a concept? ("why is the app still
     licensed when I removed the license file?", "which features do the skills depend on?")"""
     if name == LICENSE_STATUS:
-        return _DELETED.search(line) is not None  # files deleted behind the app's back: memory versus disk
+        return _DELETED.search(line) is not None or _BOUND.search(line) is not None
     if name == LIST_FEATURES:
         return _SKILL_NEEDS.search(line) is not None
     return False
@@ -279,6 +292,8 @@ def _beyond_skill(view: _View, tokens: list[str]) -> bool:
     "what time is it in UTC?" asks the time)"""
     if _ASKS_THE_TIME.search(view.line):
         return False
+    if _CLOCK_CONCEPT.search(view.line):
+        return True
     return view.licensing or any(token in _DOMAIN and token not in _SKILL_WORDS for token in tokens)
 
 

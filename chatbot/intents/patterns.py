@@ -97,6 +97,9 @@ _CONVERSION_RES: tuple[re.Pattern[str], ...] = tuple(
         # how many feet (are there) in 3 meters
         rf"\bhow\s+many\s+(?P<to>{_UNIT_PAT})\s+(?:are\s+)?(?:there\s+)?in\s+"
         rf"(?:an?\s+)?(?:(?P<num>{_NUM_PAT})\s*)?(?P<from>{_UNIT_PAT})",
+        # how many miles is 10 km
+        rf"\bhow\s+many\s+(?P<to>{_UNIT_PAT})\s+(?:is|are|make|makes|equals?)\s+(?:an?\s+)?(?:(?P<num>{_NUM_PAT})\s*)?"
+        rf"(?P<from>{_UNIT_PAT})\b",
         # (convert) 10 km to miles / what is 5 kg in pounds
         rf"(?<![\w.])(?P<num>{_NUM_PAT})\s*(?P<from>{_UNIT_PAT})\s+"
         rf"(?:to|in|into|as)\s+(?P<to>{_UNIT_PAT})",

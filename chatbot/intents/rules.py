@@ -117,7 +117,8 @@ _COSTS_A_SEAT = re.compile(r" oos (?:me |us )?(?:a |an |one |another |any |extra
 
 
 def _rule_out_of_scope(v: _View) -> _Decision | None:
-    if ("oos" in v.bag and not _COSTS_A_SEAT.search(v.line)) or v.matches(_OOS_RES) or " software update " in v.line:
+    if ("oos" in v.bag and not _COSTS_A_SEAT.search(v.line)) or v.matches(_OOS_RES) or " software update " in v.line or (
+            "renew" in v.bag and "seat" not in v.bag):
         return UNKNOWN, _UNKNOWN_SUGGESTION
     if v.has("give", "share", "lend", "sell", "gift", "convert") and v.has("license") and " give me " not in v.line:
         return UNKNOWN, _UNKNOWN_SUGGESTION
@@ -128,7 +129,8 @@ def _rule_out_of_scope(v: _View) -> _Decision | None:
 
 def _rule_move(v: _View) -> _Decision | None:
     """Moving the license to another computer: explained (deactivate here, activate there), never run."""
-    if "move" in v.bag and (v.has("license", "activation", "key", "device") or v.path_kind or v.has_key):
+    if "move" in v.bag and (v.has("license", "activation", "key", "device") or v.path_kind or v.has_key) and not v.has(
+            "deactivate"):  # "I'm moving pcs, deactivate offline please": the step asked for runs
         return _pick(HELP)
     return None
 

@@ -77,8 +77,10 @@ def _transpositions(word: str) -> Iterable[str]:
 
 
 def _build_transposition_table() -> Mapping[str, str]:
+    """Two neighbouring letters swapped ("strat", "licnese"): the commonest typo, and one that a unique known word
+    explains, so any known word of four letters or more is a target, the command words first."""
     table: dict[str, str] = {}
-    for target in _FUZZ_TARGETS:
+    for target in (*_FUZZ_TARGETS, *sorted(w for w in _KNOWN if len(w) >= _FUZZ_MIN_LEN and w.isalpha())):
         for variant in _transpositions(target):
             if variant not in _KNOWN:
                 table.setdefault(variant, target)

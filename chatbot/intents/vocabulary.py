@@ -85,7 +85,9 @@ _CONCEPT_FORMS: Mapping[str, str] = MappingProxyType({
            "cancel cancellation "
            "subscribe weather forecast discount discounts coupon coupons invoice "
            "invoices billing sell selling cheaper cheapest expensive upgrade "
-           "upgrading renew renewal renewing",
+           "upgrading",
+    # renewing a license or subscription is the vendor's business; renewing a seat is the lease's heartbeat
+    "renew": "renew renews renewal renewing renewed",
 })
 
 _CANON: Mapping[str, str] = MappingProxyType({
@@ -297,7 +299,7 @@ _GREETINGS = frozenset({"hi", "hello", "hey", "hiya", "morning", "yo", "greeting
 #: words that questions about the license and the knowledge hinge on ("what tyep of license", "whn does it
 #: expire", "the respons file"): a typo of one is corrected like a typo of a command word
 _QUESTION_WORDS = frozenset(_words("""
-what when where which have does kind type many much long left remaining until
+what when where which have does kind type many much long left remaining until happens happen happened
 response guard portal hardware signature grace period tamper tampered
 """))
 #: the names of this bot's features as one word: kept whole, never split or corrected

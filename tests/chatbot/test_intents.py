@@ -313,6 +313,7 @@ EXAMPLES: list[Example] = [
     E("menu", "help"),
     E("hlep", "help"),
     E("hello", "help"),
+    E("how are you?", "help"),  # small talk: greeted back (act greet)
     E("hi there", "help"),
     E('tell me about license refresh', 'help', {'topic': 'refresh'}),
     E("what's the difference between online and offline activation", 'help', {'topic': 'online_vs_offline'}),
@@ -468,7 +469,6 @@ EXAMPLES: list[Example] = [
     E("clear the screen", "unknown", candidates=("help",)),
     E("the quick brown fox", "unknown", candidates=("help",)),
     E("forget it", "unknown", {}),  # "no" (act deny)
-    E("how are you?", "unknown", candidates=("help",)),
     E("sign me up for the newsletter", "unknown", candidates=("help",)),
     # ------------------------------------------------------------------ clarify
     E("activate", "clarify", candidates=ACT_BOTH),
