@@ -73,7 +73,7 @@ GREETING_PREFIX = re.compile(
     r"^(?:hi|hello|hey|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening))(?: there| bot| chatbot)?"
     r"(?: |$)")
 
-_GREETING = (r"(?:(?:hi|hello|hey|hiya|howdy|yo|heya|greetings|good (?:morning|afternoon|evening|day))"
+_GREETING = (r"(?:(?:hi|hello|hey|hiya|howdy|yo|heya|greetings|(?:good )?(?:morning|afternoon|evening)|good day)"
              r"(?: there| bot| chatbot| again| all| everyone| friend)? ?)+"
              r"(?:(?:how'?s it going|how are you(?: doing| today)?|how'?s things|what'?s up|how do you do|sup)(?: bot)?)?"
              r"|how'?s it going|how are you(?: doing| today)?|what'?s up")
@@ -84,7 +84,7 @@ _THANKS = (r"(?:(?:ok(?:ay)?|k|great|perfect|cool|nice|awesome|brilliant|excelle
            r"many thanks|much appreciated|appreciate it|"
            r"thanks a lot|thanks so much|thank you so much|thank you very much|ta)"
            r"(?: (?:a lot|so much|very much|again|for (?:the|your|all the) help|for that|for this|bot|mate|man|"
-           r"a bunch|heaps))*")
+           r"a bunch|heaps|that helped|that helps|that worked|that was (?:very |really |so )?helpful))*")
 _FAREWELL = (r"(?:(?:ok(?:ay)?|thanks|thank you|cheers|alright|right|well|great|so) )*"
              r"(?:bye|bye bye|byebye|goodbye|good bye|see (?:you|ya)(?: later| soon| around)?|farewell|cya|"
              r"later|good night|goodnight|gotta go|i'?m off|i am off|that'?s all|take care|catch you later|"
@@ -160,6 +160,8 @@ def _choice(groups: Mapping[str, str | None]) -> int | str | None:
 #: confirms or leaves ("yse" to a deactivation, "goodbey"): those must be typed right
 _CORRECTABLE = frozenset({GREET, THANK, DONE, WHY, DENY})
 _ACT_WORDS: frozenset[str] = frozenset(word for *_, pattern in ACT_TABLE for word in re.findall(r"[a-z]{3,}", pattern.pattern))
+_SHORT_ACT_WORDS = frozenset({"no", "hi", "ty"})
+_REPEATS = re.compile(r"(.)\1+")
 _MAX_CORRECTED_WORDS = 4
 _TYPO_CUTOFF = 80.0
 
@@ -169,6 +171,9 @@ def _act_word(word: str) -> str:
     the next), or ``word``."""
     if word in _ACT_WORDS or word in _KNOWN or len(word) < 3 or not word.isalpha():
         return word
+    squeezed = _REPEATS.sub(r"\1", word)  # a letter held down: "noo", "whyy", "hiii"
+    if squeezed in _ACT_WORDS or squeezed in _SHORT_ACT_WORDS:
+        return squeezed
     for target in _ACT_WORDS:
         if target[0] != word[0] or abs(len(target) - len(word)) > 1:
             continue

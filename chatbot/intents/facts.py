@@ -35,6 +35,7 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             rf" (?:ever|last|recently) {_W}{{0,2}}(?:talked|spoken|spoke|synced|contacted|phoned|reached|checked in) "
             rf"(?:to |with |in with )?{_W}{{0,2}}(?:server|vendor|home) ",
             r" (?:phoned|phone|called|call) home ",
+            rf" (?:server|vendor) {_W}{{0,2}}(?:last )?in (?:touch|contact) | last in (?:touch|contact) ",
             r" last (?:server|online|vendor) (?:contact|check|sync|connection) ",
             rf" when did {_W}{{0,4}}(?:talk|speak|contact|reach|hear|sync|connect|go online|check online)",
             rf" grace (?:period )?{_W}{{0,3}}(?:left|remaining|remain|remains|do i have|is there|until|end|ends|run out|"
@@ -54,13 +55,28 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r" last (?:local |license |licence )?(?:check|checked|verified|validated|verification|validation|time it was checked) ",
             rf" when (?:was|did|were) {_W}{{0,4}}(?:last )?(?:checked|verified|validated|check|verify|validate) ",
             rf" last time {_W}{{0,4}}(?:checked|verified|validated|check|verify|validate) ",
+            r" (?:most recent|latest|previous) (?:local |license |licence )?(?:check|verification|validation) ",
         )),
         ("device_id", (
             r" (?:device|hardware|machine|computer|activation|pc|system|devices|computers|machines) "
             r"(?:id|ids|identifier|fingerprint|number) ",
             r" (?:deviceid|hwid|hardwareid|machineid) ",
             r" id of (?:this|my|the) (?:device|machine|computer|pc) ",
+            r" (?:what|which) id (?:does|do|is|has|have) (?:[a-z]+ ){0,4}(?:this|my|our) (?:device|machine|computer|pc|"
+            r"laptop|box|install) ",
             r"^ (?:my |the |this )?id $",
+        )),
+        ("activations", (
+            rf" (?:how many|number of) {_W}{{0,2}}(?:activations|activation) ",
+            rf" (?:how many|number of) {_W}{{0,2}}(?:devices|machines|computers|pcs) "
+            rf"{_W}{{0,4}}(?:left|remaining|use|using|activated|activate|active|add|register|have|allow|allowed|on|installed|"
+            rf"running)",
+            rf" (?:activations|activation) {_W}{{0,3}}(?:left|remaining|used|free|available|do i have|"
+            rf"have i|allowed|does my|in use|taken|are there) ",
+            r" (?:total|max|maximum) (?:activations|devices) (?:on|of|for|do|does|is|are|i|yet|already|$)",
+            r" (?:activation|activations|device|devices) (?:limit|cap|quota|allowance|maximum|max) ",
+            r" (?:activation|activations) (?:count|counter|number|total) ",
+            r"^ (?:my |free |used )?(?:activations|activation count|activations left) $",
         )),
         ("license_key", (
             r" (?:license|licence|product|serial|activation|my) (?:key|number|code) (?!can |could |i can |to use )",
@@ -68,6 +84,7 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             rf" (?:which|what) (?:license |licence )?key (?:i|we) {_W}{{0,2}}(?:used|activated|registered|entered|typed|"
             rf"have|bought|got) ",
             r" (?:the|my) key (?:i am|am i|i|that i|we) (?:using|use|used|have|activated) ",
+            r" (?:what|which) (?:is )?(?:the|my) key (?:on|for|of|in) (?:this|my|the) ",
             r" serial ",
             r"^ (?:my |the |license |licence |product )*key $",
             r" which (?:license|licence) (?:am i|are we|is this|do i have|is active|is activated|is installed|is "
@@ -82,21 +99,21 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             rf" (?:do i have|am i on|is this) (?:a |an )?{_LICENSE_TYPES} (?:license|licence|plan|one) ",
         )),
         ("feature", (
-            r" (?:is|are|was) (?:the |my )?(?P<feature>[a-z]+) (?:feature|skill|module|option) ",
-            r" (?:feature|skill|module) (?P<feature>[a-z]+) (?:included|enabled|available|on|in|active|unlocked|"
+            r" (?:is|are|was) (?:the |my )?(?P<feature>[a-z][a-z0-9_]*) (?:feature|skill|module|option) ",
+            r" (?:feature|skill|module) (?P<feature>[a-z][a-z0-9_]*) (?:included|enabled|available|on|in|active|unlocked|"
             r"there|licensed|allowed|part) ",
-            r" (?:is|are) (?:the |my )?(?P<feature>[a-z]+) (?:included|enabled|unlocked|licensed|allowed) ",
-            r" do (?:i|we) (?:have|get) (?:the |a |any )?(?P<feature>[a-z]+)(?: feature| skill| features| skills)? "
+            r" (?:is|are) (?:the |my )?(?P<feature>[a-z][a-z0-9_]*) (?:included|enabled|unlocked|licensed|allowed) ",
+            r" do (?:i|we) (?:have|get) (?:the |a |any )?(?P<feature>[a-z][a-z0-9_]*)(?: feature| skill| features| skills)? "
             r"(?:on|in|with|included|enabled|$)",
             r" does (?:my|the|this) (?:license|licence) (?:include|have|cover|contain|come with|unlock|allow) "
-            r"(?:the |a )?(?P<feature>[a-z]+) ",
-            r" can i (?:use|run|get) (?:the )?(?P<feature>[a-z]+) (?:feature|skill) ",
-            r" (?:am i|are we) (?:licensed|licenced|allowed|entitled) (?:for|to use|to run) (?:the )?(?P<feature>[a-z]+) ",
+            r"(?:the |a )?(?P<feature>[a-z][a-z0-9_]*) ",
+            r" can i (?:use|run|get) (?:the )?(?P<feature>[a-z][a-z0-9_]*) (?:feature|skill) ",
+            r" (?:am i|are we) (?:licensed|licenced|allowed|entitled) (?:for|to use|to run) (?:the )?(?P<feature>[a-z][a-z0-9_]*) ",
             # "is convert on my license?", "is dice part of my plan?", "does the dice feature come with my licence?"
-            r" (?:is|are) (?:the |my )?(?P<feature>[a-z]+)(?: feature| skill)? (?:on|in|part of|included in|covered by|"
+            r" (?:is|are) (?:the |my )?(?P<feature>[a-z][a-z0-9_]*)(?: feature| skill)? (?:on|in|part of|included in|covered by|"
             r"available on|enabled on|unlocked on|allowed on|with) (?:my|the|this|our) (?:license|licence|plan|key) ",
-            r" (?:does|do|did) (?:the |my )?(?P<feature>[a-z]+) (?:feature|skill|module) (?:come|ship|belong) ",
-            r" (?:have|got) (?:the )?(?P<feature>[a-z]+) (?:feature|skill) ",
+            r" (?:does|do|did) (?:the |my )?(?P<feature>[a-z][a-z0-9_]*) (?:feature|skill|module) (?:come|ship|belong) ",
+            r" (?:have|got) (?:the )?(?P<feature>[a-z][a-z0-9_]*) (?:feature|skill) ",
         )),
         ("seat", (
             r" (?:time|how long|how much time) (?:is )?(?:left|remaining) (?:on|for|in|of) (?:my|the|this|our) "
@@ -113,18 +130,6 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r" (?:my|the) (?:floating )?(?:seat|lease) (?:status|time left|expiry|end|details|info) ",
             r" (?:seat|lease) (?:time left|expiry) ",
         )),
-        ("activations", (
-            rf" (?:how many|number of) {_W}{{0,2}}(?:activations|activation) ",
-            rf" (?:how many|number of) {_W}{{0,2}}(?:devices|machines|computers|pcs) "
-            rf"{_W}{{0,4}}(?:left|remaining|use|using|activated|activate|active|add|register|have|allow|allowed|on|installed|"
-            rf"running)",
-            rf" (?:activations|activation) {_W}{{0,3}}(?:left|remaining|used|free|available|do i have|"
-            rf"have i|allowed|does my|in use|taken|are there) ",
-            r" (?:total|max|maximum) (?:activations|devices) (?:on|of|for|do|does|is|are|i|yet|already|$)",
-            r" (?:activation|activations|device|devices) (?:limit|cap|quota|allowance|maximum|max) ",
-            r" (?:activation|activations) (?:count|counter|number|total) ",
-            r"^ (?:my |free |used )?(?:activations|activation count|activations left) $",
-        )),
         ("consumption", (
             rf" (?:how many|how much|number of) {_W}{{0,2}}(?:uses|use|credits|credit|consumption|consumptions|usage|"
             rf"units|runs) ",
@@ -134,6 +139,7 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r" (?:have i|did i|i have|have we) (?:already )?(?:used|consumed|spent) ",
             r" (?:used|consumed|spent) so far ",
             r" (?:usage|use|uses|consumption|credit|credits) (?:count|counter|total|balance|level|tally) ",
+            r" (?:my|our) (?:consumption|usage) | (?:running|run|ran) out of (?:uses|credits|consumption) ",
         )),
         ("expiry", (
             rf" when {_W}{{0,5}}(?:expire|expires|expiring|expiry|expiration|end|ends|ending|run out|runs out|"
@@ -163,7 +169,9 @@ _CONCEPT = re.compile(
     r"| mean | meaning | difference | explain | what happens | how does (?:[a-z]+ ){0,6}work "
     r"| why (?:does|do|is|are) (?:a|an|the)? ?(?:license|licence|response|request) "
     r"| used for | (?:good|needed|there) for $|^ (?:what|whats) (?:is|are) (?:[a-z]+ ){1,4}for $"
-    r"| are there $| exist $|^ how (?:does|do|is|are) (?:a|an|the) ")
+    r"| are there $| exist $|^ how (?:does|do|is|are) (?:a|an|the) "
+    # "can a feature expire on its own?": any feature or license, so the concept
+    r"| (?:can|does|do|will|could|is|are) (?:a|an|any|each|every) ")
 #: "what happens when I hit the activation limit?": what follows from a state, not the state
 _WHAT_IF = re.compile(r"^ what if | what (?:happens|will happen|would happen|happened) ")
 #: "why …?" and "how come …?" ask for a reason, never for a fact

@@ -93,6 +93,9 @@ _GENERAL_HELP = re.compile(
     r"| what (?:are|is) (?:your|the) (?:help|commands|options|abilities|capabilities) "
     r"|^ (?:commands|show commands|menu|options|usage|instructions|list commands) $"
     r"| (?:keyboard )?(?:shortcuts|hotkeys|key bindings|keybindings) "
+    r"| what (?:commands|things|words|questions) (?:do|can|will) you (?:understand|know|accept|take|answer) "
+    # the terminal app itself: its palette, file picker, copying, accessibility
+    r"| command palette | file picker | screen reader | copy (?:your|the|that) (?:last )?(?:answer|reply|message|text) "
     r"|^ how (?:does|do) (?:it|this|this thing|you) work $"
     r"|^ how (?:do|can|could|should) (?:i|we) (?:quit|exit|leave|close|stop|end|get out of)"
     r"(?: (?:the |this )?(?:chat|chatbot|bot|app|program|session|conversation|thing|window|tool))? $")
@@ -148,6 +151,10 @@ _SHORT_QUESTION = 4
 _DELETED = re.compile(r" (?:deleted|removed|wiped|erased|cleared|purged|lost|trashed) ")
 #: "why is my license locked to this pc?": why a license is bound to a device is a concept, not the state
 _BOUND = re.compile(r" (?:locked|tied|bound|attached|linked|pinned|married|stuck) to ")
+#: "what are features on a license?": any license, so the concept
+_GENERIC = re.compile(r" (?:a|an|any|every|each) (?:license|licence|licenses|licences) ")
+#: "daylight saving changed last night, will my license freak out?": the clock's rules, a concept
+_CLOCK_CHANGE = re.compile(r" (?:daylight|dst|timezone|time zone|summer time|winter time) ")
 #: what the skills need is a concept, not the list of this license's features
 _SKILL_NEEDS = re.compile(r" skills? (?:[a-z]+ ){0,4}(?:need|needs|require|requires|depend|depends|use|uses|unlock) "
                           r"| (?:need|needs|require|requires|depend|depends|unlock|unlocks) (?:[a-z]+ ){0,4}skills? ")
@@ -158,6 +165,7 @@ _ABOUT_BOT = re.compile(r" (?:who|what) (?:exactly |really |even )?(?:are|r) (?:
                         r"| what is this (?:bot|app|chatbot|thing|program) "
                         r"| who (?:am i|are we) (?:talking|chatting|speaking) (?:to|with) "
                         r"| tell me about yourself | are you (?:a|an) (?:bot|human|person|robot|ai|real person) "
+                        r"| (?:what is|whats) your name | do you have a name "
                         r"| (?:is this|am i (?:talking|chatting|speaking) (?:to|with)) (?:a |an )?(?:real )?"
                         r"(?:bot|human|person|robot|ai|machine) "
                         r"| what kind of (?:bot|app|chatbot|thing) are you ")
@@ -272,9 +280,9 @@ def _about_concept(name: str, line: str) -> bool:
     """Does a question that reads like one about this device's state ask about a concept? ("why is the app still
     licensed when I removed the license file?", "which features do the skills depend on?")"""
     if name == LICENSE_STATUS:
-        return _DELETED.search(line) is not None or _BOUND.search(line) is not None
+        return any(regex.search(line) for regex in (_DELETED, _BOUND, _GENERIC, _CLOCK_CHANGE))
     if name == LIST_FEATURES:
-        return _SKILL_NEEDS.search(line) is not None
+        return _SKILL_NEEDS.search(line) is not None or _GENERIC.search(line) is not None
     return False
 
 

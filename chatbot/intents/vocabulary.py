@@ -281,7 +281,7 @@ _RELEASE_CONTEXT = frozenset({
 _STORAGE_TARGETS = frozenset({"storage", "local", "all", "factory"})
 #: the floating vocabulary (rules._rule_floating): taking a seat, and starting or stopping the floating server
 _SEAT_TAKE = frozenset(_words("get take grab need want acquire claim obtain reserve request checkout give assign"))
-_SERVER_START = frozenset(_words("start launch run boot restart"))
+_SERVER_START = frozenset(_words("start launch run boot restart spin fire"))
 _SERVER_STOP = frozenset(_words("stop shut shutdown kill halt"))
 _ONLINE_WORDS = frozenset({"online", "internet", "server"})
 _SIDES_WORDS = frozenset({"sided", "sides", "side", "faced", "faces"})
