@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -81,6 +82,7 @@ class Result:
     seats: str = ""  # "exact" or what disagreed (activation runs)
     repeats: int = 0  # activation requests sent a second time because the file ran out
     cpu_ms: float = 0.0  # the servers' CPU time per answer (all their processes), if measured
+    db_cpu_ms: float = 0.0  # PostgreSQL's CPU time per answer (all the cluster's processes), if measured
 
     @property
     def rate(self) -> float:
@@ -134,13 +136,22 @@ def _per_call_us(count: int, step, timer=time.process_time) -> float:  # type: i
 
 def session_cpu_seconds(session: int) -> float:
     """CPU seconds (user + system) used so far by the live processes of one session (a server and its workers)."""
+    return _cpu_seconds(lambda pid, fields: int(fields[3]) == session)
+
+
+def children_cpu_seconds(parent: int) -> float:
+    """CPU seconds used so far by a process and its live children (PostgreSQL's postmaster and its backends)."""
+    return _cpu_seconds(lambda pid, fields: pid == parent or int(fields[1]) == parent)
+
+
+def _cpu_seconds(chosen: Callable[[int, list[str]], bool]) -> float:
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[3]) == session:  # fields after "(comm)": state ppid pgrp session ... utime stime
+        if chosen(int(stat.parent.name), fields):  # fields after "(comm)": state ppid pgrp session ... utime stime
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
 
@@ -312,9 +323,11 @@ WRK_SCRIPTS = {"hello": "hello.lua", "activation": "activate.lua", "check": "che
 
 
 def run_wrk(name: str, kind: str, url: str, args: argparse.Namespace, load: Load | None = None,
-            duration: float | None = None, sessions: tuple[int, ...] = (), requests: Path | None = None) -> Result:
-    """One wrk run; ``sessions``: the server process sessions whose CPU time per answer is measured; ``requests``:
-    the request bodies, one a line, when no ``load`` gives them."""
+            duration: float | None = None, sessions: tuple[int, ...] = (), requests: Path | None = None,
+            database: int | None = None) -> Result:
+    """One wrk run; ``sessions``: the server process sessions whose CPU time per answer is measured;
+    ``database``: PostgreSQL's postmaster, whose processes' CPU time is measured apart; ``requests``: the request bodies, one a line, when no
+    ``load`` gives them."""
     script = WRK_SCRIPTS[kind]
     env = {"BENCH_THREADS": str(args.threads), "BENCH_WRK_DIR": str(WRK_DIR)}
     if load is not None:
@@ -326,9 +339,11 @@ def run_wrk(name: str, kind: str, url: str, args: argparse.Namespace, load: Load
     command = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{int(seconds)}s",
                "--timeout", "10s", "-s", str(WRK_DIR / script), url + "/"]
     cpu_before = sum(session_cpu_seconds(session) for session in sessions)
+    db_before = children_cpu_seconds(database) if database else 0.0
     completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120,
                                env={**os.environ, **env})
     cpu = sum(session_cpu_seconds(session) for session in sessions) - cpu_before
+    db_cpu = children_cpu_seconds(database) - db_before if database else 0.0
     line = next((ln for ln in completed.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)
     if completed.returncode != 0 or line is None:
         raise SystemExit(f"wrk failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
@@ -336,17 +351,21 @@ def run_wrk(name: str, kind: str, url: str, args: argparse.Namespace, load: Load
     errors = data["connect"] + data["read"] + data["write"] + data["timeout"]
     return Result(name, kind, data["requests"], data["duration_us"] / 1e6, errors, data["status"],
                   data["p50_us"] / 1000, data["p99_us"] / 1000, repeats=data.get("repeats", 0),
-                  cpu_ms=cpu * 1000 / data["requests"] if sessions and data["requests"] else 0.0)
+                  cpu_ms=cpu * 1000 / data["requests"] if sessions and data["requests"] else 0.0,
+                  db_cpu_ms=db_cpu * 1000 / data["requests"] if data["requests"] else 0.0)
 
 
 def licensing_runs(label: str, url: str, args: argparse.Namespace, load: Load, workspace: VendorWorkspace,
-                   floors: Floors, database: str, cores: int, sessions: tuple[int, ...]) -> list[Result]:
+                   floors: Floors, database: str, cores: int, sessions: tuple[int, ...],
+                   postmaster: int | None = None) -> list[Result]:
     """An activation run (then the seat check) and a check run against ``url``."""
     cores = min(cores, os.cpu_count() or 1)
-    activation = run_wrk(f"{label}: activation upload", "activation", url, args, load, sessions=sessions)
+    activation = run_wrk(f"{label}: activation upload", "activation", url, args, load, sessions=sessions,
+                         database=postmaster)
     activation.floor = cores * floors.per_core("activation", database)
     activation.seats = seat_count(workspace, load.key, activation.requests - activation.non_2xx, args.check_devices)
-    check = run_wrk(f"{label}: online check", "check", url, args, load, sessions=sessions)
+    check = run_wrk(f"{label}: online check", "check", url, args, load, sessions=sessions,
+                    database=postmaster)
     check.floor = cores * floors.per_core("check", database)
     return [activation, check]
 
@@ -433,7 +452,7 @@ def main() -> int:
             try:
                 results += licensing_runs(f"PostgreSQL, {args.workers} workers", f"http://{HOST}:{port}", args,
                                           loads["postgresql"], workspaces[1], floors, "postgresql", args.workers,
-                                          (server.pid,))
+                                          (server.pid,), scale.postgres.pid)
             finally:
                 stop(server)
 
@@ -444,11 +463,13 @@ def main() -> int:
             scale.set_server_enabled(2, False)
             servers = (scale.pids["server-1"], scale.pids["server-2"])
             results += licensing_runs(f"HAProxy, 1 server ({each})", scale.url, args, loads["haproxy-1"],
-                                      workspaces[1], floors, "postgresql", args.haproxy_workers, servers)
+                                      workspaces[1], floors, "postgresql", args.haproxy_workers, servers,
+                                      scale.postgres.pid)
             scale.set_server_enabled(2, True)
             scale.wait_for_state("portal2", "UP")
             results += licensing_runs(f"HAProxy, 2 servers ({each})", scale.url, args, loads["haproxy-2"],
-                                      workspaces[1], floors, "postgresql", 2 * args.haproxy_workers, servers)
+                                      workspaces[1], floors, "postgresql", 2 * args.haproxy_workers, servers,
+                                      scale.postgres.pid)
     finally:
         for workspace in workspaces:
             workspace.close()
@@ -460,10 +481,11 @@ def main() -> int:
     hello_rate = results[0].rate
     print()
     print(f"{'scenario':48} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'non-2xx':>7} {'vs hello':>8} "
-          f"{'floor/s':>8} {'vs floor':>8} {'CPU/req':>8}  verdict")
+          f"{'floor/s':>8} {'vs floor':>8} {'CPU/req':>8} {'DB CPU':>7}  verdict")
     for result in results:
         floor = f"{result.floor:8,.0f} {result.rate / result.floor:8.1%}" if result.floor else f"{'-':>8} {'-':>8}"
         cpu = f"{result.cpu_ms * 1000:6.0f}µs" if result.cpu_ms else f"{'-':>8}"
+        cpu += f" {result.db_cpu_ms * 1000:5.0f}µs" if result.db_cpu_ms else f" {'-':>7}"
         print(f"{result.name:48} {result.rate:8,.0f} {result.p50_ms:7.1f} {result.p99_ms:7.1f} {result.errors:6d} "
               f"{result.non_2xx:7d} {result.rate / hello_rate:8.1%} {floor} {cpu}  {result.verdict()}")
     print("targets (issue 11): activations ≥ 1,000/s with p99 < 250 ms, checks ≥ 2,500/s with p99 < 100 ms; "
@@ -471,6 +493,8 @@ def main() -> int:
     print("floor: the server's cores (workers, at most this machine's) × 1 / (verify + sign [+ commit])")
     print("CPU/req: CPU time of the server processes (all workers; not PostgreSQL's, HAProxy's or wrk's) per "
           "answer: steady on a busy machine, where rates are not")
+    print("DB CPU: CPU time of the PostgreSQL cluster's processes per answer (on this machine it shares the cores "
+          "with the servers and wrk)")
     return 0
 
 

@@ -155,6 +155,14 @@ class Postgres:
         self._run(self._binary("pg_ctl"), "-D", str(data), "-l", str(self.root / "server.log"), "-o", options, "-w",
                   "start")
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's process id while the cluster runs (every backend is its child)."""
+        try:
+            return int((self.root / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def _run(self, *command: str) -> None:
         done = subprocess.run([*self._as_owner(), *command], capture_output=True, text=True)
         if done.returncode != 0:
