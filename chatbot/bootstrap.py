@@ -30,6 +30,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -85,7 +86,7 @@ def create_bot(config_path: Path | None = None, *, data_dir: Path | None = None,
     the floating server's address.
     """
     chosen_dir = _chosen_data_dir(data_dir)
-    overrides: dict[str, object] = {} if chosen_dir is None else {"data_dir": chosen_dir / "licenses"}
+    overrides: dict[str, Any] = {} if chosen_dir is None else {"data_dir": chosen_dir / "licenses"}
     if os.environ.get(HARDWARE_ID_ENV):
         overrides["hardware_id"] = os.environ[HARDWARE_ID_ENV]
     config = config_path or os.environ.get(DEFAULT_CONFIG_ENV) or None

@@ -123,11 +123,11 @@ class FilePickerScreen(ModalScreen["Path | None"]):
         self.query_one(LicenseFileTree).focus()
 
     @property
-    def tree(self) -> LicenseFileTree:
+    def file_tree(self) -> LicenseFileTree:
         return self.query_one(LicenseFileTree)
 
     def _set_root(self, folder: Path) -> None:
-        self.tree.path = folder
+        self.file_tree.path = folder
         self.query_one("#picker-path", Input).value = str(folder)
 
     def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:
@@ -139,7 +139,7 @@ class FilePickerScreen(ModalScreen["Path | None"]):
         typed = Path(event.value.strip()).expanduser()
         if typed.is_dir():
             self._set_root(typed)
-            self.tree.focus()
+            self.file_tree.focus()
         elif typed.is_file():
             self.dismiss(typed)
         else:
@@ -149,7 +149,7 @@ class FilePickerScreen(ModalScreen["Path | None"]):
         if isinstance(self.focused, Input):
             self.focused.action_delete_left()
             return
-        current = Path(self.tree.path).expanduser().resolve()
+        current = Path(self.file_tree.path).expanduser().resolve()
         if current.parent != current:
             self._set_root(current.parent)
 
