@@ -65,7 +65,9 @@ _KIND = "(?P<kind>" + "|".join(re.escape(k) for k in CHOICE_KINDS) + ")"
 _ITEM = r"(?:one|option|key|license|licence|item|choice|entry|topic)"
 _CHOICE = (rf"(?:the )?(?:{_ORDINAL}(?: {_ITEM})?|(?:number|option|no\.?|item|#) ?(?P<number>[1-9])"
            rf"|{_KIND} {_ITEM}|(?P<digit>[1-9]))")
-_POLITE_END = r"(?: please| thanks| thank you)?"
+_POLITE_END = r"(?: please| pls| plz| thanks| thx| thank you)?"
+#: "the last one I guess": a choice made with a shrug is still the choice
+_HEDGE = r"(?: i guess| i think| i suppose| maybe| probably| then)?"
 #: "and …", "what about …": a line that continues the last one
 FOLLOW_UP_PREFIX = re.compile(r"^(?:ok(?:ay)? |so )?(?:and(?: what about| how about)?|what about|how about|now) ")
 #: a greeting before the real line ("hi, what is a guard file?")
@@ -120,7 +122,7 @@ ACT_TABLE: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
          r"(?:(?:ok(?:ay)?|alright|right|so|yes|yep|great|good) )?"
          r"(?:done|all done|finished|i'?m finished|next|next step|continue|go on|ready|i'?m (?:done|ready|back)|"
          r"i am (?:done|ready|back)|it'?s done|it is done|did it|i did it|that'?s done|uploaded|got it)"
-         r"(?: now| too| already|,? what'?s next| what now)?(?: please| thanks)?"),
+         rf"(?: now| too| already|,? what'?s next| what now)?{_POLITE_END}"),
         (DONE, UNKNOWN,
          rf"(?:(?:ok(?:ay)?|alright|right|so|yes|great|good) )?(?:i(?:'ve| have)? {_HAVE_DONE}|{_DONE_VERB})"
          rf" {_STEP_FILE}{_WHERE}"
@@ -141,7 +143,7 @@ ACT_TABLE: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
          rf"(?:and|what about|how about|and what about|now|ok and|and now) (?:in |to |into |as )?(?P<to>{_UNIT_PAT})"),
         (FOLLOW_UP, UNKNOWN, rf"(?:and|what about|how about|and what about|and for) {_CHOICE}{_POLITE_END}"),
         (SELECT, UNKNOWN, rf"(?:i'?ll take |i want |i choose |let'?s go with |go with |pick |take )?"
-                          rf"{_CHOICE}{_POLITE_END}"),
+                          rf"{_CHOICE}{_HEDGE}{_POLITE_END}"),
     )
 )
 

@@ -31,6 +31,7 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             rf" last {_W}{{0,3}}(?:talk|talked|spoke|spoken|contact|contacted|reach|reached|heard|hear|sync|synced|"
             rf"connected|connection|online) {_W}{{0,4}}(?:server|vendor|online|internet) ",
             r" (?:server|vendor) (?:last )?(?:contact|sync|connection) ",
+            r" last time (?:the |my )?(?:server|vendor) (?:was|were|got|has been) (?:contacted|reached|synced) ",
             # "has this license ever talked to the server?", "last time we phoned home?"
             rf" (?:ever|last|recently) {_W}{{0,2}}(?:talked|spoken|spoke|synced|contacted|phoned|reached|checked in) "
             rf"(?:to |with |in with )?{_W}{{0,2}}(?:server|vendor|home) ",
@@ -42,7 +43,7 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             rf"runs out|expire|expires|over|still) ",
             rf" (?:how much|how many days|how long) {_W}{{0,4}}grace ",
             r" grace (?:period )?(?:status|countdown) ",
-            r" since (?:the |it |my license |i )?(?:server|vendor|last (?:contact|sync|online check)|"
+            r" since (?:the |it |my license |i |we )?(?:server|vendor|last (?:contact|sync|online check)|"
             r"(?:last )?(?:talked|synced|connected|reached|contacted)) ",
             rf" (?:server|vendor) (?:was |were )?last {_W}{{0,2}}(?:reached|contacted|seen|heard|online) ",
             r" how (?:much )?long(?:er)? can (?:i|we|it|the app) (?:stay|remain|be|work|keep working|run|go) "
@@ -79,7 +80,7 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r"^ (?:my |free |used )?(?:activations|activation count|activations left) $",
         )),
         ("license_key", (
-            r" (?:license|licence|product|serial|activation|my) (?:key|number|code) (?!can |could |i can |to use )",
+            r" (?:license|licence|lic|product|serial|activation|my) (?:key|number|code) (?!can |could |i can |to use )",
             r" (?:which|what) (?:license |licence )?key (?:am i|do i|i am|did i|is|was|have i|are we) ",
             rf" (?:which|what) (?:license |licence )?key (?:i|we) {_W}{{0,2}}(?:used|activated|registered|entered|typed|"
             rf"have|bought|got) ",
@@ -125,8 +126,11 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r" (?:is|was) (?:my|this|the|our) (?:floating )?seat (?:borrowed|live|still|valid|ok|okay|active|held|mine|"
             r"good) ",
             r" (?:which|what) seat (?:do|am|have|is|did) ",
-            r" do (?:i|we) (?:still )?(?:have|hold|own) (?:a|my|the|any) (?:floating )?(?:seat|lease) ",
-            r" (?:am i|are we) (?:holding|using) (?:a|my|the|any) (?:floating )?(?:seat|lease) ",
+            # "is the seat I have a borrowed one?", "until when is my borrowed seat good?"
+            r" (?:is|was) (?:the|my|this) (?:floating )?seat (?:i|we) (?:have|hold|got|am holding|took) ",
+            r" (?:until|till) when (?:is|does|will|can) (?:my|the|this|our) (?:floating |borrowed )?(?:seat|lease|borrow) ",
+            r" do (?:i|we) (?:still |currently |already |now )?(?:have|hold|own) (?:a|my|the|any) (?:floating )?(?:seat|lease) ",
+            r" (?:am i|are we) (?:already |currently |still )?(?:holding|using) (?:a|my|the|any) (?:floating )?(?:seat|lease) ",
             r" (?:my|the) (?:floating )?(?:seat|lease) (?:status|time left|expiry|end|details|info) ",
             r" (?:seat|lease) (?:time left|expiry) ",
         )),
@@ -174,6 +178,10 @@ _CONCEPT = re.compile(
     r"| (?:can|does|do|will|could|is|are) (?:a|an|any|each|every) ")
 #: "what happens when I hit the activation limit?": what follows from a state, not the state
 _WHAT_IF = re.compile(r"^ what if | what (?:happens|will happen|would happen|happened) ")
+#: "how long is the grace period when I can't reach the server?": the rule, not the grace left here
+_GRACE_RULE = re.compile(r" how long is (?:the|a) grace period (?!left |remaining )")
+#: "is my lic perpetual?": in a question about the license held, "my lic" is the license, not the .lic file
+_MY_LIC = re.compile(r" (?:my|this|our) lic (?!file )")
 #: "why …?" and "how come …?" ask for a reason, never for a fact
 _REASON = re.compile(r"^ (?:why|how come) ")
 #: "how do I get a new feature?", "can I change the expiry date?": how to change a fact, not the fact
@@ -219,11 +227,12 @@ def match(line: str, asked: bool) -> tuple[str, str | None] | None:
 
     ``asked``: the line is a question (see :mod:`chatbot.intents.questions`).
     """
+    line = _MY_LIC.sub(lambda m: m[0].replace(" lic ", " license "), line)
     words = line.split()
     if not (asked or _SHOW.search(line) or len(words) <= _SHORT) or (_COMMAND.search(line) and not asked):
         return None
     concept = _CONCEPT.search(line) is not None and _FIRST_PERSON.search(line) is None
-    if concept or _HOW_TO.search(line) or _REASON.search(line) or _WHAT_IF.search(line):
+    if concept or any(regex.search(line) for regex in (_HOW_TO, _REASON, _WHAT_IF, _GRACE_RULE)):
         return None
     for fact, patterns in FACT_TABLE:
         for pattern in patterns:

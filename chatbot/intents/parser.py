@@ -92,7 +92,9 @@ _GENERAL_HELP = re.compile(
     r"| what (?:else )?(?:can|could|should|may) (?:i|we) (?:ask|say to|type|tell) (?:you|the bot|here) "
     r"| what (?:are|is) (?:your|the) (?:help|commands|options|abilities|capabilities) "
     r"|^ (?:commands|show commands|menu|options|usage|instructions|list commands) $"
-    r"| (?:keyboard )?(?:shortcuts|hotkeys|key bindings|keybindings) "
+    r"| (?:keyboard )?(?:shortcuts|hotkeys|key bindings|keybindings) | keyboard shortcut | hotkey "
+    r"| (?:command|key|shortcut|way) to (?:exit|quit|leave|close) "
+    r"| how (?:do|can|should) (?:i|we) (?:use|talk to|work with) (?:this|the|you) ?(?:bot|chatbot|app|chat|thing)? $"
     r"| what (?:commands|things|words|questions) (?:do|can|will) you (?:understand|know|accept|take|answer) "
     # the terminal app itself: its palette, file picker, copying, accessibility
     r"| command palette | file picker | screen reader | copy (?:your|the|that) (?:last )?(?:answer|reply|message|text) "
@@ -117,8 +119,9 @@ _STATE_QUESTIONS = {
         r"| (?:license|licence) (?:status|state|info|information|details) "
         r"|^ (?:what is|show|whats) (?:my|the) (?:license|licence) (?:status )?$"
         r"| (?:activation|license|licence|my) status | status of (?:my|the|this) (?:license|licence|activation) "
-        r"| (?:license|licence|activation) (?:is not|does not|did not|is|does) (?:[a-z]+ )?(?:work|working|valid|active|"
-        r"activated|ok) "
+        r"| (?:license|licence|activation) (?:is not|does not|did not|is|does) (?:[a-z]+ )?(?:work|working|valid|invalid|"
+        r"active|activated|ok|expired) "
+        r"| why (?:will|would|does|did) (?:not )?(?:it|the app|this|the bot) (?:not )?let me (?:activate|register|use) "
         r"|^ status "),
     LIST_FEATURES: re.compile(
         r" (?:which|what) (?:[a-z]+ )?(?:features|entitlements|modules|skills) (?:do|does|are|is|have|can|am|did|i|we) "
@@ -141,7 +144,7 @@ _STATE_QUESTIONS = {
         r" how many (?:[a-z]+ ){0,2}(?:seats?|leases?) | who (?:has|holds|is holding|is using|uses|took|got) "
         r"| (?:is|are) (?:there )?(?:any |a |all |the |my )?(?:free |available |spare |open )?(?:floating )?"
         r"(?:seats?|leases?) (?:free|available|left|taken|used|in use|open|spare|remaining)? ?"
-        r"| (?:is|are) (?:the )?floating server (?:[a-z]+ )?(?:running|up|down|reachable|alive|online|available|"
+        r"| (?:is|are) (?:the |our |my |this |your )?floating server (?:[a-z]+ )?(?:running|up|down|reachable|alive|online|available|"
         r"working|answering|there|started|ok|okay) "
         r"| (?:seats?|leases?) (?:are |is )?(?:free|available|taken|in use|used|left) "),
 }
@@ -155,6 +158,8 @@ _BOUND = re.compile(r" (?:locked|tied|bound|attached|linked|pinned|married|stuck
 _GENERIC = re.compile(r" (?:a|an|any|every|each) (?:license|licence|licenses|licences) ")
 #: "daylight saving changed last night, will my license freak out?": the clock's rules, a concept
 _CLOCK_CHANGE = re.compile(r" (?:daylight|dst|timezone|time zone|summer time|winter time) ")
+#: "online when there is internet and offline otherwise?": how the route is chosen, a concept (hybrid), not the state
+_ROUTING = re.compile(r" (?:otherwise|fall back|falls back|fallback|switch|switches|automatically|hybrid|whichever) ")
 #: what the skills need is a concept, not the list of this license's features
 _SKILL_NEEDS = re.compile(r" skills? (?:[a-z]+ ){0,4}(?:need|needs|require|requires|depend|depends|use|uses|unlock) "
                           r"| (?:need|needs|require|requires|depend|depends|unlock|unlocks) (?:[a-z]+ ){0,4}skills? ")
@@ -166,7 +171,8 @@ _ABOUT_BOT = re.compile(r" (?:who|what) (?:exactly |really |even )?(?:are|r) (?:
                         r"| who (?:am i|are we) (?:talking|chatting|speaking) (?:to|with) "
                         r"| tell me about yourself | are you (?:a|an) (?:bot|human|person|robot|ai|real person) "
                         r"| (?:what is|whats) your name | do you have a name "
-                        r"| (?:is this|am i (?:talking|chatting|speaking) (?:to|with)) (?:a |an )?(?:real )?"
+                        r"| is this (?:a|an) (?:real )?(?:bot|human|person|robot|ai) "
+                        r"| am i (?:talking|chatting|speaking) (?:to|with) (?:a |an )?(?:real )?"
                         r"(?:bot|human|person|robot|ai|machine) "
                         r"| what kind of (?:bot|app|chatbot|thing) are you ")
 #: a line that is not a question (a few words such as "guard file") is answered from knowledge only when
@@ -281,6 +287,8 @@ def _about_concept(name: str, line: str) -> bool:
     licensed when I removed the license file?", "which features do the skills depend on?")"""
     if name == LICENSE_STATUS:
         return any(regex.search(line) for regex in (_DELETED, _BOUND, _GENERIC, _CLOCK_CHANGE))
+    if name == IS_ONLINE:
+        return _ROUTING.search(line) is not None
     if name == LIST_FEATURES:
         return _SKILL_NEEDS.search(line) is not None or _GENERIC.search(line) is not None
     return False

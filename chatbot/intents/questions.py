@@ -25,7 +25,7 @@ __all__ = ["asks", "direct", "last_question", "requests"]
 
 _WH = r"(?:what|how|why|where|when|which|who|whose|whom)"
 _AUX = (r"(?:is|are|was|were|does|do(?! (?:a|an|the|it|this|that|one|some|me|my|another|online|local|offline)\b)|did|has|have|had|can(?! you | u | ya )|"
-        r"could(?! you)|should|shall|will(?! you)|would(?! you)|may i|might|am i|is not|are not|does not|do not (?:i|you)|"
+        r"could(?! you)|should|shall|will(?! you| not (?!(?:i|it|we|you|they|this|that|my|the) ))|would(?! you)|may i|might|am i|is not|are not|does not|do not (?:i|you)|"
         r"can not (?:i|we)|any (?:idea|way|chance))")
 #: a polite request: the user asks the bot to act ("could you deactivate…", "please refresh")
 _REQUEST = re.compile(
@@ -41,9 +41,10 @@ _REQUEST = re.compile(
     r"deactivated)"
     r"|i am (?:trying|going) to (?!understand)"
     r")"
-    r"| (?:can|could|would|will) you (?:please |kindly |just |now )?(?:activate|deactivate|register|unregister|refresh|"
-    r"update|check|verify|validate|clear|wipe|reload|create|make|generate|write|roll|convert|count|consume|record|"
-    r"run|do|release|apply|quit|close) ")
+    # "could you refresh…", "I was wondering if you could refresh…"
+    r"| (?:(?:can|could|would|will) you|(?:wondering|hoping|wonder) (?:if|whether) you (?:can|could|would|might)) (?:please |kindly |just |now )?"
+    r"(?:activate|deactivate|register|unregister|refresh|update|check|verify|validate|clear|wipe|reload|create|make|"
+    r"generate|write|roll|convert|count|consume|record|run|do|release|apply|quit|close) ")
 #: question cues at the start of the line or of a clause
 _QUESTION = re.compile(
     rf"(?:^|(?<= but)|(?<= so)|(?<= and)|(?<= then)|(?<= now)|(?<= ok)|(?<= okay)|(?<= hi)|(?<= hey)"
@@ -55,8 +56,8 @@ _QUESTION = re.compile(
     # a question after a statement, the comma gone: "my laptop died, can I get my activation back?"
     r"| (?:can|could|should|must|do|did|will|would|am|have) (?:i|we) (?!mean )"
     # a conditional clause first: "if I deactivate, do I have to…?", "once I clear it, can I…?"
-    r"|^ (?:if|once|after|before|suppose|say) (?:[a-z0-9]+ ){1,8}?(?:can|could|do|does|did|will|would|should|is|are"
-    r"|am|has|have) (?:i|we|you|it|they|the|my|this|that|there) "
+    r"|^ (?:if|once|after|before|suppose|say) (?:[a-z0-9]+ ){1,8}?(?:(?:can|could|do|does|did|will|would|should|is|are"
+    r"|am|has|have) (?:i|we|you|it|they|the|my|this|that|there)|(?:what|how|why|where|when|which|who)) "
     r"| (?:i wonder|wondering|not sure|no idea|confused|do not understand|do not get|curious"
     r"|explain|tell me about|tell me (?:what|how|why|where|when|which|if|whether)|do you know"
     r"|i (?:want|would like|d like) to (?:know|understand|learn|find out)|question about|what happens|what if"
@@ -64,10 +65,10 @@ _QUESTION = re.compile(
     r"| still (?:says|shows|thinks|works|work|working|run|runs|function|licensed|says i am|there|think) "
     # a yes/no question about what a thing will do: "…, will my seat keep working", "does the app keep running"
     r"| (?:will|would|does|do|is|can) (?:my|it|this|our|the) (?:[a-z]+ ){0,2}(?:keep|continue|stay|survive|last) "
-    r"| (?:why|how come) $"
+    r"| (?:why|how come) $| (?:will|would|does|did|can|could) (?:that|this|it) (?:work|be ok|be okay|be fine|be allowed) $"
     r"| how (?:do|does|did|can|could|should|would|will|to|much|many|long|often|is|are) "
-    r"| what (?:is|are|was|does|do|did|happens|happened|if|should|can|could|might|may|will|would|causes|caused"
-    r"|makes|made) "
+    r"| what (?:exactly |else |actually |really )?(?:is|are|was|does|do|did|happens|happened|if|should|can|could|might"
+    r"|may|will|would|causes|caused|makes|made|gets|get|goes|stays|remains) "
     r"| why (?:is|are|does|do|did|can|would|was|were|will|has|have|not) "
     r"| where (?:is|are|do|does|did|can|should|will|would) "
     r"| when (?:is|are|does|do|did|will|should|was|would|can) "

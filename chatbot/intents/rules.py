@@ -114,10 +114,15 @@ def _ask(*candidates: str) -> _Decision:
 #: "does reinstalling cost me an activation?": what something costs in seats or uses is not a price (the rules read
 #: "cost" as "oos", "seat" as "device")
 _COSTS_A_SEAT = re.compile(r" oos (?:me |us )?(?:a |an |one |another |any |extra )?(?:activation|device|credit|use) ")
+#: buying or selling the computer, not the license: "I'm buying a new laptop, how do I move my license?", "deactivate
+#: this pc before I sell it"
+_MACHINE = r"(?:pc|computer|laptop|machine|device|workstation|box|hardware)"
+_TRADES_THE_MACHINE = re.compile(rf" oos (?:(?:my|the|this|our|that|a|an) )?(?:new |old |used )?{_MACHINE} "
+                                 rf"| {_MACHINE} (?:[a-z]+ ){{0,4}}oos it ")
 
 
 def _rule_out_of_scope(v: _View) -> _Decision | None:
-    if ("oos" in v.bag and not _COSTS_A_SEAT.search(v.line)) or v.matches(_OOS_RES) or " software update " in v.line or (
+    if ("oos" in v.bag and not _COSTS_A_SEAT.search(v.line) and not _TRADES_THE_MACHINE.search(v.line)) or v.matches(_OOS_RES) or " software update " in v.line or (
             "renew" in v.bag and "seat" not in v.bag):
         return UNKNOWN, _UNKNOWN_SUGGESTION
     if v.has("give", "share", "lend", "sell", "gift", "convert") and v.has("license") and " give me " not in v.line:
@@ -137,7 +142,7 @@ def _rule_move(v: _View) -> _Decision | None:
 
 #: giving a seat back: "release my seat", "give the seat back", "free up my seat", "drop the lease"
 _SEAT_BACK = re.compile(r" (?:release|return|drop|leave|relinquish|surrender|hand back|give up) "
-                        r"| give (?:[a-z]+ ){0,3}back | back (?:my |the |this |our )?seat "
+                        r"| (?:give|hand) (?:[a-z]+ ){0,3}back | back (?:my |the |this |our )?seat "
                         r"| free (?:up )?(?:my|the|this|our) seat | done with (?:my |the |this )?seat | end (?:my|the) ")
 #: asking about the seats: "how many seats are free?", "who holds the seats?", "seats", "list the seats"
 _SEAT_LIST = re.compile(r" how many (?:[a-z]+ ){0,2}seat | who (?:has|holds|is holding|is using|uses|took|got) "
