@@ -51,7 +51,7 @@ these those there here about if so just any some get got have has had please not
 which who whom whose then than also too very really still yet again now ok okay hi hello hey thanks
 thank there they them their one ones something anything thing things want wanted need needed know
 tell say said let lets way bot app application chatbot actually exactly supposed basically explain describe
-understand wonder wondering curious question walk guide teach show through
+understand wonder wondering curious question walk guide teach show through over
 """.split())
 
 #: surface forms merged into one word for matching
