@@ -1,21 +1,26 @@
 """Which library matches a question to its knowledge entry: accuracy, load time, memory, speed (a script).
 
-The candidates the issue named, each fed the same text (the matcher's own normalisation,
-``chatbot.intents.topics.terms``) and the same question forms (``chatbot/knowledge/entries.toml``):
+The candidates, each given the same question forms (``chatbot/knowledge/entries.toml``):
 
-* **rapidfuzz** ``process.extract`` over the question forms — what the bot uses
-  (``chatbot.intents.topics``: closeness of the best three forms, blended with rarity-weighted
-  shared words);
+* **rapidfuzz** ``process.extract`` over the question forms, alone (``chatbot.intents.topics``:
+  closeness of the best three forms, blended with rarity-weighted shared words);
+* **the exported classifier** alone (``chatbot.intents.topic_model``): TF-IDF over character
+  n-grams and words with a multinomial logistic regression, trained by scikit-learn
+  (``scripts/train_topic_model.py``) and run without it;
+* **both blended** — what the bot uses (``topics.rank``);
+* **scikit-learn live**: the same classifier fitted in the process, to show what importing
+  scikit-learn would cost the app;
 * **bm25s** — BM25 over one document per entry (its question forms and title);
-* **scikit-learn** ``TfidfVectorizer`` — character 3–5-grams, cosine, one document per entry.
+* **scikit-learn TF-IDF** — character 3–5-grams, cosine, one document per entry.
 
-Scored on every line of ``tests/chatbot/data/questions_corpus.jsonl`` and
-``understanding_dev.jsonl`` that names a topic. Load time and memory are measured in a fresh
-process each (import + index build; ``VmRSS`` before and after). A candidate that is not
+Scored on every line that names a topic in ``tests/chatbot/data/questions_corpus.jsonl`` and
+the labelled sets ``tests/chatbot/data/understanding_*.jsonl`` (none of them is trained on), or on
+the labelled files given as arguments (a held-out set). Load time and memory are measured in a
+fresh process each (import + index build; ``VmRSS`` before and after). A candidate that is not
 installed is reported as such (``pip install bm25s scikit-learn`` in a scratch environment to
 compare; the app installs neither).
 
-    .venv/bin/python bench/bench_retrieval.py
+    .venv/bin/python bench/bench_retrieval.py [LABELLED.jsonl ...]
 """
 
 from __future__ import annotations
@@ -57,12 +62,38 @@ PROBE = textwrap.dedent('''
 ''')
 
 CANDIDATES = {
-    "rapidfuzz (chosen)": '''
+    "rapidfuzz alone": '''
+    from chatbot.intents import topics
+    index = topics._index()
+    def best(text):
+        ranked = index.rank(text)
+        return ranked[0][0] if ranked else None
+    ''',
+    "exported classifier": '''
+    from chatbot.intents import topic_model
+    model = topic_model.load()
+    def best(text):
+        found = model.probabilities(text)
+        return max(found, key=found.__getitem__)
+    ''',
+    "both blended (chosen)": '''
     from chatbot.intents import topics
     topics.warm()
     def best(text):
         ranked = topics.rank(text)
         return ranked[0][0] if ranked else None
+    ''',
+    "scikit-learn live": '''
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from chatbot.intents.topic_model import analyze
+    from chatbot.intents.topics import training_forms
+    forms = training_forms(entries)
+    vectorizer = TfidfVectorizer(analyzer=analyze, sublinear_tf=True, min_df=2)
+    classifier = LogisticRegression(C=10.0, max_iter=5000).fit(
+        vectorizer.fit_transform([text for _, text in forms]), [topic for topic, _ in forms])
+    def best(text):
+        return classifier.predict(vectorizer.transform([text]))[0]
     ''',
     "bm25s": '''
     import bm25s
@@ -90,22 +121,24 @@ CANDIDATES = {
 }
 
 
-def _questions() -> list[tuple[str, str]]:
+def _questions(paths: list[Path]) -> list[tuple[str, str]]:
     found = []
-    for line in (DATA / "questions_corpus.jsonl").read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        if "topic" in row["expect"]:
-            found.append((row["text"], row["expect"]["topic"]))
-    for line in (DATA / "understanding_dev.jsonl").read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        if "topic" in row["slots"]:
-            found.append((row["text"], row["slots"]["topic"]))
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                topic = row.get("slots", {}).get("topic") or row.get("expect", {}).get("topic")
+                if topic and row.get("intent", "help") == "help":
+                    found.append((row["text"], topic))
     return found
 
 
 def main() -> int:
-    questions = _questions()
-    print(f"{len(questions)} questions that name a topic (corpus + dev set); python {sys.version.split()[0]}\n")
+    paths = [Path(arg) for arg in sys.argv[1:]] or [DATA / "questions_corpus.jsonl",
+                                                    *sorted(DATA.glob("understanding_*.jsonl"))]
+    questions = _questions(paths)
+    print(f"{len(questions)} questions that name a topic ({', '.join(path.name for path in paths)}); "
+          f"python {sys.version.split()[0]}\n")
     print(f"{'candidate':<22} {'accuracy':>8} {'load s':>7} {'+RSS MB':>8} {'µs/query':>9}")
     for name, build in CANDIDATES.items():
         source = PROBE.format(root=str(ROOT), questions=json.dumps(questions), build=textwrap.dedent(build).strip())

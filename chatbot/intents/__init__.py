@@ -99,7 +99,7 @@ The package, by section
 :mod:`.extract` (paths and keys), :mod:`.tokens` (tokenising, typo correction), :mod:`.rules`
 (the command rules: an ordered table), :mod:`.slots`, :mod:`.acts` (the dialogue-act table),
 :mod:`.questions` (question or request), :mod:`.facts` (the fact table), :mod:`.mentions` (error
-codes, credentials), :mod:`.topics` (which knowledge entry), :mod:`.parser` (the pipeline). A new
+codes, credentials), :mod:`.topics` (which knowledge entry, with the classifier of :mod:`.topic_model`), :mod:`.parser` (the pipeline). A new
 group of intents is a few names in ``model``, rows in the rule table and words in the vocabulary.
 """
 

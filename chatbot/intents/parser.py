@@ -179,8 +179,8 @@ _ABOUT_BOT = re.compile(r" (?:who|what) (?:exactly |really |even )?(?:are|r) (?:
 #: an entry matches it this well
 _STATEMENT_SURE = 75.0
 #: ... and a question with no word of the domain ("what is the high-water mark?") when an entry matches it this
-#: well (off-topic questions the rules let through score below 50)
-_QUESTION_SURE = 55.0
+#: well (off-topic questions the rules let through score below 40)
+_QUESTION_SURE = 45.0
 #: the line asks about a skill or its license, so the skill must not run on it
 _ABOUT_SKILL = re.compile(
     r" (?:feature|features|skill|skills|license|licence|licensed|need|needs|require|requires|locked|unlock|"

@@ -19,6 +19,10 @@ answers), ``{grace_days}`` and ``{clock_tolerance_minutes}`` (this configuration
 ``{floating_server}`` and ``{floating_command}`` (the floating server this app takes seats from, and
 how an administrator serves one; the demo's own when on the demo vendor).
 
+Beside it, ``topic_model.json``: the topic classifier trained on the question forms
+(:mod:`chatbot.intents.topic_model`; train it again with ``scripts/train_topic_model.py`` after
+editing the forms — a test says when it is stale).
+
 The file is read once, on first use (``importlib.resources``, so it works from a wheel too).
 """
 

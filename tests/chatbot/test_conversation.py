@@ -280,8 +280,9 @@ def test_there_are_at_least_thirty_dialogues() -> None:
 
 def test_the_closest_topics_are_offered_when_unsure_and_picked_by_number(lab: Lab) -> None:
     bot = demo_bot(lab)
-    offered = bot.handle("why is the lic file refused")
-    if "topics" not in offered.data:
-        pytest.skip("the matcher is sure of this one now")
+    # an ambiguous line (the response file? a refusal? a signature?), as on transcript page 12: should the matcher
+    # ever be sure of it, choose another line that it is not sure of, here and there
+    offered = bot.handle("what went wrong with the lic file")
+    assert len(offered.data["topics"]) >= 2, offered.text
     first = offered.data["topics"][1]
     expect(bot.handle("2"), topic=first, intent="help")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from test_conversation import demo_bot
 
 from chatbot import knowledge
-from chatbot.intents import topics
+from chatbot.intents import topic_model, topics
 
 from support.lab import Lab
 
@@ -73,9 +75,29 @@ def test_off_topic_lines_match_no_entry(text: str) -> None:
 
 
 def test_an_unsure_match_offers_the_closest_entries_best_first() -> None:
-    found = topics.match("why is the lic file refused")
-    ranked = [topic for topic, _ in topics.rank("why is the lic file refused")]
-    if found.topic is None:
-        assert found.closest and list(found.closest) == ranked[:len(found.closest)]
-    else:
-        assert found.topic == ranked[0]
+    found = topics.match("what went wrong with the lic file")
+    ranked = [topic for topic, _ in topics.rank("what went wrong with the lic file")]
+    assert found.topic is None and len(found.closest) >= 2
+    assert list(found.closest) == ranked[:len(found.closest)]
+
+
+def test_the_topic_classifier_was_trained_on_the_question_forms_of_today() -> None:
+    # after editing the forms: python scripts/train_topic_model.py (needs scikit-learn)
+    forms = topics.training_forms(knowledge.entries())
+    assert topic_model.load().digest == topic_model.forms_digest(forms)
+
+
+def test_the_topic_classifier_knows_every_entry_and_its_probabilities_sum_to_one() -> None:
+    model = topic_model.load()
+    assert sorted(model.classes) == sorted(entry.id for entry in knowledge.entries())
+    probabilities = model.probabilities("where does the guard file live and what does it protect")
+    assert abs(sum(probabilities.values()) - 1) < 1e-9
+    assert max(probabilities, key=probabilities.__getitem__) == "guard_file"
+    exp = [math.exp(value) for value in model.intercept]
+    assert list(model.probabilities("").values()) == pytest.approx([value / sum(exp) for value in exp])  # the priors
+
+
+def test_the_topic_classifier_round_trips_through_its_file() -> None:
+    model = topic_model.load()
+    again = topic_model.TopicModel.from_json(model.to_json())
+    assert again.probabilities("can I edit the license file") == model.probabilities("can I edit the license file")
