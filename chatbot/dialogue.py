@@ -43,6 +43,8 @@ __all__ = ["Dialogue", "DialogueState", "Pending", "Problem", "Shown", "Turn", "
 #: Only this much of a line is parsed; a longer word-count text is still counted whole.
 PARSE_LIMIT = 1000
 _WORDS = re.compile(r"[a-z0-9']+")
+#: an answer to "did you mean A or B?" by its words is short: "offline", "the online one please"
+_ANSWER_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -272,6 +274,8 @@ def _choose(candidates: tuple[str, ...], parsed: intents.Intent, words: list[str
         return candidates[0]
     if parsed.name in candidates:
         return parsed.name
+    if len(words) > _ANSWER_WORDS:
+        return None  # "does offline work with subscriptions?" asks something else; it does not pick "… offline"
     shared = set.intersection(*(set(c.split("_")) for c in candidates)) if candidates else set()
     matching = [c for c in candidates if (set(c.split("_")) - shared) & set(words)]
     return matching[0] if len(matching) == 1 else None

@@ -63,7 +63,8 @@ CHOICE_KINDS = ("perpetual", "time-based", "time based", "timed", "consumption",
 _ORDINAL = "(?P<ordinal>" + "|".join(_ORDINALS) + ")"
 _KIND = "(?P<kind>" + "|".join(re.escape(k) for k in CHOICE_KINDS) + ")"
 _ITEM = r"(?:one|option|key|license|licence|item|choice|entry|topic)"
-_CHOICE = (rf"(?:the )?(?:{_ORDINAL}(?: {_ITEM})?|(?:number|option|no\.?|item|#) ?(?P<number>[1-9])"
+_CHOICE = (rf"(?:the )?(?:{_ORDINAL}(?: {_ITEM})?"
+           rf"|(?:number|option|no\.?|item|#) ?(?P<number>[1-9]|one|two|three|four|five|six|seven|eight|nine)"
            rf"|{_KIND} {_ITEM}|(?P<digit>[1-9]))")
 _POLITE_END = r"(?: please| pls| plz| thanks| thx| thank you)?"
 #: "the last one I guess": a choice made with a shrug is still the choice
@@ -153,7 +154,8 @@ def _choice(groups: Mapping[str, str | None]) -> int | str | None:
         return _ORDINALS[str(groups["ordinal"])]
     for name in ("number", "digit"):
         if groups.get(name):
-            return int(str(groups[name]))
+            number = _to_number(str(groups[name]))  # "number 2", "number two"
+            return None if number is None else int(number)
     kind = groups.get("kind")
     return None if kind is None else kind
 

@@ -121,10 +121,10 @@ FACT_TABLE: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...] = tuple(
             r"(?:floating )?(?:seat|lease|borrow|borrowed seat) ",
             r" how (?:long|much longer|much time) (?:is|does|will|can|do i have|have i got|is left|left) (?:on )?"
             r"(?:my|the|this|our) (?:floating )?(?:seat|lease|borrow|borrowed seat)",
-            r" when (?:does|will|is|do) (?:my|the|this|our) (?:floating )?(?:seat|lease|borrow|borrowed seat) "
+            r" when (?:does|will|is|do) (?:my|the|this|our) (?:floating |seat )?(?:seat|lease|borrow|borrowed seat) "
             r"(?:end|ends|expire|expires|run out|runs out|due|over|have to|stop)",
-            r" (?:is|was) (?:my|this|the|our) (?:floating )?seat (?:borrowed|live|still|valid|ok|okay|active|held|mine|"
-            r"good) ",
+            r" (?:is|was) (?:my|this|the|our) (?:floating )?seat (?:a |an )?(?:borrowed|live|still|valid|ok|okay|active|held|"
+            r"mine|good) ",
             r" (?:which|what) seat (?:do|am|have|is|did) ",
             # "is the seat I have a borrowed one?", "until when is my borrowed seat good?"
             r" (?:is|was) (?:the|my|this) (?:floating )?seat (?:i|we) (?:have|hold|got|am holding|took) ",
@@ -179,7 +179,8 @@ _CONCEPT = re.compile(
 #: "what happens when I hit the activation limit?": what follows from a state, not the state
 _WHAT_IF = re.compile(r"^ what if | what (?:happens|will happen|would happen|happened) ")
 #: "how long is the grace period when I can't reach the server?": the rule, not the grace left here
-_GRACE_RULE = re.compile(r" how long is (?:the|a) grace period (?!left |remaining )")
+_GRACE_RULE = re.compile(r" how long is (?:the|a) grace period (?!left |remaining )"
+                         r"| how (?:many days|long|much) (?:of )?(?:a |the )?grace (?:period )?(?:[a-z]+ ){0,3}(?:if|when|once) ")
 #: "is my lic perpetual?": in a question about the license held, "my lic" is the license, not the .lic file
 _MY_LIC = re.compile(r" (?:my|this|our) lic (?!file )")
 #: "why …?" and "how come …?" ask for a reason, never for a fact
@@ -202,7 +203,9 @@ _SHOW = re.compile(
     r"^ (?:(?:please|pls|can you|could you|would you|will you|bot|just|kindly|would you mind|do you mind|mind) )*"
     r"(?:show|showing|give|giving|tell|telling|display|print|read|get|find|list|say|remind|reminding)(?: me| us)? "
     r"| (?:let me know|remind me|tell me|show me) "
-    r"| (?:i|we) (?:would like|want|wanna|need) to (?:know|see|check|find out) ")
+    r"| (?:i|we) (?:would like|want|wanna|need) to (?:know|see|check|find out) "
+    # a fact named and asked for: "my device id please, support asked for it"
+    r"|^ (?:my|our|the) (?:[a-z]+ ){1,3}please ")
 _FIRST_PERSON = re.compile(r" (?:my|i|me|mine|our|we|this license|this licence|this device|this machine|"
                            r"this computer|left|remaining|here) ")
 _SHORT = 3  # a line of at most this many words is a fact on its own ("expiration?", "device id?")

@@ -39,6 +39,7 @@ from .model import (
     CREATE_ACTIVATION_REQUEST,
     DEACTIVATE_OFFLINE,
     DEACTIVATE_ONLINE,
+    DESTRUCTIVE_INTENTS,
     FOLLOW_UP,
     HELP,
     IS_ONLINE,
@@ -157,7 +158,10 @@ _BOUND = re.compile(r" (?:locked|tied|bound|attached|linked|pinned|married|stuck
 #: "what are features on a license?": any license, so the concept
 _GENERIC = re.compile(r" (?:a|an|any|every|each) (?:license|licence|licenses|licences) ")
 #: "daylight saving changed last night, will my license freak out?": the clock's rules, a concept
-_CLOCK_CHANGE = re.compile(r" (?:daylight|dst|timezone|time zone|summer time|winter time) ")
+_CLOCK_CHANGE = re.compile(r" (?:daylight|dst|timezones?|time zones?|summer time|winter time) ")
+#: "the vendor extended my expiry, will this machine see it?": what reaches an offline device, a concept
+_VENDOR_CHANGE = re.compile(r" vendor (?:[a-z]+ ){0,3}(?:extended|changed|added|removed|raised|increased|lowered|"
+                            r"disabled|updated|reset|revoked) ")
 #: "online when there is internet and offline otherwise?": how the route is chosen, a concept (hybrid), not the state
 _ROUTING = re.compile(r" (?:otherwise|fall back|falls back|fallback|switch|switches|automatically|hybrid|whichever) ")
 #: what the skills need is a concept, not the list of this license's features
@@ -265,6 +269,10 @@ def _understand(text: str) -> Intent:
     if question and (name in ACTIONS or (name in SKILLS and (about_skill or _beyond_skill(corrected, tokens))) or (
             name == CLARIFY and not set(candidates) - ACTIONS and _strong_question(line))):
         name, candidates = HELP, ()
+    if name == CLARIFY and set(candidates) & DESTRUCTIVE_INTENTS and (question or _DELETED.search(line)):
+        # "could someone forge a license file?", "I deleted a hidden file and now activation fails": never an offer
+        # to deactivate or clear
+        name, candidates = HELP, ()
     if name in (HELP, UNKNOWN) and code is None:
         code = mentions.spaced_code(text)  # "it keeps saying clock tampered": a code, retyped
     if name == HELP:
@@ -286,9 +294,10 @@ def _about_concept(name: str, line: str) -> bool:
     """Does a question that reads like one about this device's state ask about a concept? ("why is the app still
     licensed when I removed the license file?", "which features do the skills depend on?")"""
     if name == LICENSE_STATUS:
-        return any(regex.search(line) for regex in (_DELETED, _BOUND, _GENERIC, _CLOCK_CHANGE))
+        return any(regex.search(line) for regex in (_DELETED, _BOUND, _GENERIC, _CLOCK_CHANGE, _VENDOR_CHANGE,
+                                                    _SKILL_NEEDS))
     if name == IS_ONLINE:
-        return _ROUTING.search(line) is not None
+        return _ROUTING.search(line) is not None or " grace " in line  # the grace period, whatever the server does
     if name == LIST_FEATURES:
         return _SKILL_NEEDS.search(line) is not None or _GENERIC.search(line) is not None
     return False

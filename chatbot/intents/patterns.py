@@ -65,6 +65,7 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # "get this activated" asks for activation; "is it activated" asks for status
         (r"\bget((?: [a-z]+){0,3}) (?:activated|registered)\b", r"get\1 activate"),
         (r"\btime ?zones?\b", "timezone"),
+        (r"\bhw ?id\b", "hardware id"),  # "hw" alone is a typo of "how" ("hw many")
         (r"\bgood bye\b", "goodbye"),
         (r"\bbye bye\b", "bye"),
         (r"\bsee (?:you|ya)(?: later| soon)?\b", "goodbye"),
@@ -87,7 +88,7 @@ _NUM_PAT = (
 )
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(_UNIT_NAMES, key=len, reverse=True))
 _UNIT_PAT = (
-    rf"(?:(?:degrees?\s+|deg\s+|°\s*|º\s*|fluid\s+|square\s+|sq\s+|cubic\s+)?"
+    rf"(?:(?:degrees?\s+|deg\s+|°\s*|º\s*|fluid\s+|square\s+|sq\s+|cubic\s+|nautical\s+)?"
     rf"(?:{_UNIT_ALT})(?:\s+per\s+(?:hour|second|minute))?)(?![\w/])"
 )
 _ANY_UNIT_PAT = r"(?:°?[A-Za-z][A-Za-z/]*)"

@@ -40,6 +40,7 @@ _REQUEST = re.compile(
     r"|can i (?:get|have) (?:this|it|my|the) (?:[a-z]+ ){0,3}(?:activate|activated|registered|refreshed|"
     r"deactivated)"
     r"|i am (?:trying|going) to (?!understand)"
+    r"|(?:it )?(?:would|will) be (?:great|nice|awesome|good|lovely|helpful) if you (?:could |would |can )?"
     r")"
     # "could you refresh…", "I was wondering if you could refresh…"
     r"| (?:(?:can|could|would|will) you|(?:wondering|hoping|wonder) (?:if|whether) you (?:can|could|would|might)) (?:please |kindly |just |now )?"
@@ -65,7 +66,11 @@ _QUESTION = re.compile(
     r"| still (?:says|shows|thinks|works|work|working|run|runs|function|licensed|says i am|there|think) "
     # a yes/no question about what a thing will do: "…, will my seat keep working", "does the app keep running"
     r"| (?:will|would|does|do|is|can) (?:my|it|this|our|the) (?:[a-z]+ ){0,2}(?:keep|continue|stay|survive|last) "
-    r"| (?:why|how come) $| (?:will|would|does|did|can|could) (?:that|this|it) (?:work|be ok|be okay|be fine|be allowed) $"
+    # "…, will the license complain about the clock", "do the skills need a license": a thing, then what it does
+    r"| (?:will|would|does|do|did|can|could) (?:the|my|this|our) (?:offline |old |new )?(?:license|licence|app|"
+    r"application|machine|computer|pc|device|skills?|features?|bot) (?:even |still |ever )?(?:need|needs|require|see|"
+    r"notice|complain|work|break|survive|know|handle|care|mind|expire|stop) "
+    r"| (?:why|how come|how) $| how (?:i|we) (?:can|could|should|must|do) | (?:will|would|does|did|can|could) (?:that|this|it) (?:work|be ok|be okay|be fine|be allowed) $"
     r"| how (?:do|does|did|can|could|should|would|will|to|much|many|long|often|is|are) "
     r"| what (?:exactly |else |actually |really )?(?:is|are|was|does|do|did|happens|happened|if|should|can|could|might"
     r"|may|will|would|causes|caused|makes|made|gets|get|goes|stays|remains) "
@@ -108,6 +113,10 @@ def last_question(text: str) -> str | None:
     return clause if len(clause.split()) >= _QUESTION_WORDS else None
 
 
+#: a request that ends by asking how: "I want to deactivate the old pc and use the license on the new one, how?"
+_ENDS_ASKING = re.compile(r" (?:how|why|how come) $")
+
+
 def requests(line: str) -> bool:
     """Does the (tokenised, space-padded) line ask the bot to act now?"""
     return _REQUEST.search(line) is not None
@@ -115,6 +124,6 @@ def requests(line: str) -> bool:
 
 def asks(line: str, question_mark: bool) -> bool:
     """Is the (tokenised, space-padded) line a question — asking about something, not for an action?"""
-    if requests(line):
+    if requests(line) and _ENDS_ASKING.search(line) is None:
         return False
     return question_mark or _QUESTION.search(line) is not None

@@ -33,6 +33,8 @@ from functools import cache
 from importlib import resources
 from operator import itemgetter, mul
 
+from .vocabulary import _CONTRACTIONS
+
 __all__ = ["MODEL_FILE", "TopicModel", "analyze", "forms_digest", "load"]
 
 MODEL_FILE = "topic_model.json"
@@ -42,8 +44,10 @@ _CHAR_NGRAMS = (2, 5)
 
 def analyze(text: str) -> list[str]:
     """The features of ``text``: the character 2- to 5-grams of each word padded with spaces (typos and
-    endings cost little), each word (``w:``), and each pair of neighbouring words (``b:``)."""
-    words = _WORD.findall(text.lower().replace("’", "'"))
+    endings cost little), each word (``w:``), and each pair of neighbouring words (``b:``). Contractions and chat
+    spellings are expanded first, as everywhere in the parser ("what's", "hw", "u")."""
+    words = [word for token in _WORD.findall(text.lower().replace("’", "").replace("'", ""))
+             for word in _CONTRACTIONS.get(token, (token,))]
     features: list[str] = []
     low, high = _CHAR_NGRAMS
     for word in words:

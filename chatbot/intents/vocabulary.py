@@ -262,7 +262,7 @@ _CONTRACTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "ive": ("i", "have"), "lets": ("let", "us"), "todays": ("today",),
     "u": ("you",), "ur": ("your",), "pls": ("please",), "plz": ("please",),
     "thx": ("thanks",), "wanna": ("want", "to"), "whatre": ("what", "are"),
-    "thru": ("through",), "didnt": ("did", "not"), "aint": ("is", "not"), "wasnt": ("was", "not"),
+    "thru": ("through",), "r": ("are",), "didnt": ("did", "not"), "aint": ("is", "not"), "wasnt": ("was", "not"),
 })
 
 

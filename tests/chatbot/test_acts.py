@@ -27,7 +27,7 @@ ACTS = [
     ("the second one", "unknown", {"choice": 2}, "select"), ("number 3", "unknown", {"choice": 3}, "select"),
     ("the last one", "unknown", {"choice": -1}, "select"), ("2", "unknown", {"choice": 2}, "select"),
     ("the first one i think", "unknown", {"choice": 1}, "select"), ("third one plz", "unknown", {"choice": 3}, "select"),
-    ("continue pls", "unknown", {}, "done"),
+    ("continue pls", "unknown", {}, "done"), ("option two", "unknown", {"choice": 2}, "select"),
     ("and what about my device id?", "license_status", {"fact": "device_id"}, "follow_up"),
     ("what about the guard file?", "help", {"topic": "guard_file"}, "follow_up"),
 ]

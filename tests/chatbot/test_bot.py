@@ -507,6 +507,26 @@ def test_a_clarify_answer_that_is_something_else_is_handled_normally(lab: Lab) -
     assert bot.handle("help").intent == "help"
 
 
+def test_a_question_after_did_you_mean_is_answered_and_never_picks_an_option_by_one_word(lab: Lab) -> None:
+    bot = make_bot(lab)
+    activate(lab, bot, lab.issue("perpetual"))
+    assert bot.handle("deactivate").data["candidates"] == ["deactivate_online", "deactivate_offline"]
+    reply = bot.handle("does offline work with subscription licenses")
+    assert reply.intent == "help" and reply.data.get("awaiting") is None, reply.text
+    assert bot.held_license() is not None
+    assert bot.handle("deactivate").data["awaiting"] == "clarify"
+    assert bot.handle("the offline one").data["awaiting"] == "confirm"  # a short answer still picks
+
+
+def test_a_question_or_a_mishap_never_offers_to_deactivate_or_clear(lab: Lab) -> None:
+    bot = make_bot(lab)
+    activate(lab, bot, lab.issue("perpetual"))
+    for line in ("could someone forge a license file", "i removed a hidden file from the license folder and now "
+                 "activation fails", "can anyone delete my license remotely?"):
+        reply = bot.handle(line)
+        assert reply.intent in ("help", "license_status") and not reply.data.get("awaiting"), (line, reply.text)
+
+
 def test_help_topics_and_the_keys_question_keeps_the_key_question_open(lab: Lab) -> None:
     bot = make_bot(lab)
     assert "`activate offline`" in bot.handle("help").text
