@@ -99,12 +99,12 @@ def test_the_corpus_is_answered_with_the_right_topic_or_fact(lab: Lab, capsys: p
 
 # -- questions are never executed ----------------------------------------------------------------------
 
-#: every line of the corpus and the labelled sets (dev; v1, v4, v6 and v7, each scored blind once; the probes written
-#: while fixing what v1 revealed) that is a question or close to a destructive command
+#: every line of the corpus and the labelled sets (dev; v1, v4, v6, v7 and v8, each scored blind once; the probes
+#: written while fixing what v1 revealed) that is a question or close to a destructive command
 QUESTIONS = [row["text"] for row in CORPUS] + [
     row["text"] for name in ("understanding_dev.jsonl", "understanding_v1.jsonl", "understanding_probe.jsonl",
                              "understanding_v4.jsonl", "understanding_v6.jsonl",
-                             "understanding_v7.jsonl")
+                             "understanding_v7.jsonl", "understanding_v8.jsonl")
     for row in _rows(name)
     if row["kind"] in ("question_concept", "question_fact", "question_license", "near_destructive", "one_word", "typo",
                        "small_talk")
