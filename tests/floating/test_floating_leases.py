@@ -120,6 +120,7 @@ def test_a_live_lease_is_timed_from_the_request_by_this_computer_whatever_the_tw
             lease.local_check()
 
 
+@pytest.mark.slow
 def test_a_live_lease_ends_by_the_monotonic_clock_even_when_the_wall_clock_stands_still(
         floating: FloatingLab) -> None:
     """Timed by the monotonic clock too, so holding the wall clock back keeps no lease alive."""
@@ -167,6 +168,7 @@ def test_the_heartbeat_reports_failures_and_takes_the_seat_again_when_the_server
     assert heartbeat.last_error is not None
 
 
+@pytest.mark.slow
 def test_once_the_lease_ended_the_heartbeat_retries_at_its_interval_not_in_a_busy_loop(
         floating: FloatingLab, clock: FakeClock) -> None:
     """Retrying sooner is for keeping a lease that still holds; an ended one is retaken at the normal pace."""

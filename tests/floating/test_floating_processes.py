@@ -100,6 +100,7 @@ def test_twelve_workstations_racing_for_four_seats_get_exactly_four(floating: Fl
         assert report.used == 4 and {h.lease_id for h in report.holders} == {r["lease_id"] for r in granted}
 
 
+@pytest.mark.slow
 def test_a_killed_workstation_frees_its_seat_after_the_lease_length_and_not_before(
         tmp_path: Path, stations: list[Workstation]) -> None:
     floating = FloatingLab(tmp_path, system_clock, seats=1, lease_seconds=3, max_borrow_seconds=0)

@@ -174,6 +174,7 @@ def test_a_damaged_policy_file_is_a_configuration_error(lab: Lab) -> None:
 # -- item 7: password guessing ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_thirty_wrong_passwords_then_the_right_one_is_refused(online_lab: Lab) -> None:
     online_lab.issue("perpetual", user="ann@example.com", password=PASSWORD, max_activations=3)
     with running_portal(online_lab.vendor.folder, database_url=online_lab.database_url) as url:
@@ -197,6 +198,7 @@ def _request_bytes(lab: Lab, user: str, password: str, device: str = "raw-device
     return lab.manager(device).create_offline_activation_file(LicenseID.from_user(user, password)).read_bytes()
 
 
+@pytest.mark.slow
 def test_the_upload_page_is_limited_too_and_the_window_passes(lab: Lab, clock: FakeClock) -> None:
     lab.issue("perpetual", user="bob@example.com", password=PASSWORD, max_activations=3)
     with running_portal(lab.vendor.folder, workspace=lab.vendor) as url:
@@ -214,6 +216,7 @@ def test_the_upload_page_is_limited_too_and_the_window_passes(lab: Lab, clock: F
         assert _upload(url, right).status_code == 200
 
 
+@pytest.mark.slow
 def test_a_right_password_does_not_wipe_an_attackers_count(lab: Lab) -> None:
     lab.issue("perpetual", user="cid@example.com", password=PASSWORD, max_activations=5)
 
@@ -230,6 +233,7 @@ def test_a_right_password_does_not_wipe_an_attackers_count(lab: Lab) -> None:
     assert attempt(PASSWORD, "owner-2") == "too_many_attempts"
 
 
+@pytest.mark.slow
 def test_the_limit_is_per_user_across_products_and_for_unknown_names(lab: Lab) -> None:
     with lab.vendor.store.session() as session:
         other = catalog.add_product(session, lab.clock(), "editor")
@@ -254,6 +258,7 @@ def test_the_limit_is_per_user_across_products_and_for_unknown_names(lab: Lab) -
     assert codes == ["invalid_credentials"] * 5 + ["too_many_attempts"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_two_workers_share_one_password_limit(backend: str, tmp_path: Path, clock: FakeClock,
                                               request: pytest.FixtureRequest) -> None:
@@ -278,6 +283,7 @@ def test_two_workers_share_one_password_limit(backend: str, tmp_path: Path, cloc
         lab.vendor.close()
 
 
+@pytest.mark.slow
 def test_a_known_and_an_unknown_user_answer_in_the_same_time(lab: Lab) -> None:
     lab.issue("perpetual", user="fay@example.com", password=PASSWORD)
     workspace = _write_policy(lab, password_attempts=1000)

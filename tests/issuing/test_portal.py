@@ -384,6 +384,7 @@ def test_session_cookie_is_secure_over_https(portal: str) -> None:
     assert "secure" in response.headers["set-cookie"].lower()
 
 
+@pytest.mark.slow
 def test_wrong_password_and_rate_limit(client: httpx.Client) -> None:
     token = csrf_token(client)
     for _ in range(5):
@@ -643,6 +644,7 @@ def test_security_headers_and_unknown_pages(client: httpx.Client) -> None:
 # -- several worker processes -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_several_workers_share_sessions_and_downloads(lab: Lab) -> None:
     """``serve --workers 2``: a session or a download made by one worker is good in the other."""
     lab.clock.set(datetime.now(timezone.utc))  # the subprocess signs with the system clock

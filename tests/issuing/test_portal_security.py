@@ -103,6 +103,7 @@ def _guess_all_at_once(url: str, count: int, password: str = "not it") -> list[i
         return list(pool.map(guess, range(count)))
 
 
+@pytest.mark.slow
 def test_twenty_concurrent_guesses_get_the_allowance_not_twenty_checks(portal: str) -> None:
     statuses = _guess_all_at_once(portal, 20)
     assert sorted(set(statuses)) == [403, 429]
@@ -121,6 +122,7 @@ def real_time_lab(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClo
     lab.vendor.close()
 
 
+@pytest.mark.slow
 def test_two_workers_share_the_login_limit(real_time_lab: Lab) -> None:
     lab = real_time_lab
     with running_portal(lab.vendor.folder, database_url=lab.database_url, workers=2) as url:
@@ -129,6 +131,7 @@ def test_two_workers_share_the_login_limit(real_time_lab: Lab) -> None:
         assert _guess_all_at_once(url, 4, PASSWORD) == [429] * 4
 
 
+@pytest.mark.slow
 def test_two_workers_share_the_sign_out(real_time_lab: Lab) -> None:
     lab = real_time_lab
     with running_portal(lab.vendor.folder, database_url=lab.database_url, workers=2) as url:

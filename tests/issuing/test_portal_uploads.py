@@ -207,6 +207,7 @@ def test_an_upload_sent_again_gets_the_same_answer_and_changes_nothing(lab: Lab,
     assert snapshot(lab) == before
 
 
+@pytest.mark.slow
 def test_a_burst_of_uploads_is_answered_correctly(lab: Lab, portal: str, key: str) -> None:
     count = 200
     requests = [request_bytes(lab, key, f"burst-{i:03d}") for i in range(count)]

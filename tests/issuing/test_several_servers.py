@@ -57,6 +57,7 @@ def test_signing_out_on_one_server_ends_the_session_on_the_other(servers: tuple[
         assert other.get("/admin").status_code == 303  # the old cookie no longer opens the admin area
 
 
+@pytest.mark.slow
 def test_the_sign_in_limit_counts_the_attempts_made_on_every_server(servers: tuple[str, str]) -> None:
     clients = [httpx.Client(base_url=url, follow_redirects=False) for url in servers]
     try:

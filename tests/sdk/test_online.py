@@ -334,6 +334,7 @@ def _race(lab: Lab, url: str, key: str, devices: int) -> tuple[list[LicenseManag
     return [m for m, ok in zip(managers, won) if ok], won.count(False)
 
 
+@pytest.mark.slow
 def test_simultaneous_activations_never_exceed_the_maximum(online_lab: Lab) -> None:
     key = online_lab.issue(max_activations=4)
     with _portal(online_lab, workers=2) as url:

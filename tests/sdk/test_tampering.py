@@ -508,6 +508,7 @@ TARGETS: dict[str, Callable[[Lab], Target]] = {
 # -- 1. every position, deterministic -----------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target_name", TARGETS)
 def test_every_single_byte_edit_is_refused(lab: Lab, target_name: str) -> None:
     target = TARGETS[target_name](lab)
