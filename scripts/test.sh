@@ -26,4 +26,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 bash scripts/setup.sh test
-exec .venv/bin/python -m pytest -m "" "$@"  # -m "": also the slow loops that a bare pytest leaves out
+# -m "": also the slow tests that a bare pytest leaves out; -n 0: in one process, so that the timing tests (lease
+# lengths, kills mid-write, failover) have the machine to themselves
+exec .venv/bin/python -m pytest -m "" -n 0 "$@"
