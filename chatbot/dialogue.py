@@ -106,6 +106,8 @@ class DialogueState:
     pending: Pending | None = None
     shown: Shown | None = None
     problem: Problem | None = None
+    #: the last reply asked "do you mean …?" of one knowledge entry (``shown``): a "yes" now reads it
+    offered_one: bool = False
 
 
 #: replies after which "why?" still means the problem before them (talk, not an action)
@@ -152,6 +154,7 @@ class Dialogue:
     def _answer(self, line: str) -> Reply:
         state = self.state
         pending, state.pending = state.pending, None
+        offered_one, state.offered_one = state.offered_one, False
         if pending is not None and pending.kind != "step":
             answered = self._resume(pending, line)
             if answered is not None:
@@ -159,7 +162,7 @@ class Dialogue:
         turn = self.understand(line)
         act = turn.parsed.act if turn.parsed is not None else None
         if act is not None:
-            reply = self._act(act, turn, pending)
+            reply = self._act(act, turn, pending, offered_one)
             if reply is not None:
                 return reply
         reply = self.run(turn)
@@ -177,8 +180,9 @@ class Dialogue:
 
     # -- dialogue acts -------------------------------------------------------------------------
 
-    def _act(self, act: str, turn: Turn, pending: Pending | None) -> Reply | None:
-        """The act resolved against the state; None to run the turn as parsed."""
+    def _act(self, act: str, turn: Turn, pending: Pending | None, offered_one: bool = False) -> Reply | None:
+        """The act resolved against the state; None to run the turn as parsed (``offered_one``: the last reply asked
+        "do you mean …?" of one entry)."""
         state, handlers = self.state, self.handlers
         if act in _SMALL_TALK:
             state.pending = pending
@@ -189,6 +193,10 @@ class Dialogue:
             if pending is not None and (pending.kind == "step" or pending.turn.name in _STEPS):
                 return self.run(replace(pending.turn, line=turn.line))
             return handlers.nothing_pending()
+        if act == intents.AFFIRM and offered_one and pending is None:
+            picked = self._pick(1)
+            if picked is not None:
+                return picked
         if act in (intents.AFFIRM, intents.DENY):
             state.pending = pending  # kept: "yes" with nothing asked may come before the real answer
             return handlers.nothing_to_confirm(act)

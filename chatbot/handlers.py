@@ -305,6 +305,10 @@ class Handlers:
         """Not sure which entry a question is about: offer the closest ones instead of guessing."""
         entries = [knowledge.entry(topic) for topic in closest]
         self.state.shown = Shown("topics", tuple((e.title, e.id) for e in entries))
+        if len(entries) == 1:
+            self.state.offered_one = True
+            return Reply(f"Do you mean **{entries[0].title}**? Say yes and I'll explain it, or ask in other words.",
+                         intents.HELP, True, ("yes",), data={"topics": list(closest)})
         listed = "\n".join(f"{number}. {e.title}" for number, e in enumerate(entries, 1))
         return Reply(f"I'm not sure which of these you mean:\n{listed}\n\nSay its number (or ask in other words).",
                      intents.HELP, True, tuple(str(n) for n in range(1, len(entries) + 1)),

@@ -279,6 +279,17 @@ def test_there_are_at_least_thirty_dialogues() -> None:
     assert sum(1 for _, steps in DIALOGUES.values() if len(steps) >= 2) >= 30
 
 
+def test_one_close_topic_is_asked_about_and_a_yes_reads_it(lab: Lab) -> None:
+    bot = demo_bot(lab)
+    # a line the matcher is unsure of, with one entry close (as for the line above: choose another if that changes)
+    offered = bot.handle("how do I wipe everything and start over?")
+    assert offered.data["topics"] == ["clear_storage"] and offered.text.startswith("Do you mean **"), offered.text
+    expect(bot.handle("yes"), topic="clear_storage", intent="help")
+    bot.handle("how do I wipe everything and start over?")
+    bot.handle("status")
+    assert bot.handle("yes").intent != "help"  # only right after the question
+
+
 def test_the_closest_topics_are_offered_when_unsure_and_picked_by_number(lab: Lab) -> None:
     bot = demo_bot(lab)
     # an ambiguous line (the response file? a refusal? a signature?), as on transcript page 12: should the matcher
