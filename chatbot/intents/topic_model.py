@@ -2,9 +2,9 @@
 
 Why: the fuzzy matcher (:mod:`.topics`) compares a line with the forms' words; on questions written
 by people who never saw the forms (``bench/eval_understanding.py`` on a blind set) it picked the
-right entry for 0.88 of them. A TF-IDF model over character n-grams and words, with a multinomial
-logistic regression trained on the same forms, picks 0.94; blended with the matcher it does as well
-there and best on the development sets (figures in :mod:`.topics`). scikit-learn with numpy and
+right entry for 0.88 to 0.93 of them. A TF-IDF model over character n-grams and words, with a
+multinomial logistic regression trained on the same forms, picks 0.94 to 0.97, and blended with
+the matcher it does best (figures in :mod:`.topics`). scikit-learn with numpy and
 scipy would add about 100 MB to the chat app's 68 MB, and its budget is 80 MB; a linear model
 needs none of it to *run*: the fitted vocabulary, idf weights, coefficients and intercepts are exported to
 ``chatbot/knowledge/topic_model.json`` by ``scripts/train_topic_model.py`` (which uses

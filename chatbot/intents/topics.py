@@ -15,12 +15,22 @@ has but an answer does ("UTC") counts for the entries whose answer has it.
 Each entry's score is then blended half and half with the probability the classifier of
 :mod:`.topic_model` gives it (a linear model over character n-grams and words, trained by
 scikit-learn on the same forms and run here without it). Measured by ``bench/bench_retrieval.py``
-(top-1 entry; 822 labelled questions of ``tests/chatbot/data``, then 106 of a set written blind and
-never tuned on): rapidfuzz alone 0.932 / 0.877; the classifier alone 0.957 / 0.943; blended 0.959 /
-0.943; bm25s 0.840 and scikit-learn TF-IDF with cosine 0.868 on the blind set. Loading: the
-rapidfuzz index 0.05 s and +0.5 MB, the exported classifier 0.01 s and +3 MB, where importing
-scikit-learn to run the same classifier costs 2 s and +108 MB — the app's budget is 80 MB resident
-after start, so the classifier ships as numbers. rapidfuzz is loaded for typo correction anyway.
+(top-1 entry), first on the 1,029 labelled questions of ``tests/chatbot/data``, then on the 101 of
+``understanding_v8.jsonl`` (written blind and scored before it was released, never tuned on):
+
+=====================  ========  ======  ==========================
+candidate              labelled  v8      load, memory
+=====================  ========  ======  ==========================
+rapidfuzz alone        0.928     0.931   0.05 s, +0.5 MB
+the classifier alone   0.960     0.970   0.01 s, +3 MB
+both blended (chosen)  0.967     1.000
+scikit-learn live      0.960     0.970   2.3 s, +103 MB
+bm25s                  0.905     0.931   0.18 s, +24.5 MB
+TF-IDF with cosine     0.899     0.911   0.76 s, +88 MB
+=====================  ========  ======  ==========================
+
+The app's budget is 80 MB resident after start, so the classifier ships as numbers; rapidfuzz is
+loaded for typo correction anyway.
 
 :func:`match` returns a :class:`TopicMatch`: the entry when the best score is high enough and
 clear of the runner-up, else no topic and the closest entries, which the bot offers instead of
