@@ -27,9 +27,10 @@ lower layer the issuing side builds on (envelopes, file types and names, time, p
 from ._config import Configuration
 from ._errors import *  # noqa: F403 - the hierarchy is part of the public API
 from ._errors import __all__ as _error_names
-from ._floating import FloatingClient, Heartbeat, Lease
+from ._floating import FloatingClient
 from ._floating_link import SeatHolder, SeatsReport
 from ._formats import Feature, FloatingTerms, LicenseTerms
+from ._lease import Heartbeat, Lease
 from ._license import License
 from ._manager import LicenseID, LicenseManager
 from ._results import CheckItem, HybridResult, LocalCheckResult

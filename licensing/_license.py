@@ -18,25 +18,21 @@ signed in), and their signed time — never the device clock — is the time of 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Union
 
 from . import _crypto as crypto
-from ._clock import Reading, anchored, read_clock, server_time_error
+from ._clock import Reading, read_clock, server_time_error
 from ._context import LicenseContext
 from ._errors import (
     ConsumptionLimitError,
-    FeatureExpiredError,
-    FeatureNotFoundError,
     GracePeriodExpiredError,
     LicenseDeactivatedError,
     LicenseDisabledError,
     LicenseError,
-    LicenseExpiredError,
-    LicenseNotStartedError,
     NotFloatingError,
     ProductMismatchError,
     RefreshOutdatedError,
@@ -53,7 +49,6 @@ from ._formats import (
     REFRESH_FILE_NAME,
     REFRESH_REQUEST,
     REFRESH_REQUEST_FILE_NAME,
-    ActivationResponse,
     Feature,
     LicenseRefresh,
     LicenseTerms,
@@ -65,14 +60,13 @@ from ._formats import (
     write_artefact,
 )
 from ._fs import output_path
-from ._hardware import components_match
 from ._leases import LeaseSigner
+from ._license_rules import SignedLicense, binding_error, feature_of, refresh_clock, validity_error, within_dates
 from ._results import CHECK_ORDER, CheckItem, HybridResult, LocalCheckResult
 from ._storage import DeviceState, PendingRefresh, PendingSync
 
 __all__ = ["License"]
 
-SignedLicense = Union[ActivationResponse, LicenseRefresh]
 #: (request id, nonce) of a request this device sent, which the vendor's answer must repeat
 Sent = tuple[str, Union[str, None]]
 
@@ -94,7 +88,7 @@ class License:
         self._deactivated = False
         self._persisted_high_water = state.high_water
         self._activation = activation
-        self._binding_error = _binding_error(context, signed, activation)
+        self._binding_error = binding_error(context, signed, activation)
 
     # -- what the vendor granted -------------------------------------------------------------
 
@@ -339,13 +333,13 @@ class License:
         yield "product", (None if self._signed.product == config.product else ProductMismatchError(
             "The local license belongs to another product."))
         yield "hardware_id", self._binding_error
-        if fast and terms.enabled and _within_dates(terms, now) and not self._over_limit():
+        if fast and terms.enabled and within_dates(terms, now) and not self._over_limit():
             yield "enabled", None  # fast path: no error objects built when everything passes
             yield "validity", None
             yield "consumption", None
         else:
             yield "enabled", None if terms.enabled else LicenseDisabledError()
-            yield "validity", _validity_error(terms, now)
+            yield "validity", validity_error(terms, now)
             yield "consumption", (ConsumptionLimitError(
                 f"The license has used {self.total_consumptions + self.local_consumptions} of its "
                 f"{self.consumption_allowance()} allowed consumptions.") if self._over_limit() else None)
@@ -598,7 +592,7 @@ class License:
                 updated = replace(updated, last_online_check=max(last_contact or refresh.issued_at, refresh.issued_at))
             if ours:
                 updated = replace(updated, pending_refresh=None)
-            reading = _refresh_clock(refresh, now, state, online=sent is not None, ours=ours,
+            reading = refresh_clock(refresh, now, state, online=sent is not None, ours=ours,
                                      tolerance=config.clock_tolerance)
             return updated.clocked(reading.high_water, reading.skew)
 
@@ -630,62 +624,6 @@ class License:
         return f"<License {who} {self.license_type} {self.status}>"
 
 
-def _binding_error(context: LicenseContext, signed: SignedLicense,
-                   activation: SignedLicense | None) -> SignatureMismatchError | None:
-    """Is this license bound to this machine: its hardware id, and the components signed at activation?"""
-    if signed.hardware_id != context.hardware_id:
-        return SignatureMismatchError(
-            "The local license was activated on a different device.",
-            hint="Activate this device with its own request file; licenses cannot be copied between devices.")
-    recorded = _signed_components(signed, activation)
-    if recorded is None:
-        return SignatureMismatchError(
-            "This device no longer holds the activation response these license terms continue, so it cannot "
-            "confirm that the license belongs to this computer.",
-            hint="Create a new activation request on this computer and use the response the vendor gives.")
-    if not components_match(recorded, context.components):
-        return SignatureMismatchError(
-            "This computer has changed too much since the license was activated (or the license was copied "
-            "from another computer): more of its hardware differs than the license allows.",
-            hint="Create a new activation request on this computer and use the response the vendor gives.")
-    return None
-
-
-def _signed_components(signed: SignedLicense, activation: SignedLicense | None) -> Mapping[str, str] | None:
-    """The components the vendor signed for this activation; None when the proof of them is missing.
-
-    Terms name the activation they continue (its request id): its response must be here. A
-    license activated, or last refreshed, by an earlier version names none and carries none: it
-    is bound by the machine id alone (every file the vendor signs for a newer activation names
-    it, so stripping the response from a newer license cannot pass for that).
-    """
-    continues = signed.activation_request_id if isinstance(signed, LicenseRefresh) else signed.request_id
-    if isinstance(activation, ActivationResponse) and continues in (None, activation.request_id):
-        return activation.components
-    earlier_version = isinstance(activation, LicenseRefresh) and activation.activation_request_id is None
-    return {} if earlier_version or (activation is None and continues is None) else None
-
-
-def _refresh_clock(refresh: LicenseRefresh, now: datetime, state: DeviceState, *, online: bool, ours: bool,
-                   tolerance: timedelta) -> Reading:
-    """The clock after a refresh: re-anchored on the vendor's time when that time is provably fresh.
-
-    Fresh means: an online answer to the request just sent (its time already agrees with the
-    device clock), or the portal's answer to this device's latest refresh request while the mark
-    has not moved since that request was made (a refresh kept aside while the license was in use
-    would otherwise wind the clock back) and the device clock is not behind the vendor's time.
-    Otherwise the vendor's time only counts as a time seen, and a clock behind it is refused.
-    """
-    asked = state.pending_refresh
-    unmoved = ours and asked is not None and asked.high_water == state.high_water
-    if online or (unmoved and now + tolerance >= refresh.issued_at):
-        return anchored(now, refresh.issued_at)
-    reading = read_clock(now, state.high_water, state.clock_skew, tolerance, floor=refresh.issued_at)
-    if reading.error is not None:
-        raise reading.error
-    return reading
-
-
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
 
@@ -693,25 +631,3 @@ def _plural(count: int, noun: str) -> str:
 def _require_positive(count: int) -> None:
     if type(count) is not int or count < 1:
         raise UsageError(f"The number of uses must be a whole number of at least 1, not {count!r}.")
-
-
-def feature_of(terms: LicenseTerms, code: str, now: datetime) -> Feature:
-    """The feature ``code`` of ``terms`` usable at ``now``; FeatureNotFoundError/FeatureExpiredError if not."""
-    found = next((f for f in terms.features if f.code == code), None)
-    if found is None:
-        raise FeatureNotFoundError(f"The license does not include the feature '{code}'.")
-    if found.expires is not None and now >= found.expires:
-        raise FeatureExpiredError(f"The feature '{code}' expired on {found.expires:%Y-%m-%d}.")
-    return found
-
-
-def _within_dates(terms: LicenseTerms, now: datetime) -> bool:
-    return (terms.start is None or now >= terms.start) and (terms.expires is None or now < terms.expires)
-
-
-def _validity_error(terms: LicenseTerms, now: datetime) -> LicenseError | None:
-    if terms.start is not None and now < terms.start:
-        return LicenseNotStartedError(f"The license starts on {terms.start:%Y-%m-%d %H:%M} UTC.")
-    if terms.expires is not None and now >= terms.expires:
-        return LicenseExpiredError(f"The license expired on {terms.expires:%Y-%m-%d %H:%M} UTC.")
-    return None
