@@ -5,18 +5,27 @@ floor of every activation, and SQLite lets one writer in at a time, so answering
 after another caps a server at one flush per answer. On PostgreSQL each activation holds its
 license's row lock until its own commit is on disk, with the same effect on one busy license.
 Here the threads that arrive while a transaction is being committed wait, and the next of them
-(the *leader*) runs all the waiting work in one transaction, each piece in its own savepoint, and
-commits once. No answer is released before that commit returned: durability is the same as one
-transaction per answer, the flush is shared.
+(the *leader*) runs all the waiting work in one transaction and commits once. No answer is
+released before that commit returned: durability is the same as one transaction per answer, the
+flush is shared.
 
-* A piece of work that raises (a refusal, a failed statement) is rolled back to its savepoint;
-  the others in the group are unaffected. If the commit itself fails, every piece that had
-  succeeded gets that error: nothing of the group was written.
+* A group runs without savepoints: on PostgreSQL each one is two more round trips per piece,
+  as many as the piece's own writes. When a piece raises (a refusal, a failed statement), the
+  group's transaction is rolled back instead, and the group is run again in three parts: the
+  pieces before the failed one together, the failed one alone, the rest together. Every answer
+  is then the one that piece would get in a transaction of its own, in the group's order; the
+  rare refusal costs two more transactions, instead of two round trips for every answer.
+  A piece may therefore run more than once: it must have no effect outside its transaction.
+* A piece that fails on a database error when it runs alone is run once more, alone, in a new
+  transaction. Under READ COMMITTED a statement that waited for a row lock sees the locked row
+  anew but the rows it joined as they were before the wait: a duplicate request answered by
+  another server meanwhile shows up as the answer's primary key, and a second try sees it.
+  If the commit itself fails, every piece of the group gets that error: nothing of it was written.
 * Pieces run in the order of their ``order`` key (the license id): two groups that lock several
   license rows take the locks in the same order, so servers sharing a PostgreSQL database cannot
   deadlock each other.
-* One thread alone runs its work at once, in a plain transaction (no savepoint, no waiting): the
-  grouping only happens when writers actually queue up, so it adds no latency to a quiet server.
+* One thread alone runs its work at once, in a plain transaction (no waiting): the grouping only
+  happens when writers actually queue up, so it adds no latency to a quiet server.
 * Each thread's work runs in the leader's thread: the work must not rely on thread-local state.
 """
 
@@ -28,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, ContextManager, Generic, TypeVar
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError as DatabaseError
 
 __all__ = ["GroupCommit"]
 
@@ -41,6 +51,7 @@ class _Work(Generic[T]):
     wake: threading.Event = field(default_factory=threading.Event)
     lead: bool = False
     finished: bool = False
+    retried: bool = False  # run again after a failure (at most once)
     value: Any = None
     error: BaseException | None = None
 
@@ -110,28 +121,43 @@ class GroupCommit:
     def _commit(self, group: list[_Work[Any]]) -> None:
         self.groups += 1
         self.pieces += len(group)
-        if len(group) == 1:
-            (item,) = group
-            try:
-                with self._begin() as connection:
-                    item.value = item.run(connection)
-            except Exception as exc:  # noqa: BLE001 - handed to the thread that asked
-                item.error = exc
-            return
-        try:
-            with self._begin() as connection:
-                for item in sorted(group, key=lambda work: work.order):  # the same lock order everywhere
-                    savepoint = connection.begin_nested()
-                    try:
-                        item.value = item.run(connection)
-                    except Exception as exc:  # noqa: BLE001 - one refusal must not undo the others
-                        savepoint.rollback()
-                        item.error = self._convert(exc)
-                    else:
-                        savepoint.commit()
-        except Exception as exc:  # noqa: BLE001 - the commit failed: nothing of the group was written
-            error = self._convert(exc)
-            for item in group:
-                if item.error is None:
-                    item.value, item.error = None, error
+        self._run(sorted(group, key=lambda work: work.order))  # the same lock order everywhere
 
+    def _run(self, items: list[_Work[Any]]) -> None:
+        """Run ``items`` in one transaction; after a failed piece, again in parts (see the module's docstring)."""
+        try:
+            self._transaction(items)
+        except _PieceFailed as failed:
+            item = items[failed.index]
+            if len(items) > 1:
+                item.retried = True  # running alone is its second try
+                for part in (items[:failed.index], [item], items[failed.index + 1:]):
+                    if part:
+                        self._run(part)
+            elif isinstance(failed.error, DatabaseError) and not item.retried:
+                item.retried = True
+                self._run(items)
+            else:
+                item.value, item.error = None, self._convert(failed.error)
+        except Exception as exc:  # noqa: BLE001 - BEGIN or COMMIT failed: nothing of these pieces was written
+            error = self._convert(exc)
+            for item in items:
+                item.value, item.error = None, error
+
+    def _transaction(self, items: list[_Work[Any]]) -> None:
+        """Run ``items`` in one transaction and commit; a piece that raises rolls it all back (``_PieceFailed``)."""
+        with self._begin() as connection:
+            for index, item in enumerate(items):
+                try:
+                    item.value = item.run(connection)
+                except Exception as exc:  # noqa: BLE001 - handed to _run, which decides who sees it
+                    raise _PieceFailed(index, exc) from exc
+
+
+class _PieceFailed(Exception):
+    """The piece at ``index`` raised ``error``; the transaction it ran in was rolled back."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(index, error)
+        self.index = index
+        self.error = error

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -181,3 +182,53 @@ def test_unknown_devices_and_licenses_are_refused_before_anything_is_written(lab
     with pytest.raises(RequestReplayedError, match="already deactivated"):
         lab.vendor.issuer.answer_deactivation(data)
     assert rows(lab) == before and seats(lab, key) == (0, 0)
+
+
+@pytest.mark.parametrize("online_lab", ["postgresql"], indirect=True)
+def test_the_same_request_sent_to_two_servers_at_once_gets_the_first_answer_on_both(lab: Lab) -> None:
+    """Two servers on one PostgreSQL database answer the same request while the license is locked.
+
+    Both wait for the license's lock; the one that gets it first records the answer. The other
+    must then find that answer and hand it out again, not fail on the answer's primary key: a
+    statement that waited for a row lock under READ COMMITTED sees the locked row anew, but the
+    rows it joined as they were when it started, before the first answer was committed.
+    """
+    from sqlalchemy import text
+
+    from licensing.issuing.workspace import VendorWorkspace
+
+    key = lab.issue(max_activations=3)
+    data = request_for(lab, "device-A", key)
+    other = VendorWorkspace.open(lab.vendor.folder, clock=lab.clock, database_url=lab.database_url)
+    answers: list[bytes | Exception] = []
+
+    def send(issuer: object) -> None:
+        try:
+            answers.append(issuer.answer_activation(data).data)  # type: ignore[attr-defined]
+        except Exception as error:  # noqa: BLE001 - recorded and asserted below
+            answers.append(error)
+
+    try:
+        with lab.vendor.store.engine.connect() as holder:
+            holder.execute(text("SELECT id FROM licenses WHERE key = :key FOR UPDATE"), {"key": key})
+            threads = [threading.Thread(target=send, args=(issuer,)) for issuer in (lab.vendor.issuer, other.issuer)]
+            for thread in threads:
+                thread.start()
+            with lab.vendor.store.engine.connect() as watcher:
+                waiting = 0
+                for _ in range(300):
+                    waiting = watcher.execute(text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND datname = current_database()")).scalar_one()
+                    if waiting == 2:
+                        break
+                    time.sleep(0.02)
+                assert waiting == 2
+            holder.rollback()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        other.close()
+    assert len(answers) == 2 and all(isinstance(answer, bytes) for answer in answers), answers
+    assert answers[0] == answers[1]
+    assert seats(lab, key) == (1, 1) and rows(lab) == (1, 1)
