@@ -1,0 +1,61 @@
+"""The vendor store's pooled PostgreSQL connections survive the database dropping them.
+
+Connections are pinged only after they sat idle (:data:`licensing.issuing.store.PING_WHEN_IDLE_FOR`),
+not on every checkout, so a busy server spends no round trip on it. Here every connection the
+store holds is ended by the database (as a restart or an administrator would) while idle.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from licensing import StorageError
+from licensing.issuing.store import PING_WHEN_IDLE_FOR, VendorStore
+
+
+@pytest.fixture
+def store(postgres_url: str) -> Iterator[VendorStore]:
+    created = VendorStore(postgres_url)
+    created.create_schema()
+    yield created
+    created.dispose()
+
+
+def end_every_other_connection(url: str) -> int:
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
+        return admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                             "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+
+
+def busy_connections(store: VendorStore, count: int) -> None:
+    """Check ``count`` connections out at once and back in, so the pool holds that many."""
+    held = [store.engine.connect() for _ in range(count)]
+    for connection in held:
+        connection.execute(text("SELECT 1"))
+        connection.close()
+
+
+def test_idle_connections_ended_by_the_database_are_replaced_before_use(store: VendorStore, postgres_url: str) -> None:
+    busy_connections(store, 4)
+    assert end_every_other_connection(postgres_url) == 4
+    time.sleep(PING_WHEN_IDLE_FOR + 0.1)
+    for _ in range(6):  # more than the pool held: every one of them is found dead and replaced
+        store.ping()
+        with store.snapshot() as db:
+            assert db.execute(text("SELECT count(*) FROM licenses")).scalar_one() == 0
+
+
+def test_a_connection_ended_while_in_steady_use_fails_one_request_with_a_typed_error(
+        store: VendorStore, postgres_url: str) -> None:
+    """No ping within the idle time: the dead connection fails its statement, and the pool is renewed."""
+    busy_connections(store, 2)
+    assert end_every_other_connection(postgres_url) == 2
+    with pytest.raises(StorageError):
+        store.ping()
+    store.ping()
+    store.ping()
