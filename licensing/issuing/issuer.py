@@ -93,6 +93,9 @@ from .throttle import AttemptThrottle, bucket
 
 __all__ = ["Issuer", "ActivationAnswer", "DeactivationReceipt", "RefreshAnswer"]
 
+#: license ids kept per process (see Issuer._remember_license_id): a few MB at most
+_KNOWN_LICENSE_IDS = 50_000
+
 
 @dataclass(frozen=True)
 class ActivationAnswer:
@@ -168,6 +171,7 @@ class Issuer:
         self.clock = clock
         self.policy = policy or IssuerPolicy()
         self.throttle = AttemptThrottle(store, clock)
+        self._license_ids: dict[tuple[str, str], int] = {}  # (product code, license key): license id
 
     # -- dispatch ----------------------------------------------------------------------------
 
@@ -197,22 +201,34 @@ class Issuer:
         envelope, doc = _open(data, ACTIVATION_REQUEST, api_key)
         request = ActivationRequest.from_payload(doc)
         now = utc_now(self.clock)
-        # Who is asking, before any write lock: a password check (scrypt) takes tens of milliseconds.
-        with self.store.snapshot() as db:
-            found = statements.product_and_license(db, request.product, key=request.key and request.key.upper(),
-                                                   user=None if request.key is not None else request.user)
-        product = _known_product(found, request.product, request.api_key, envelope)
-        license_id = self._license_for(product, request)
+        key = None if request.key is None else (request.product, request.key.upper())
+        license_id = None if key is None else self._license_ids.get(key)
+        if license_id is None:
+            # Who is asking, before any write lock: a password check (scrypt) takes tens of milliseconds.
+            with self.store.snapshot() as db:
+                found = statements.product_and_license(db, request.product, key=key and key[1],
+                                                       user=None if key is not None else request.user)
+            license_id = self._license_for(_known_product(found, request.product, request.api_key, envelope), request)
+            if key is not None:
+                self._remember_license_id(key, license_id)
         digest = _digest(envelope)
-        return self.store.write(lambda db: self._activate(db, product, license_id, request, digest, now, online=online),
+        return self.store.write(lambda db: self._activate(db, license_id, request, envelope, digest, now, online=online),
                                 order=license_id)
 
-    def _activate(self, db: Connection, product: Record, license_id: int, request: ActivationRequest,
+    def _remember_license_id(self, key: tuple[str, str], license_id: int) -> None:
+        """Keep which license a product's key opens: neither ever changes, and the lookup cost an activation
+        a statement and a connection of its own (the locked read checks the product's keys each time)."""
+        if len(self._license_ids) >= _KNOWN_LICENSE_IDS:
+            self._license_ids.clear()
+        self._license_ids[key] = license_id
+
+    def _activate(self, db: Connection, license_id: int, request: ActivationRequest, envelope: Envelope,
                   digest: str, now: datetime, *, online: bool) -> ActivationAnswer:
         """The write half of an activation: the rules, then the new device, in the caller's transaction."""
         # Locked first: the same request sent twice at once waits here, then finds its first answer.
         rows = statements.license_to_activate(db, license_id, request.request_id)
         license = rows[0]
+        _check_product(license, request.api_key, envelope)
         if license.answered_kind is not None:
             return _activation_again(db, license, digest, now)
         _refuse_unusable(license, now)
@@ -235,7 +251,7 @@ class Issuer:
                                device_key=request.device_key, request_id=request.request_id, now=now,
                                replacing=ended)
         terms = catalog.terms_of(license, statements.features_in(rows), in_use + 1)
-        signed = self._sign(ACTIVATION_RESPONSE, _activation_body(product.code, request, device_id, now, terms))
+        signed = self._sign(ACTIVATION_RESPONSE, _activation_body(license.product_code, request, device_id, now, terms))
         statements.record_answer(db, request.request_id, ACTIVATION_REQUEST, now, digest=digest,
                                  device_id=device_id, answer=signed.decode("ascii"))
         action = ("device.reactivate-" if earlier else "device.activate-") + ("online" if online else "offline")

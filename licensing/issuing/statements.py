@@ -104,10 +104,12 @@ _PRODUCT_AND_LICENSE = Prepared(
 )
 _LICENSE_TO_ACTIVATE = Prepared(
     select(*_LICENSE_COLUMNS,
+           products.c.code.label("product_code"), products.c.api_key, products.c.shared_key, products.c.free_tier,
            answered_requests.c.kind.label("answered_kind"), answered_requests.c.answered_at,
            answered_requests.c.request_digest, answered_requests.c.device_id.label("answered_device_id"),
            answered_requests.c.answer, *_FEATURE_COLUMNS)
     .select_from(licenses
+                 .join(products, products.c.id == licenses.c.product_id)
                  .outerjoin(answered_requests, answered_requests.c.request_id == bindparam("request_id"))
                  .outerjoin(license_features, license_features.c.license_id == licenses.c.id))
     .where(licenses.c.id == bindparam("license_id"))
@@ -216,10 +218,10 @@ def product_and_license(db: Connection, code: str, *, key: str | None, user: str
 
 
 def license_to_activate(db: Connection, license_id: int, request_id: str) -> Sequence[Record]:
-    """License ``license_id``, locked until the transaction ends, with how ``request_id`` was answered and the features.
+    """License ``license_id``, locked until the transaction ends, its product, how ``request_id`` was answered, the features.
 
     One row per feature (one with ``feature_*`` None if the license has none): the license's
-    columns; ``answered_kind``, ``answered_at``, ``request_digest``, ``answered_device_id`` and
+    columns; its product's ``product_code``, ``api_key``, ``shared_key`` and ``free_tier``; ``answered_kind``, ``answered_at``, ``request_digest``, ``answered_device_id`` and
     ``answer`` (all None if the request was never answered); the feature's (see features_in).
     """
     return _LICENSE_TO_ACTIVATE.rows(db, {"license_id": license_id, "request_id": request_id})

@@ -778,7 +778,7 @@ def test_missing_store_files_mean_what_they_say(lab: Lab) -> None:
 
 
 def _request_body(lab: Lab) -> tuple[dict[str, Any], LicenseManager, str]:
-    key = lab.issue("perpetual")
+    key = lab.issue("perpetual", max_activations=2)
     manager = lab.manager("device-A")
     request = manager.create_offline_activation_file(LicenseID.from_key(key))
     doc = json.loads(base64.b64decode(json.loads(request.read_bytes())["payload"]))
@@ -878,9 +878,14 @@ CRAFTED_REQUESTS: dict[str, tuple[Callable[[Lab, dict[str, Any]], bytes], str]] 
         lab, DEACTIVATION_REQUEST, _deactivation_body(lab, b, license_id=10**30)), "file_malformed"),
 }
 
+@pytest.mark.parametrize("known", [False, True], ids=["license unseen", "license already activated"])
 @pytest.mark.parametrize("case", CRAFTED_REQUESTS)
-def test_crafted_request_is_refused_without_a_trace(lab: Lab, case: str) -> None:
+def test_crafted_request_is_refused_without_a_trace(lab: Lab, case: str, known: bool) -> None:
+    """``license already activated``: the issuer has answered for this license before, and keeps which
+    license its key opens; the product's keys must still be checked on every request."""
     body, manager, key = _request_body(lab)
+    if known:
+        lab.activate(lab.manager("device-B"), key)
     build, code = CRAFTED_REQUESTS[case]
     data = build(lab, body)
     before = vendor_snapshot(lab)
