@@ -240,22 +240,19 @@ class Issuer:
         if earlier:
             _refuse_reactivation_over_limit(db, license.id, now, self.policy)
         # The copy that holds this machine's activation asks again: its seat passes to the new one.
-        ended = [] if again is None else [again.id]
-        in_use = license.active_devices - len(ended)
+        in_use = license.active_devices - (again is not None)
         if in_use >= license.max_activations:
             raise MaxActivationsReachedError(
                 f"This license is already active on {in_use} of its {license.max_activations} allowed "
                 f"{'device' if license.max_activations == 1 else 'devices'}.")
         device_id = "dev_" + secrets.token_hex(8)
-        statements.bind_device(db, device_id=device_id, license_id=license.id, hardware_id=request.hardware_id,
-                               device_key=request.device_key, request_id=request.request_id, now=now,
-                               replacing=ended)
         terms = catalog.terms_of(license, statements.features_in(rows), in_use + 1)
         signed = self._sign(ACTIVATION_RESPONSE, _activation_body(license.product_code, request, device_id, now, terms))
-        statements.record_answer(db, request.request_id, ACTIVATION_REQUEST, now, digest=digest,
-                                 device_id=device_id, answer=signed.decode("ascii"))
         action = ("device.reactivate-" if earlier else "device.activate-") + ("online" if online else "offline")
-        statements.audit(db, now, action, license_id=license.id, device_id=device_id)
+        statements.record_activation(db, device_id=device_id, license_id=license.id, hardware_id=request.hardware_id,
+                                     device_key=request.device_key, request_id=request.request_id, now=now,
+                                     digest=digest, answer=signed.decode("ascii"), action=action,
+                                     replacing=None if again is None else again.id)
         return ActivationAnswer(data=signed, license_key=license.key, user=license.user, device_id=device_id,
                                 total_activations=terms.total_activations, max_activations=license.max_activations)
 

@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeAlias
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from .. import Feature
+from ..wire import ACTIVATION_REQUEST
 from .models import AnsweredRequest, AuditEvent, Device, License, LicenseFeature, Product
 from .prepared import Prepared
 
@@ -39,7 +40,7 @@ __all__ = [
     "audited_since",
     "answer_to",
     "device_state",
-    "bind_device",
+    "record_activation",
     "end_activations",
     "set_password_hash",
     "record_answer",
@@ -180,6 +181,35 @@ _RECORD_ANSWER = Prepared(insert(answered_requests).values({name: bindparam(name
     "request_id", "kind", "answered_at", "request_digest", "device_id", "answer")}))
 _AUDIT = Prepared(insert(audit_events).values({name: bindparam(name) for name in (
     "at", "action", "license_id", "device_id", "detail")}))
+def _activation_writes() -> Prepared:
+    """An activation's four writes as one PostgreSQL statement (data-modifying CTEs): one round trip, not four.
+
+    The device it replaces (``ended_id``, or None) is ended, the new device added, the seats
+    counted from how many were really ended, the answer and the audit event recorded. SQLite has
+    no data-modifying CTEs: there :func:`record_activation` runs the four statements.
+    """
+    ended = (update(devices).where(devices.c.id == bindparam("ended_id"), devices.c.active.is_(True))
+             .values(active=False, deactivated_at=bindparam("at")).returning(devices.c.id).cte("ended"))
+    added = (insert(devices).values(
+        id=bindparam("device_id"), license_id=bindparam("license_id"), hardware_id=bindparam("hardware_id"),
+        device_key=bindparam("device_key"), request_id=bindparam("request_id"), active=True, enabled=True,
+        activated_at=bindparam("at"), deactivated_at=None, booked_consumptions=0).returning(devices.c.id).cte("added"))
+    seats = (update(licenses).where(licenses.c.id == bindparam("license_id"))
+             .values(active_devices=licenses.c.active_devices + 1
+                     - select(func.count()).select_from(ended).scalar_subquery())
+             .returning(licenses.c.id).cte("seats"))
+    answered = (insert(answered_requests).values(
+        request_id=bindparam("request_id"), kind=bindparam("kind"), answered_at=bindparam("at"),
+        request_digest=bindparam("digest"), device_id=bindparam("device_id"), answer=bindparam("answer"))
+        .returning(answered_requests.c.request_id).cte("answered"))
+    return Prepared(insert(audit_events).values(
+        at=bindparam("at"), action=bindparam("action"), license_id=bindparam("license_id"),
+        device_id=bindparam("device_id"), detail=bindparam("detail", type_=audit_events.c.detail.type))
+        .add_cte(ended, added, seats, answered))
+
+
+_ACTIVATION_WRITES = _activation_writes()
+
 _BOOK_FEATURE = Prepared(
     update(license_features)
     .where(license_features.c.license_id == bindparam("of_license"), license_features.c.code == bindparam("feature_code"))
@@ -290,17 +320,24 @@ def device_state(db: Connection, device_id: str) -> Record | None:
     return _first(_DEVICE_STATE.rows(db, {"device_id": device_id}))
 
 
-def bind_device(db: Connection, *, device_id: str, license_id: int, hardware_id: str, device_key: str,
-                request_id: str, now: datetime, replacing: Sequence[str] = ()) -> None:
-    """A new active device on the license, in place of ``replacing`` (ended), and the seats counted.
-
-    The caller holds the license's lock.
-    """
-    ended = _end(db, replacing, now)
+def record_activation(db: Connection, *, device_id: str, license_id: int, hardware_id: str, device_key: str,
+                      request_id: str, now: datetime, digest: str, answer: str, action: str,
+                      replacing: str | None = None) -> None:
+    """A new active device on the license, in place of ``replacing`` (ended), the seats counted, the answer
+    to ``request_id`` and the audit event ``action`` recorded. The caller holds the license's lock."""
+    if db.dialect.name == "postgresql":
+        _ACTIVATION_WRITES.run(db, {"ended_id": replacing, "at": now, "device_id": device_id, "license_id": license_id,
+                                    "hardware_id": hardware_id, "device_key": device_key, "request_id": request_id,
+                                    "kind": ACTIVATION_REQUEST, "digest": digest, "answer": answer, "action": action,
+                                    "detail": {}})
+        return
+    ended = _end(db, [] if replacing is None else [replacing], now)
     _ADD_DEVICE.run(db, {"id": device_id, "license_id": license_id, "hardware_id": hardware_id,
-                             "device_key": device_key, "request_id": request_id, "active": True, "enabled": True,
-                             "activated_at": now, "deactivated_at": None, "booked_consumptions": 0})
+                         "device_key": device_key, "request_id": request_id, "active": True, "enabled": True,
+                         "activated_at": now, "deactivated_at": None, "booked_consumptions": 0})
     _COUNT_SEATS.run(db, {"of_license": license_id, "change": 1 - ended})
+    record_answer(db, request_id, ACTIVATION_REQUEST, now, digest=digest, device_id=device_id, answer=answer)
+    audit(db, now, action, license_id=license_id, device_id=device_id)
 
 
 def end_activations(db: Connection, license_id: int, device_ids: Sequence[str], now: datetime) -> None:
