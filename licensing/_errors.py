@@ -126,6 +126,7 @@ __all__ = [
     "StorageError",
     "StorageCorruptError",
     "StorageLockedError",
+    "DatabaseUnavailableError",
     "VendorRefusal",
     "MaxActivationsReachedError",
     "VendorLicenseExpiredError",
@@ -402,6 +403,15 @@ class StorageLockedError(StorageError):
     code = "storage_locked"
     default_message = "Another program is holding the local license storage for too long."
     default_hint = "Close other copies of the application and try again."
+
+
+class DatabaseUnavailableError(StorageError):
+    """The vendor's server lost its connection to its database (a restart, a network cut): it reconnects by itself."""
+
+    code = "database_unavailable"
+    default_message = "The license server lost its connection to its database."
+    default_hint = "Send the request again in a moment: the server reconnects by itself. If it keeps happening, " \
+                   "the vendor should check the database server."
 
 
 # -- the license server ------------------------------------------------------------------------

@@ -24,7 +24,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, DisconnectionError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 try:
@@ -32,7 +39,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: SQLite's own lock alone
     fcntl = None  # type: ignore[assignment]
 
-from .. import ConfigurationError, StorageError, StorageLockedError
+from .. import ConfigurationError, DatabaseUnavailableError, StorageError, StorageLockedError
 from .group_commit import GroupCommit
 
 __all__ = ["VendorStore", "sqlite_url"]
@@ -120,6 +127,8 @@ def _storage_error(exc: SQLAlchemyError) -> StorageError:
     """Database failures as typed errors: a busy database, or one that cannot be used at all."""
     if isinstance(exc, OperationalError) and "locked" in str(exc).lower():
         return StorageLockedError("The vendor database is busy; try again in a moment.")
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:  # the pool opens new connections from now on
+        return DatabaseUnavailableError()
     detail = getattr(exc, "orig", None) or exc
     return StorageError(f"The vendor database failed: {detail}.",
                         hint="Check the --data folder and --database URL; the database file may be damaged.")

@@ -14,7 +14,8 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from licensing import StorageError
+from licensing import DatabaseUnavailableError
+from licensing.issuing.portal.errors import status_for
 from licensing.issuing.store import PING_WHEN_IDLE_FOR, VendorStore
 
 
@@ -55,7 +56,8 @@ def test_a_connection_ended_while_in_steady_use_fails_one_request_with_a_typed_e
     """No ping within the idle time: the dead connection fails its statement, and the pool is renewed."""
     busy_connections(store, 2)
     assert end_every_other_connection(postgres_url) == 2
-    with pytest.raises(StorageError):
+    with pytest.raises(DatabaseUnavailableError) as lost:
         store.ping()
+    assert lost.value.code == "database_unavailable" and status_for(lost.value) == 503
     store.ping()
     store.ping()

@@ -34,7 +34,7 @@ PUBLIC_API = {
     "LicenseStateError", "NoLicenseError", "LicenseExpiredError", "LicenseNotStartedError", "LicenseDisabledError",
     "LicenseDeactivatedError", "FeatureNotFoundError", "FeatureExpiredError", "ConsumptionLimitError",
     "ClockTamperedError", "RefreshOutdatedError", "GracePeriodExpiredError", "StorageError", "StorageCorruptError",
-    "StorageLockedError", "OnlineError", "ServerUnreachableError", "ServerResponseError", "ServerAnswerMismatchError",
+    "StorageLockedError", "DatabaseUnavailableError", "OnlineError", "ServerUnreachableError", "ServerResponseError", "ServerAnswerMismatchError",
     "VendorRefusal",
     "MaxActivationsReachedError", "VendorLicenseExpiredError", "VendorLicenseDisabledError",
     "InvalidCredentialsError", "ProductConfigurationError", "FreeTierError", "OfflineNotSupportedError",

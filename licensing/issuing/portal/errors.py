@@ -53,6 +53,7 @@ from ... import (
     BindingError,
     ClockTamperedError,
     ConfigurationError,
+    DatabaseUnavailableError,
     DeviceAlreadyActivatedError,
     DeviceDisabledError,
     DeviceNotFoundError,
@@ -117,6 +118,7 @@ STATUS_BY_CLASS: tuple[tuple[type[LicenseError], int], ...] = (
     (GuardError, 400),
     (ClockTamperedError, 400),
     (StorageLockedError, 503),
+    (DatabaseUnavailableError, 503),
     (StorageError, 500),
     (ConfigurationError, 500),
 )

@@ -160,8 +160,7 @@ class PortalSettings:
     ``login_window`` seconds per client address, counted in the database for every worker, before
     the login form answers 429 (a right password gives its attempt back). ``session_max_age``:
     seconds an admin session lasts from sign-in (signing out ends it at once). ``db_concurrency``:
-    database calls in flight per process (default: 1 on SQLite, whose writers take turns anyway,
-    16 otherwise).
+    database calls in flight per process (default 16: the writes that queue up share one commit).
     """
 
     session_secret: str | None = None
