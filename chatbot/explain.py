@@ -281,6 +281,12 @@ _DEVICE: Mapping[str, _Entry] = MappingProxyType({
         "The license storage is busy",
         "Another copy of this application holds the license storage for too long.",
         "Close other copies of the application and try again."),
+    "database_unavailable": _Entry(
+        "The license server is reconnecting to its database",
+        "The vendor's server answered, but it had just lost its connection to its database (a restart, or a "
+        "network cut on the vendor's side). Nothing was changed; it reconnects by itself.",
+        "Try again in a moment — say **check online**; if it keeps happening, tell your vendor.",
+        ("check online",)),
     "vendor_refusal": _Entry(
         "The vendor refused the request",
         "The vendor will not issue a license file for this request.",
