@@ -220,6 +220,7 @@ def test_the_same_request_sent_to_two_servers_at_once_gets_the_first_answer_on_b
                     waiting = watcher.execute(text(
                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                         "AND datname = current_database()")).scalar_one()
+                    watcher.rollback()  # PostgreSQL keeps one statistics snapshot per transaction
                     if waiting == 2:
                         break
                     time.sleep(0.02)
