@@ -21,9 +21,10 @@ flush is shared.
   anew but the rows it joined as they were before the wait: a duplicate request answered by
   another server meanwhile shows up as the answer's primary key, and a second try sees it.
   If the commit itself fails, every piece of the group gets that error: nothing of it was written.
-* Pieces run in the order of their ``order`` key (the license id): two groups that lock several
-  license rows take the locks in the same order, so servers sharing a PostgreSQL database cannot
-  deadlock each other.
+* Every transaction first takes the locks its pieces need, in one statement, in the order of
+  their ``order`` keys (license ids), and the pieces then run in that order: two groups cannot
+  deadlock each other, and no piece waits for a lock in the middle of its work (on PostgreSQL a
+  statement that waits for a row lock reads the rows it joins as they were before the wait).
 * One thread alone runs its work at once, in a plain transaction (no waiting): the grouping only
   happens when writers actually queue up, so it adds no latency to a quiet server.
 * Each thread's work runs in the leader's thread: the work must not rely on thread-local state.
@@ -61,15 +62,18 @@ class GroupCommit:
 
     ``begin()`` opens one write transaction (committed when its block ends normally, errors of
     its own already typed); ``convert(exc)`` turns a database error raised by one piece into the
-    error its caller sees, and leaves any other exception as it is.
+    error its caller sees, and leaves any other exception as it is; ``lock(connection, orders)``
+    runs first in every transaction, with the pieces' ``order`` keys in ascending order.
     """
 
     def __init__(self, begin: Callable[[], ContextManager[Connection]], *, max_group: int = 64,
-                 convert: Callable[[Exception], BaseException] = lambda exc: exc) -> None:
+                 convert: Callable[[Exception], BaseException] = lambda exc: exc,
+                 lock: Callable[[Connection, list[int]], None] = lambda connection, orders: None) -> None:
         self._begin = begin
         self._convert = convert
+        self._lock = lock
         self._max_group = max_group
-        self._lock = threading.Lock()
+        self._mutex = threading.Lock()
         self._queue: list[_Work[Any]] = []
         self._leading = False
         #: transactions committed (or tried) so far, and the pieces of work they carried
@@ -79,7 +83,7 @@ class GroupCommit:
     def run(self, work: Callable[[Connection], T], order: int = 0) -> T:
         """Run ``work(connection)`` in a transaction that is committed before this returns."""
         item: _Work[T] = _Work(work, order)
-        with self._lock:
+        with self._mutex:
             self._queue.append(item)
             item.lead = not self._leading
             self._leading = True
@@ -98,12 +102,12 @@ class GroupCommit:
     @property
     def waiting(self) -> int:
         """Pieces of work queued for the next group."""
-        with self._lock:
+        with self._mutex:
             return len(self._queue)
 
     def _lead(self) -> None:
         """Commit one group (the leader's own work is in it), then hand the lead to the next waiter."""
-        with self._lock:
+        with self._mutex:
             group, self._queue = self._queue[:self._max_group], self._queue[self._max_group:]
         try:
             self._commit(group)
@@ -111,7 +115,7 @@ class GroupCommit:
             for item in group:
                 item.finished = True
                 item.wake.set()
-            with self._lock:
+            with self._mutex:
                 if self._queue:
                     self._queue[0].lead = True
                     self._queue[0].wake.set()
@@ -147,6 +151,7 @@ class GroupCommit:
     def _transaction(self, items: list[_Work[Any]]) -> None:
         """Run ``items`` in one transaction and commit; a piece that raises rolls it all back (``_PieceFailed``)."""
         with self._begin() as connection:
+            self._lock(connection, sorted({item.order for item in items}))
             for index, item in enumerate(items):
                 try:
                     item.value = item.run(connection)

@@ -226,7 +226,7 @@ class Issuer:
                   digest: str, now: datetime, *, online: bool) -> ActivationAnswer:
         """The write half of an activation: the rules, then the new device, in the caller's transaction."""
         # Locked first: the same request sent twice at once waits here, then finds its first answer.
-        rows = statements.license_to_activate(db, license_id, request.request_id)
+        rows = statements.license_to_activate(db, license_id, request.request_id, request.hardware_id)
         license = rows[0]
         _check_product(license, request.api_key, envelope)
         if license.answered_kind is not None:
@@ -235,7 +235,7 @@ class Issuer:
         _refuse_wrong_role(license, request)
         if license.license_type == "subscription" and not online:
             raise OfflineNotSupportedError()
-        earlier = statements.devices_of_machine(db, license.id, request.hardware_id)
+        earlier = statements.machine_devices_in(rows)
         again = _same_copy(earlier, request)  # refuses a second live copy on one machine
         if earlier:
             _refuse_reactivation_over_limit(db, license.id, now, self.policy)

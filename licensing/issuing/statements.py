@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Integer, Table, and_, any_, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from .. import Feature
@@ -28,15 +29,17 @@ from .prepared import Prepared
 
 __all__ = [
     "Record",
+    "MachineDevice",
     "product",
     "product_and_license",
     "license_to_activate",
+    "lock_licenses",
     "license_with_device",
     "device_with_license",
     "device_snapshot",
     "features",
     "features_in",
-    "devices_of_machine",
+    "machine_devices_in",
     "audited_since",
     "answer_to",
     "device_state",
@@ -51,6 +54,16 @@ __all__ = [
 
 #: one result row: a named tuple, columns by attribute (``row.max_activations``)
 Record: TypeAlias = Any
+
+
+class MachineDevice(NamedTuple):
+    """A device a license was activated as on one machine (see machine_devices_in)."""
+
+    id: str
+    active: bool
+    enabled: bool
+    device_key: str
+    activated_at: datetime
 
 
 def _table(model: type) -> Table:
@@ -90,6 +103,13 @@ _FEATURE_COLUMNS = (
     license_features.c.total_consumptions.label("feature_total_consumptions"),
 )
 
+#: a device of the license on the machine asking (see machine_devices_in)
+_MACHINE_DEVICE_COLUMNS = (
+    devices.c.id.label("machine_device_id"), devices.c.active.label("machine_device_active"),
+    devices.c.enabled.label("machine_device_enabled"), devices.c.device_key.label("machine_device_key"),
+    devices.c.activated_at.label("machine_device_activated_at"),
+)
+
 # Each statement is prepared once per database kind (licensing.issuing.prepared).
 _PRODUCT = Prepared(
     select(products.c.id, products.c.code, products.c.api_key, products.c.shared_key, products.c.free_tier)
@@ -108,13 +128,15 @@ _LICENSE_TO_ACTIVATE = Prepared(
            products.c.code.label("product_code"), products.c.api_key, products.c.shared_key, products.c.free_tier,
            answered_requests.c.kind.label("answered_kind"), answered_requests.c.answered_at,
            answered_requests.c.request_digest, answered_requests.c.device_id.label("answered_device_id"),
-           answered_requests.c.answer, *_FEATURE_COLUMNS)
+           answered_requests.c.answer, *_FEATURE_COLUMNS, *_MACHINE_DEVICE_COLUMNS)
     .select_from(licenses
                  .join(products, products.c.id == licenses.c.product_id)
                  .outerjoin(answered_requests, answered_requests.c.request_id == bindparam("request_id"))
-                 .outerjoin(license_features, license_features.c.license_id == licenses.c.id))
+                 .outerjoin(license_features, license_features.c.license_id == licenses.c.id)
+                 .outerjoin(devices, and_(devices.c.license_id == licenses.c.id,
+                                          devices.c.hardware_id == bindparam("hardware_id"))))
     .where(licenses.c.id == bindparam("license_id"))
-    .order_by(license_features.c.code)
+    .order_by(license_features.c.code, devices.c.activated_at)
     .with_for_update(of=licenses)
 )
 _license_with_device = (
@@ -122,6 +144,11 @@ _license_with_device = (
     .select_from(licenses.outerjoin(devices, and_(devices.c.id == bindparam("device_id"),
                                                    devices.c.license_id == licenses.c.id)))
     .where(licenses.c.id == bindparam("license_id"), licenses.c.product_id == bindparam("product_id"))
+)
+# PostgreSQL only (SQLite's BEGIN IMMEDIATE locks the whole database): an array, one statement for any number.
+_LOCK_LICENSES = Prepared(
+    select(licenses.c.id).where(licenses.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(Integer))))
+    .order_by(licenses.c.id).with_for_update()
 )
 _LICENSE_WITH_DEVICE = Prepared(_license_with_device)
 _LICENSE_WITH_DEVICE_LOCKED = Prepared(_license_with_device.with_for_update(of=licenses))
@@ -146,10 +173,6 @@ _FEATURES = Prepared(
            license_features.c.max_consumptions, license_features.c.total_consumptions)
     .where(license_features.c.license_id == bindparam("license_id"))
     .order_by(license_features.c.code)
-)
-_DEVICES_OF_MACHINE = Prepared(
-    select(devices.c.id, devices.c.active, devices.c.enabled, devices.c.device_key, devices.c.activated_at)
-    .where(devices.c.license_id == bindparam("license_id"), devices.c.hardware_id == bindparam("hardware_id"))
 )
 # Only after a re-activation, and with an expanding IN list: run by SQLAlchemy, not prepared.
 _AUDITED_SINCE = (select(audit_events.c.at)
@@ -247,14 +270,24 @@ def product_and_license(db: Connection, code: str, *, key: str | None, user: str
 # -- the license and its devices --------------------------------------------------------------
 
 
-def license_to_activate(db: Connection, license_id: int, request_id: str) -> Sequence[Record]:
-    """License ``license_id``, locked until the transaction ends, its product, how ``request_id`` was answered, the features.
+def license_to_activate(db: Connection, license_id: int, request_id: str, hardware_id: str) -> Sequence[Record]:
+    """License ``license_id`` (locked), its product, how ``request_id`` was answered, the features, the machine's devices.
 
-    One row per feature (one with ``feature_*`` None if the license has none): the license's
-    columns; its product's ``product_code``, ``api_key``, ``shared_key`` and ``free_tier``; ``answered_kind``, ``answered_at``, ``request_digest``, ``answered_device_id`` and
-    ``answer`` (all None if the request was never answered); the feature's (see features_in).
+    The caller must already hold the license's lock (:meth:`VendorStore.write
+    <licensing.issuing.store.VendorStore.write>` takes it before the work runs): on PostgreSQL
+    a statement that waits for a row lock reads the rows it joins as they were before the wait.
+    One row per feature and device of the license on ``hardware_id`` (see features_in and
+    machine_devices_in): the license's columns; its product's ``product_code``, ``api_key``,
+    ``shared_key`` and ``free_tier``; ``answered_kind``, ``answered_at``, ``request_digest``, ``answered_device_id`` and
+    ``answer`` (all None if the request was never answered); the feature's; the device's (``machine_device_*``).
     """
-    return _LICENSE_TO_ACTIVATE.rows(db, {"license_id": license_id, "request_id": request_id})
+    return _LICENSE_TO_ACTIVATE.rows(db, {"license_id": license_id, "request_id": request_id,
+                                          "hardware_id": hardware_id})
+
+
+def lock_licenses(db: Connection, license_ids: Sequence[int]) -> None:
+    """Lock these license rows (PostgreSQL), in ascending id order, until the transaction ends."""
+    _LOCK_LICENSES.rows(db, {"ids": sorted(license_ids)})
 
 
 def license_with_device(db: Connection, product_id: int, license_id: int, device_id: str, *,
@@ -284,21 +317,26 @@ def device_snapshot(db: Connection, device_id: str) -> Sequence[Record]:
 
 
 def features_in(rows: Sequence[Record]) -> list[Feature]:
-    """The license's features, from the rows of a statement that joined them (``feature_*`` columns)."""
-    return [Feature(code=row.feature_code, name=row.feature_name, expires=row.feature_expires,
-                    max_consumptions=row.feature_max_consumptions, total_consumptions=row.feature_total_consumptions)
-            for row in rows if row.feature_code is not None]
+    """The license's features, from the rows of a statement that joined them (``feature_*`` columns), by code."""
+    found = {row.feature_code: Feature(code=row.feature_code, name=row.feature_name, expires=row.feature_expires,
+                                       max_consumptions=row.feature_max_consumptions,
+                                       total_consumptions=row.feature_total_consumptions)
+             for row in rows if row.feature_code is not None}
+    return list(found.values())
+
+
+def machine_devices_in(rows: Sequence[Record]) -> list[MachineDevice]:
+    """Every device the license was activated as on the machine asking, from :func:`license_to_activate`'s rows."""
+    found = {row.machine_device_id: MachineDevice(row.machine_device_id, row.machine_device_active,
+                                                  row.machine_device_enabled, row.machine_device_key,
+                                                  row.machine_device_activated_at)
+             for row in rows if row.machine_device_id is not None}
+    return list(found.values())
 
 
 def features(db: Connection, license_id: int) -> Sequence[Record]:
     """The license's features, by code: code, name, expires, max_consumptions, total_consumptions."""
     return _FEATURES.rows(db, {"license_id": license_id})
-
-
-def devices_of_machine(db: Connection, license_id: int, hardware_id: str) -> Sequence[Record]:
-    """Every device the license was ever activated as on this hardware: id, active, enabled, device_key,
-    activated_at."""
-    return _DEVICES_OF_MACHINE.rows(db, {"license_id": license_id, "hardware_id": hardware_id})
 
 
 def audited_since(db: Connection, license_id: int, actions: Sequence[str], since: datetime) -> list[datetime]:

@@ -41,6 +41,7 @@ except ImportError:  # pragma: no cover - Windows: SQLite's own lock alone
 
 from .. import ConfigurationError, DatabaseUnavailableError, StorageError, StorageLockedError
 from .group_commit import GroupCommit
+from .statements import lock_licenses
 
 __all__ = ["VendorStore", "sqlite_url"]
 
@@ -167,7 +168,7 @@ class VendorStore:
         self.engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._group = GroupCommit(self.transaction, convert=_typed)
+        self._group = GroupCommit(self.transaction, convert=_typed, lock=self._lock_licenses)
         # SQLite: isolation_level stays None (see _make_engine), so a bare connection autocommits.
         self._snapshot_engine = self.engine if self.is_sqlite else self.engine.execution_options(
             isolation_level="AUTOCOMMIT")
@@ -246,9 +247,18 @@ class VendorStore:
         """Run ``work(connection)`` in a write transaction shared with other threads' (group commit).
 
         Returns once the transaction is committed (durable); see :mod:`licensing.issuing.group_commit`.
-        ``order``: the id of the license the work locks, so that groups lock rows in one order.
+        ``order``: the id of the license the work reads and changes; its row is locked before the
+        work runs, so the work reads it, and the rows that hang on it, as they are under the lock.
         """
         return self._group.run(work, order)
+
+    def _lock_licenses(self, connection: Connection, license_ids: list[int]) -> None:
+        """Lock the license rows a group of writes works on, before any of it runs (see :meth:`write`).
+
+        SQLite needs nothing: ``BEGIN IMMEDIATE`` already keeps every other writer out.
+        """
+        if not self.is_sqlite:
+            lock_licenses(connection, license_ids)
 
     def ping(self) -> None:
         """Raise a StorageError unless the database answers a trivial query (health checks)."""

@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 import threading
 import time
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from licensing import LicenseError, LicenseID, LicenseManager, RequestReplayedError, ServerUnreachableError
 from licensing.issuing import catalog
+from licensing.issuing.issuer import ActivationAnswer
 from licensing.issuing.models import AnsweredRequest, Device, License
+from licensing.issuing.workspace import VendorWorkspace
 from licensing.wire import ACTIVATION_REQUEST, Envelope, crypto, encode_device_signed
 
 from support.lab import Lab
@@ -184,39 +187,32 @@ def test_unknown_devices_and_licenses_are_refused_before_anything_is_written(lab
     assert rows(lab) == before and seats(lab, key) == (0, 0)
 
 
-@pytest.mark.parametrize("online_lab", ["postgresql"], indirect=True)
-def test_the_same_request_sent_to_two_servers_at_once_gets_the_first_answer_on_both(lab: Lab) -> None:
-    """Two servers on one PostgreSQL database answer the same request while the license is locked.
+def _racing_on_a_locked_license(lab: Lab, key: str, requests: list[bytes]) -> list[Any]:
+    """Send ``requests`` to two servers on one PostgreSQL database while the license's row is locked.
 
-    Both wait for the license's lock; the one that gets it first records the answer. The other
-    must then find that answer and hand it out again, not fail on the answer's primary key: a
-    statement that waited for a row lock under READ COMMITTED sees the locked row anew, but the
-    rows it joined as they were when it started, before the first answer was committed.
+    Both servers wait for the lock; it is released once both wait. Under READ COMMITTED a
+    statement that waited for a row lock sees the locked row anew but the rows it joined as they
+    were before the wait: what one server committed must still be seen by the other.
     """
-    from sqlalchemy import text
-
-    from licensing.issuing.workspace import VendorWorkspace
-
-    key = lab.issue(max_activations=3)
-    data = request_for(lab, "device-A", key)
     other = VendorWorkspace.open(lab.vendor.folder, clock=lab.clock, database_url=lab.database_url)
-    answers: list[bytes | Exception] = []
+    outcomes: list[Any] = []
 
-    def send(issuer: object) -> None:
+    def send(issuer: Any, data: bytes) -> None:
         try:
-            answers.append(issuer.answer_activation(data).data)  # type: ignore[attr-defined]
-        except Exception as error:  # noqa: BLE001 - recorded and asserted below
-            answers.append(error)
+            outcomes.append(issuer.answer_activation(data))
+        except Exception as error:  # noqa: BLE001 - recorded and asserted by the caller
+            outcomes.append(error)
 
     try:
         with lab.vendor.store.engine.connect() as holder:
             holder.execute(text("SELECT id FROM licenses WHERE key = :key FOR UPDATE"), {"key": key})
-            threads = [threading.Thread(target=send, args=(issuer,)) for issuer in (lab.vendor.issuer, other.issuer)]
+            threads = [threading.Thread(target=send, args=(issuer, data))
+                       for issuer, data in zip((lab.vendor.issuer, other.issuer), requests)]
             for thread in threads:
                 thread.start()
             with lab.vendor.store.engine.connect() as watcher:
                 waiting = 0
-                for _ in range(300):
+                for _ in range(500):
                     waiting = watcher.execute(text(
                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                         "AND datname = current_database()")).scalar_one()
@@ -230,6 +226,26 @@ def test_the_same_request_sent_to_two_servers_at_once_gets_the_first_answer_on_b
             thread.join(timeout=60)
     finally:
         other.close()
-    assert len(answers) == 2 and all(isinstance(answer, bytes) for answer in answers), answers
-    assert answers[0] == answers[1]
+    return outcomes
+
+
+@pytest.mark.parametrize("online_lab", ["postgresql"], indirect=True)
+def test_the_same_request_sent_to_two_servers_at_once_gets_the_first_answer_on_both(lab: Lab) -> None:
+    """The second server must find the first one's answer and hand it out again, not fail on its primary key."""
+    key = lab.issue(max_activations=3)
+    data = request_for(lab, "device-A", key)
+    answers = _racing_on_a_locked_license(lab, key, [data, data])
+    assert len(answers) == 2 and all(isinstance(answer, ActivationAnswer) for answer in answers), answers
+    assert answers[0].data == answers[1].data
+    assert seats(lab, key) == (1, 1) and rows(lab) == (1, 1)
+
+
+@pytest.mark.parametrize("online_lab", ["postgresql"], indirect=True)
+def test_two_copies_on_one_machine_sent_to_two_servers_at_once_get_one_activation(lab: Lab) -> None:
+    """The second server must see the device the first one just added on that machine, and refuse its copy."""
+    key = lab.issue(max_activations=3)
+    copies = [lab.manager(f"folder-{n}", hardware_id="one-machine").create_offline_activation_file(
+        LicenseID.from_key(key)).read_bytes() for n in range(2)]
+    outcomes = _racing_on_a_locked_license(lab, key, copies)
+    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["ActivationAnswer", "DeviceAlreadyActivatedError"]
     assert seats(lab, key) == (1, 1) and rows(lab) == (1, 1)
