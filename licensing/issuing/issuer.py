@@ -310,7 +310,7 @@ class Issuer:
         """The request and its digest, once its product's keys check out (read-only: before any write lock)."""
         envelope, doc = _open(data, typ, api_key)
         request = DeviceRequest.from_payload(doc)
-        with self.store.transaction(readonly=True) as db:
+        with self.store.snapshot() as db:  # one statement: no BEGIN and COMMIT round trips
             product = self._product_for(db, request.product, request.api_key, envelope)
         return request, _digest(envelope), product
 
