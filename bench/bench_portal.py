@@ -88,6 +88,16 @@ class Result:
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
+    @property
+    def cpu_ceiling(self) -> float:
+        """Answers per second this machine's cores could give at the CPU one answer cost here (servers + database).
+
+        wrk's and HAProxy's own CPU is left out, so the ceiling is generous: a rate near it means
+        the machine, not waiting, is what limits the run.
+        """
+        spent_ms = self.cpu_ms + self.db_cpu_ms
+        return (os.cpu_count() or 1) * 1000.0 / spent_ms if spent_ms else 0.0
+
     def verdict(self) -> str:
         if self.kind == "hello":
             return "-"
@@ -502,11 +512,13 @@ def main() -> int:
     hello_rate = results[0].rate
     print()
     print(f"{'scenario':48} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'non-2xx':>7} {'vs hello':>8} "
-          f"{'floor/s':>8} {'vs floor':>8} {'CPU/req':>8} {'DB CPU':>7}  verdict")
+          f"{'floor/s':>8} {'vs floor':>8} {'CPU/req':>8} {'DB CPU':>7} {'ceiling':>8} {'vs ceil':>7}  verdict")
     for result in results:
         floor = f"{result.floor:8,.0f} {result.rate / result.floor:8.1%}" if result.floor else f"{'-':>8} {'-':>8}"
         cpu = f"{result.cpu_ms * 1000:6.0f}µs" if result.cpu_ms else f"{'-':>8}"
         cpu += f" {result.db_cpu_ms * 1000:5.0f}µs" if result.db_cpu_ms else f" {'-':>7}"
+        ceiling = result.cpu_ceiling
+        cpu += f" {ceiling:8,.0f} {result.rate / ceiling:7.0%}" if ceiling and result.kind != "hello" else f" {'-':>8} {'-':>7}"
         print(f"{result.name:48} {result.rate:8,.0f} {result.p50_ms:7.1f} {result.p99_ms:7.1f} {result.errors:6d} "
               f"{result.non_2xx:7d} {result.rate / hello_rate:8.1%} {floor} {cpu}  {result.verdict()}")
     print("targets (issue 11): activations ≥ 1,000/s with p99 < 250 ms, checks ≥ 2,500/s with p99 < 100 ms; "
@@ -516,6 +528,8 @@ def main() -> int:
           "answer: steady on a busy machine, where rates are not")
     print("DB CPU: CPU time of the PostgreSQL cluster's processes per answer (on this machine it shares the cores "
           "with the servers and wrk)")
+    print("ceiling: this machine's cores / (CPU/req + DB CPU): the rate the CPU one answer costs allows here "
+          "(wrk's and HAProxy's CPU left out)")
     return 0
 
 
