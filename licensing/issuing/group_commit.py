@@ -17,9 +17,8 @@ flush is shared.
   rare refusal costs two more transactions, instead of two round trips for every answer.
   A piece may therefore run more than once: it must have no effect outside its transaction.
 * A piece that fails on a database error when it runs alone is run once more, alone, in a new
-  transaction. Under READ COMMITTED a statement that waited for a row lock sees the locked row
-  anew but the rows it joined as they were before the wait: a duplicate request answered by
-  another server meanwhile shows up as the answer's primary key, and a second try sees it.
+  transaction, which sees what other servers committed meanwhile: a deadlock, or a row another
+  server inserted first (the answer to the same request id), does not fail the answer.
   If the commit itself fails, every piece of the group gets that error: nothing of it was written.
 * Every transaction first takes the locks its pieces need, in one statement, in the order of
   their ``order`` keys (license ids), and the pieces then run in that order: two groups cannot

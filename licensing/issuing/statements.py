@@ -204,6 +204,8 @@ _RECORD_ANSWER = Prepared(insert(answered_requests).values({name: bindparam(name
     "request_id", "kind", "answered_at", "request_digest", "device_id", "answer")}))
 _AUDIT = Prepared(insert(audit_events).values({name: bindparam(name) for name in (
     "at", "action", "license_id", "device_id", "detail")}))
+
+
 def _activation_writes() -> Prepared:
     """An activation's four writes as one PostgreSQL statement (data-modifying CTEs): one round trip, not four.
 
@@ -278,8 +280,9 @@ def license_to_activate(db: Connection, license_id: int, request_id: str, hardwa
     a statement that waits for a row lock reads the rows it joins as they were before the wait.
     One row per feature and device of the license on ``hardware_id`` (see features_in and
     machine_devices_in): the license's columns; its product's ``product_code``, ``api_key``,
-    ``shared_key`` and ``free_tier``; ``answered_kind``, ``answered_at``, ``request_digest``, ``answered_device_id`` and
-    ``answer`` (all None if the request was never answered); the feature's; the device's (``machine_device_*``).
+    ``shared_key`` and ``free_tier``; ``answered_kind``, ``answered_at``, ``request_digest``,
+    ``answered_device_id`` and ``answer`` (all None if the request was never answered); the
+    feature's (``feature_*``); the device's (``machine_device_*``).
     """
     return _LICENSE_TO_ACTIVATE.rows(db, {"license_id": license_id, "request_id": request_id,
                                           "hardware_id": hardware_id})

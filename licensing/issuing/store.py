@@ -89,9 +89,9 @@ def _ping_when_idle(engine: Engine) -> Engine:
     SQLAlchemy's ``pool_pre_ping`` pings on every checkout: two of an activation's round trips to
     PostgreSQL, for a connection that was in use a millisecond ago. Here only a connection idle
     for :data:`PING_WHEN_IDLE_FOR` is pinged (after a database restart, a quiet server finds out
-    before a request does). One that dies while in steady use fails its statement instead; the
-    request gets a typed storage error, clients retry (answers are idempotent), and SQLAlchemy
-    replaces every connection of the pool opened before the failure.
+    before a request does). One that dies while in steady use fails its statement instead: that
+    request is answered ``database_unavailable`` (503), the client sends it again (answers are
+    idempotent), and SQLAlchemy replaces every connection of the pool opened before the failure.
     """
 
     @event.listens_for(engine, "checkin")
