@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import json
 import socket
 import threading
@@ -33,9 +34,11 @@ from licensing import (
     VendorRefusal,
 )
 from licensing.issuing import catalog
+from licensing.wire import Envelope
 
 from support.lab import FakeClock, Lab
 from support.portal_server import running_portal
+from support.signed_requests import activate_device, check_request
 from support.whitebox import store_of
 
 
@@ -160,6 +163,34 @@ def test_check_reports_a_device_the_vendor_reset(online_lab: Lab, server: str) -
     with pytest.raises(LicenseError) as caught:
         license.check()
     assert caught.value.code == "device_not_found"
+
+
+def test_checks_through_the_server_are_answered_or_refused_with_the_exact_reason(online_lab: Lab, server: str) -> None:
+    """The server answers a check from one read and refuses what does not match it step by step:
+    a check naming another license, another product's key, a device that is not there."""
+    config = online_lab.config()
+    key, other = online_lab.issue(), online_lab.issue()
+    device = activate_device(config, key, online_lab.vendor.issuer.answer_activation)
+    stranger = activate_device(config, other, online_lab.vendor.issuer.answer_activation)
+    cases = {
+        "ok": (check_request(config, device), 200, None),
+        "another license": (check_request(config, dataclasses.replace(device, license_id=stranger.license_id)),
+                            404, "device_not_found"),
+        "no such device": (check_request(config, dataclasses.replace(device, device_id="dev_0000000000000000")),
+                           404, "device_not_found"),
+        "no such license": (check_request(config, dataclasses.replace(device, license_id=10**9)),
+                            404, "license_not_found"),
+        "another device's key": (check_request(config, dataclasses.replace(device, key=stranger.key)),
+                                 400, "signature_invalid"),
+    }
+    for case, (body, status, code) in cases.items():
+        answer = httpx.post(f"{server}/api/v1/check", content=body, headers={"X-Api-Key": config.api_key}, timeout=10)
+        assert answer.status_code == status, (case, answer.text)
+        if code is not None:
+            assert answer.json()["code"] == code, case
+        else:
+            refreshed = json.loads(Envelope.parse(answer.content).payload)
+            assert refreshed["device_id"] == device.device_id and refreshed["license"]["id"] == device.license_id
 
 
 def test_online_deactivation_frees_the_seat_and_books_consumption(online_lab: Lab, server: str) -> None:
