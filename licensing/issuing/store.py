@@ -55,7 +55,7 @@ def sqlite_url(path: Path) -> str:
 def _make_engine(url: str) -> Engine:
     try:
         # Connections per process: the portal's database threads (PortalSettings.db_concurrency),
-        # a health check and the admin pages.
+        # its read threads (read_concurrency), a health check and the admin pages.
         pool = {"pool_size": 16, "max_overflow": 8}
         if not url.startswith("sqlite"):
             return _ping_when_idle(create_engine(url, **pool))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -26,6 +25,7 @@ from licensing.issuing.workspace import VendorWorkspace
 from licensing.wire import ACTIVATION_REQUEST, Envelope, crypto, encode_device_signed
 
 from support.lab import Lab
+from support.pg_cluster import wait_for_lock_waiters
 from support.whitebox import store_of
 
 
@@ -210,17 +210,7 @@ def _racing_on_a_locked_license(lab: Lab, key: str, requests: list[bytes]) -> li
                        for issuer, data in zip((lab.vendor.issuer, other.issuer), requests)]
             for thread in threads:
                 thread.start()
-            with lab.vendor.store.engine.connect() as watcher:
-                waiting = 0
-                for _ in range(500):
-                    waiting = watcher.execute(text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                        "AND datname = current_database()")).scalar_one()
-                    watcher.rollback()  # PostgreSQL keeps one statistics snapshot per transaction
-                    if waiting == 2:
-                        break
-                    time.sleep(0.02)
-                assert waiting == 2
+            wait_for_lock_waiters(lab.vendor.store.engine, 2)
             holder.rollback()
         for thread in threads:
             thread.join(timeout=60)

@@ -19,6 +19,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from licensing import (
     DeviceDisabledError,
@@ -37,8 +38,9 @@ from licensing.issuing import catalog
 from licensing.wire import Envelope
 
 from support.lab import FakeClock, Lab
+from support.pg_cluster import wait_for_lock_waiters
 from support.portal_server import running_portal
-from support.signed_requests import activate_device, check_request
+from support.signed_requests import activate_device, activation_request, check_request
 from support.whitebox import store_of
 
 
@@ -191,6 +193,31 @@ def test_checks_through_the_server_are_answered_or_refused_with_the_exact_reason
         else:
             refreshed = json.loads(Envelope.parse(answer.content).payload)
             assert refreshed["device_id"] == device.device_id and refreshed["license"]["id"] == device.license_id
+
+
+@pytest.mark.parametrize("online_lab", ["postgresql"], indirect=True)
+def test_checks_are_answered_while_activations_wait_for_a_locked_license(online_lab: Lab, server: str) -> None:
+    """Reads have threads of their own: more writes than the server has database threads, all waiting
+    for one license's lock, must not hold up a check about another license."""
+    config = online_lab.config()
+    crowded, other = online_lab.issue(max_activations=100), online_lab.issue()
+    device = activate_device(config, other, online_lab.vendor.issuer.answer_activation)
+    writes = [activation_request(config, crowded) for _ in range(24)]  # the portal has 16 database threads
+    headers = {"X-Api-Key": config.api_key}
+    with online_lab.vendor.store.engine.connect() as holder, concurrent.futures.ThreadPoolExecutor(24) as pool:
+        holder.execute(text("SELECT id FROM licenses WHERE key = :key FOR UPDATE"), {"key": crowded})
+        activations = [pool.submit(httpx.post, f"{server}/api/v1/activate", content=body, headers=headers, timeout=60)
+                       for body in writes]
+        wait_for_lock_waiters(online_lab.vendor.store.engine, 1)
+        time.sleep(0.5)  # the other activations reach the server and take its database threads meanwhile
+        started = time.monotonic()
+        check = httpx.post(f"{server}/api/v1/check", content=check_request(config, device), headers=headers, timeout=10)
+        waited = time.monotonic() - started
+        holder.rollback()
+        answered = [future.result() for future in activations]
+    assert check.status_code == 200 and waited < 5, (check.status_code, waited)
+    assert [answer.status_code for answer in answered] == [200] * len(writes)
+    assert _active_devices(online_lab, crowded) == len(writes)
 
 
 def test_online_deactivation_frees_the_seat_and_books_consumption(online_lab: Lab, server: str) -> None:

@@ -79,7 +79,9 @@ variables :data:`DATA_ENV`, :data:`DATABASE_ENV`, :data:`SECURE_COOKIES_ENV`).
 Database calls from the pages run in worker threads through :func:`~licensing.issuing.portal.web.run_db`,
 at most 16 at a time per process (``PortalSettings.db_concurrency``): enough for the writes that
 queue up meanwhile to share one commit (:mod:`licensing.issuing.group_commit`), on SQLite as on
-PostgreSQL.
+PostgreSQL. Online checks and refreshes on PostgreSQL have two read threads of their own
+(``read_concurrency``, see :func:`~licensing.issuing.portal.web.run_read`); on SQLite they run in
+the event loop.
 """
 
 from __future__ import annotations
@@ -413,9 +415,11 @@ def create_app(workspace: VendorWorkspace, *, settings: PortalSettings | None = 
     @contextlib.asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
         app_.state.db_executor = db_executor(app_.state.db_concurrency)
+        app_.state.read_executor = db_executor(app_.state.read_concurrency)
         try:
             yield
         finally:
+            app_.state.read_executor.shutdown(wait=True)
             app_.state.db_executor.shutdown(wait=True)
             if owns_workspace:
                 workspace.close()
@@ -428,6 +432,8 @@ def create_app(workspace: VendorWorkspace, *, settings: PortalSettings | None = 
     app.state.settings = settings
     #: database calls in flight per process (see web.run_db): SQLite has one writer at a time
     app.state.db_concurrency = settings.db_concurrency or 16
+    #: PostgreSQL reads in flight per process (see web.run_read): enough to keep one core busy
+    app.state.read_concurrency = settings.read_concurrency or 2
 
     app.include_router(api_router)
     app.include_router(public.router)

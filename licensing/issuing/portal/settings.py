@@ -161,6 +161,8 @@ class PortalSettings:
     the login form answers 429 (a right password gives its attempt back). ``session_max_age``:
     seconds an admin session lasts from sign-in (signing out ends it at once). ``db_concurrency``:
     database calls in flight per process (default 16: the writes that queue up share one commit).
+    ``read_concurrency``: PostgreSQL reads (online checks) in flight per process, in threads of
+    their own (default 2: more only contend for the GIL).
     """
 
     session_secret: str | None = None
@@ -172,6 +174,7 @@ class PortalSettings:
     login_window: float = 60.0
     audit_page_size: int = 50
     db_concurrency: int | None = None
+    read_concurrency: int | None = None
     title: str = "Offline Licensing Portal"
     extra: dict[str, Any] = field(default_factory=dict)
 
