@@ -8,10 +8,13 @@ keeps its lower layer in ``trio.lowlevel``: public and stable, but not what an a
 starts with.
 
 ``crypto`` is the module of primitives (one way to call each; it refuses non-canonical input).
+``asgi`` is how a bare ASGI server reads these requests and answers them, refusals included, in
+the shape the SDK raises again as typed errors (the floating server and the license-server API).
 """
 
 from __future__ import annotations
 
+from . import _asgi as asgi
 from . import _crypto as crypto
 from ._clock import Clock, system_clock, utc_now
 from ._config import PRODUCT_CODE_PATTERN
@@ -127,4 +130,5 @@ __all__ = [
     "format_span",
     # primitives
     "crypto",
+    "asgi",
 ]

@@ -24,17 +24,14 @@ workers (processes) give the parallelism.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from .. import (
     BindingError,
     ClockTamperedError,
     ConfigurationError,
-    FileMalformedError,
     FileTooLargeError,
     LeaseNotFoundError,
     LicenseError,
@@ -48,17 +45,13 @@ from .. import (
     StorageLockedError,
     WrongFileTypeError,
 )
-from ..wire import FLOATING_API_PREFIX, MAX_FILE_SIZE
+from ..wire import FLOATING_API_PREFIX, asgi
 from .server import FloatingServer
 from .site import SITE_ENV, FloatingSite
 
 __all__ = ["create_app", "create_app_from_env", "status_for", "APP_FACTORY"]
 
 APP_FACTORY = "licensing.floating.app:create_app_from_env"
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 #: (error class, HTTP status), most specific first
 _STATUS: tuple[tuple[type[LicenseError], int], ...] = (
@@ -83,32 +76,7 @@ def status_for(error: LicenseError) -> int:
     return next((status for cls, status in _STATUS if isinstance(error, cls)), 400)
 
 
-def _json(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, separators=(",", ":")).encode("utf-8")
-
-
-async def _read_body(receive: Receive) -> bytes:
-    body = bytearray()
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if len(body) > MAX_FILE_SIZE:
-            raise FileTooLargeError("The request is larger than any licensing request.")
-        if not message.get("more_body"):
-            break
-    if not body:
-        raise FileMalformedError("The request body is empty; it must be a signed request.")
-    return bytes(body)
-
-
-async def _respond(send: Send, status: int, body: bytes, content_type: bytes = b"application/json") -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode("ascii")),
-                            (b"cache-control", b"no-store")]})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _lifespan(receive: Receive, send: Send, server: FloatingServer) -> None:
+async def _lifespan(receive: asgi.Receive, send: asgi.Send, server: FloatingServer) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
@@ -119,20 +87,20 @@ async def _lifespan(receive: Receive, send: Send, server: FloatingServer) -> Non
             return
 
 
-def create_app(server: FloatingServer) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+def create_app(server: FloatingServer) -> asgi.ASGIApp:
     """The ASGI app over one :class:`FloatingServer` (one per worker process)."""
     reads: dict[str, Callable[[], bytes]] = {
-        "/ping": lambda: _json(server.ping()),
+        "/ping": lambda: asgi.json_bytes(server.ping()),
         "/certificate": server.certificate,
-        "/seats": lambda: _json(server.seats()),
+        "/seats": lambda: asgi.json_bytes(server.seats()),
     }
     writes: dict[str, Callable[[bytes], bytes]] = {
         "/lease": server.grant,
         "/heartbeat": server.renew,
-        "/release": lambda body: _json(server.release(body)),
+        "/release": lambda body: asgi.json_bytes(server.release(body)),
     }
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    async def app(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send, server)
             return
@@ -145,26 +113,20 @@ def create_app(server: FloatingServer) -> Callable[[Scope, Receive, Send], Await
             if method == "GET" and endpoint in reads:
                 body = reads[endpoint]()
             elif method == "POST" and endpoint in writes:
-                body = writes[endpoint](await _read_body(receive))
-            elif endpoint in reads or endpoint in writes:
-                await _respond(send, 405, _json({"ok": False, "code": "method_not_allowed",
-                                                 "message": f"{method} is not allowed on {path}.",
-                                                 "hint": "See the floating server's endpoints."}))
-                return
+                body = writes[endpoint](await asgi.read_body(scope, receive))
             else:
-                await _respond(send, 404, _json({"ok": False, "code": "not_found",
-                                                 "message": f"There is nothing at {path}.",
-                                                 "hint": f"The floating server answers under {FLOATING_API_PREFIX}."}))
+                await asgi.respond(send, *asgi.not_here(method, path, known_path=endpoint in reads or endpoint in writes,
+                                              prefix=FLOATING_API_PREFIX))
                 return
         except LicenseError as error:
-            await _respond(send, status_for(error), _json({"ok": False, **error.to_dict()}))
+            await asgi.respond(send, status_for(error), asgi.refusal(error))
             return
-        await _respond(send, 200, body)
+        await asgi.respond(send, 200, body)
 
     return app
 
 
-def create_app_from_env() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+def create_app_from_env() -> asgi.ASGIApp:
     """For ``uvicorn --factory`` workers: the site folder comes from ``$LICENSING_FLOATING_DATA``."""
     folder = os.environ.get(SITE_ENV)
     if not folder:
