@@ -154,6 +154,9 @@ def test_hsts_is_sent_on_https_and_not_on_plain_http(portal: str) -> None:
     # uvicorn trusts X-Forwarded-Proto from 127.0.0.1 (a local reverse proxy terminating TLS)
     proxied = httpx.get(portal + "/", headers={"X-Forwarded-Proto": "https"})
     assert proxied.headers["strict-transport-security"] == "max-age=31536000"
+    api = httpx.get(portal + "/api/v1/ping", headers={"X-Forwarded-Proto": "https"})
+    assert api.headers["strict-transport-security"] == "max-age=31536000"
+    assert "strict-transport-security" not in httpx.get(portal + "/api/v1/ping").headers
 
 
 def test_secure_cookies_setting_marks_cookies_and_sends_hsts_even_without_the_proxy_header(lab: Lab) -> None:

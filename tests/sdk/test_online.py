@@ -365,7 +365,7 @@ def test_a_response_posted_as_a_request_is_the_wrong_file_type(online_lab: Lab, 
 
 def test_openapi_schema_documents_the_api(server: str) -> None:
     schema = httpx.get(f"{server}/api/v1/openapi.json", timeout=5).json()
-    for path in ("/api/v1/ping", "/api/v1/activate", "/api/v1/check", "/api/v1/deactivate",
+    for path in ("/api/v1/ping", "/api/v1/health", "/api/v1/activate", "/api/v1/check", "/api/v1/deactivate",
                  "/api/v1/consumption", "/api/v1/refresh"):
         assert path in schema["paths"]
     assert "requestBody" in schema["paths"]["/api/v1/activate"]["post"]
@@ -399,6 +399,25 @@ def test_simultaneous_activations_never_exceed_the_maximum(online_lab: Lab) -> N
         winners, refused = _race(online_lab, url, key, 12)
     assert (len(winners), refused) == (4, 8)
     assert _active_devices(online_lab, key) == 4
+
+
+def test_the_api_answers_unknown_paths_and_methods_itself_in_json(server: str) -> None:
+    """Everything under /api/ is the API's: JSON refusals with a code, never a portal page or a cookie."""
+    cases = [("GET", "/api/v1/nowhere", 404, "not_found"), ("GET", "/api/v2/check", 404, "not_found"),
+             ("GET", "/api/v1/check", 405, "method_not_allowed"), ("POST", "/api/v1/ping", 405, "method_not_allowed"),
+             ("DELETE", "/api/v1/activate", 405, "method_not_allowed")]
+    for method, path, status, code in cases:
+        answer = httpx.request(method, server + path, timeout=5)
+        assert answer.status_code == status, (method, path)
+        body = answer.json()
+        assert body["ok"] is False and body["code"] == code and body["message"] and body["hint"], body
+        assert answer.headers["x-content-type-options"] == "nosniff" and "set-cookie" not in answer.headers
+        if status == 405:
+            assert answer.headers["allow"] in ("GET, HEAD", "POST")
+    ping = httpx.get(server + "/api/v1/ping", timeout=5)
+    assert ping.headers["cache-control"] == "no-store" and "content-security-policy" not in ping.headers
+    head = httpx.head(server + "/api/v1/ping", timeout=5)
+    assert head.status_code == 200 and head.content == b"" and head.headers["content-length"] == str(len(ping.content))
 
 
 def test_api_refusal_bodies_are_json_objects_for_every_endpoint(online_lab: Lab, server: str) -> None:

@@ -10,8 +10,9 @@ Public (no login; the uploaded request file is the credential):
   ``ls_deactivation.req``, get a receipt); ``GET/POST /refresh`` (a device-signed refresh request
   → ``license_refresh.lic``; answered when the engine has ``Issuer.answer_refresh_request``,
   otherwise the page says to ask the vendor and POST answers 501); ``POST /download``.
-* ``/api/v1/…`` the JSON license-server API (:mod:`licensing.issuing.api`), included as is;
-  ``/api/v1/openapi.json`` describes it (the pages are left out of the schema).
+* ``/api/…`` the JSON license-server API (:mod:`licensing.issuing.api`): a middleware in front of
+  the pages answers it, so none of what follows about pages applies to it;
+  ``/api/v1/openapi.json`` describes it.
 * ``/static/…`` the style sheet.
 
 Admin (signed in; every form carries a CSRF token): ``/admin/login`` (GET, POST),
@@ -48,8 +49,8 @@ form again, with the error's message and hint above it), with the status of
 (disabled, expired, wrong credentials, wrong product configuration, free tier, subscription
 offline, device disabled), 404 unknown product/license/device, 409 max activations, replay or
 another copy on an activated machine, 413 too large, 415 wrong kind of file, 429 too many
-password guesses or re-activations (with ``Retry-After``). Under ``/api/`` the same errors are JSON:
-``{"ok": false, "code", "message", "hint"}``. The portal's own refusals: 403 missing/wrong CSRF
+password guesses or re-activations (with ``Retry-After``); the API answers the same errors as
+JSON: ``{"ok": false, "code", "message", "hint"}``. The portal's own refusals: 403 missing/wrong CSRF
 token or an admin POST without a session, 303 to the sign-in page for an admin GET without one,
 429 too many failed sign-ins (with ``Retry-After``), 404/405 unknown page or method, 308 from a
 path with a trailing slash to the page without it (a relative ``Location``). Nothing ever shows
@@ -60,9 +61,9 @@ Limits
 
 A request body is refused with 413 before it is read when its ``Content-Length`` is over the
 limit, and counted while it streams otherwise (chunked uploads): upload pages
-``MAX_FILE_SIZE + 8 KiB``, ``/download`` ``3 × MAX_FILE_SIZE``, ``/api/`` 256 KiB, other forms
-16 KiB. An uploaded file is read into memory (at most ``MAX_FILE_SIZE + 1`` bytes); its name is
-used only for its extension, never for a path.
+``MAX_FILE_SIZE + 8 KiB``, ``/download`` ``3 × MAX_FILE_SIZE``, other forms 16 KiB (the API
+refuses anything over ``MAX_FILE_SIZE`` itself). An uploaded file is read into memory (at most
+``MAX_FILE_SIZE + 1`` bytes); its name is used only for its extension, never for a path.
 
 Sessions and workers
 ====================
@@ -94,9 +95,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -111,9 +111,11 @@ from .security import Portal
 from .settings import PortalSettings
 from .web import (
     HERE,
+    HSTS_HEADER,
     MAX_DOWNLOAD_BODY,
     MAX_FORM_SIZE,
     MAX_UPLOAD_BODY,
+    SECURITY_HEADERS,
     LoginRequired,
     PageError,
     db_executor,
@@ -127,8 +129,6 @@ __all__ = ["create_app", "create_app_from_env", "PortalSettings", "DATA_ENV", "D
 DATABASE_ENV = "LICENSING_PORTAL_DATABASE"
 #: "1": the portal is served behind TLS (``serve --secure-cookies``): Secure cookies and HSTS on every answer
 SECURE_COOKIES_ENV = "LICENSING_PORTAL_SECURE_COOKIES"
-API_PREFIX = "/api/"
-MAX_API_BODY = 256 * 1024
 
 log = logging.getLogger("licensing.portal")
 
@@ -142,14 +142,7 @@ def body_limit(path: str) -> int:
         return MAX_UPLOAD_BODY
     if path == "/download":
         return MAX_DOWNLOAD_BODY
-    if path.startswith(API_PREFIX):
-        return MAX_API_BODY
     return MAX_FORM_SIZE
-
-
-def _is_api(request_or_path: Request | str) -> bool:
-    path = request_or_path if isinstance(request_or_path, str) else request_or_path.url.path
-    return path.startswith(API_PREFIX)
 
 
 # -- middleware ------------------------------------------------------------------------------------
@@ -233,15 +226,9 @@ class SecurityHeadersMiddleware:
     not say so); browsers ignore it over plain http anyway.
     """
 
-    _HEADERS = [
-        (b"x-content-type-options", b"nosniff"),
-        (b"x-frame-options", b"DENY"),
-        (b"referrer-policy", b"same-origin"),
-    ]
     _CSP = (b"content-security-policy",
             b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
             b"frame-ancestors 'none'; base-uri 'none'")
-    _HSTS = (b"strict-transport-security", b"max-age=31536000")
 
     def __init__(self, app: ASGIApp, *, behind_tls: bool = False) -> None:
         self.app = app
@@ -251,16 +238,13 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        api = scope["path"].startswith(API_PREFIX)
-        extra = [self._HSTS] if self.behind_tls or scope.get("scheme") == "https" else []
+        extra = [HSTS_HEADER] if self.behind_tls or scope.get("scheme") == "https" else []
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                headers += [h for h in [*self._HEADERS, *extra] if h[0] not in present]
-                if not api and self._CSP[0] not in present:
-                    headers.append(self._CSP)
+                headers += [h for h in [*SECURITY_HEADERS, *extra, self._CSP] if h[0] not in present]
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -286,8 +270,6 @@ def _error_response(request: Request, error: LicenseError | PageError, status: i
     headers = dict(getattr(error, "headers", None) or {})
     if isinstance(error, LicenseError):
         headers.update(headers_for(error))
-    if _is_api(request):
-        return JSONResponse({"ok": False, **error.to_dict()}, status_code=status, headers=headers or None)
     template = "error.html"
     context: dict[str, Any] = {}
     if isinstance(error, PageError):
@@ -368,8 +350,6 @@ async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     if error.status_code == 404 and (redirect := _without_trailing_slash(request)) is not None:
         return redirect
-    if _is_api(request):
-        return await http_exception_handler(request, error)
     messages = {
         404: ("There is no page at this address.", "Check the address, or start again from the home page."),
         405: ("This page does not take that kind of request.", "Use the links and forms on the portal's pages."),
@@ -384,8 +364,6 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
-    if _is_api(request):
-        return await request_validation_exception_handler(request, error)
     return _error_response(request, PageError(400, "The request had a value this page cannot take.",
                                               "Use the links and forms on the portal's pages.",
                                               code="invalid_request"), 400)
@@ -408,7 +386,7 @@ def create_app(workspace: VendorWorkspace, *, settings: PortalSettings | None = 
 
     ``owns_workspace``: close the workspace when the application shuts down.
     """
-    from ..api import router as api_router
+    from ..api import LicenseServerAPI
 
     settings = settings or PortalSettings()
 
@@ -424,8 +402,7 @@ def create_app(workspace: VendorWorkspace, *, settings: PortalSettings | None = 
             if owns_workspace:
                 workspace.close()
 
-    app = FastAPI(title=settings.title, docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
-                  lifespan=lifespan)
+    app = FastAPI(title=settings.title, docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.router.redirect_slashes = False  # see _without_trailing_slash
     app.state.workspace = workspace
     app.state.portal = Portal(settings, workspace.store, workspace.clock)
@@ -435,7 +412,6 @@ def create_app(workspace: VendorWorkspace, *, settings: PortalSettings | None = 
     #: PostgreSQL reads in flight per process (see web.run_read): enough to keep one core busy
     app.state.read_concurrency = settings.read_concurrency or 2
 
-    app.include_router(api_router)
     app.include_router(public.router)
     app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -447,12 +423,14 @@ def create_app(workspace: VendorWorkspace, *, settings: PortalSettings | None = 
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
 
-    # Added last = outermost: security headers, then the body limit, then sessions.
+    # Added last = outermost: the API (which answers /api/ itself), security headers, the body
+    # limit, then sessions.
     app.add_middleware(SchemeAwareSessionMiddleware, always_secure=settings.secure_cookies,
                        secret_key=app.state.portal.secret, session_cookie="portal_session",
                        max_age=settings.session_max_age, same_site="lax")
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, behind_tls=settings.secure_cookies)
+    app.add_middleware(LicenseServerAPI, behind_tls=settings.secure_cookies)
     return app
 
 

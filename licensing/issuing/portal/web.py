@@ -44,8 +44,12 @@ __all__ = [
     "wants_file",
     "show_time",
     "run_db",
+    "run_db_on",
     "db_executor",
     "run_read",
+    "run_read_on",
+    "SECURITY_HEADERS",
+    "HSTS_HEADER",
     "MAX_FORM_SIZE",
     "MAX_UPLOAD_BODY",
     "MAX_DOWNLOAD_BODY",
@@ -61,20 +65,39 @@ MAX_DOWNLOAD_BODY = 3 * MAX_FILE_SIZE + 1024
 #: every other form (admin, login)
 MAX_FORM_SIZE = 16 * 1024
 
+#: on every answer, pages and API alike: no sniffing, no framing, no referrer to other sites
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+)
+#: on https answers, and on all of them behind TLS: browsers keep to https for this host for a year
+HSTS_HEADER = (b"strict-transport-security", b"max-age=31536000")
+
 
 async def run_db(request: Request, function: Callable[..., T], *args: Any) -> T:
-    """Run blocking database work in one of the application's database threads (``db_concurrency`` of them).
-
-    Several threads per process, on SQLite too: reads never wait for a writer (WAL), and the
-    writes that queue up while one transaction commits share the next commit (group commit in
-    :meth:`~licensing.issuing.store.VendorStore.write`) instead of taking SQLite's lock in turns.
-    The threads are a plain executor handed to asyncio: the hop there and back costs about a
-    third of what ``anyio.to_thread`` costs per call (0.2 ms of CPU per activation here).
-    """
-    return await _run_in(_executor(request, "db_executor", "db_concurrency"), function, *args)
+    """Run blocking database work in one of the application's database threads (see :func:`run_db_on`)."""
+    return await run_db_on(request.app.state, function, *args)
 
 
 async def run_read(request: Request, function: Callable[..., T], *args: Any) -> T:
+    """Run a short read-only database call (see :func:`run_read_on`)."""
+    return await run_read_on(request.app.state, function, *args)
+
+
+async def run_db_on(state: Any, function: Callable[..., T], *args: Any) -> T:
+    """Run blocking database work in one of the database threads of the application whose ``state`` this is.
+
+    ``db_concurrency`` threads per process, on SQLite too: reads never wait for a writer (WAL),
+    and the writes that queue up while one transaction commits share the next commit (group
+    commit in :meth:`~licensing.issuing.store.VendorStore.write`) instead of taking SQLite's lock
+    in turns. The threads are a plain executor handed to asyncio: the hop there and back costs
+    about a third of what ``anyio.to_thread`` costs per call (0.2 ms of CPU per activation here).
+    """
+    return await _run_in(_executor(state, "db_executor", "db_concurrency"), function, *args)
+
+
+async def run_read_on(state: Any, function: Callable[..., T], *args: Any) -> T:
     """Run a short read-only database call: in the event loop on SQLite, in a read thread otherwise.
 
     On SQLite such a read is pure CPU (an in-process library over a cached file; in WAL mode a
@@ -87,21 +110,21 @@ async def run_read(request: Request, function: Callable[..., T], *args: Any) -> 
     of CPU each with two threads against 1,066 µs with sixteen), and checks never queue behind
     writes that wait for a locked license.
     """
-    if request.app.state.workspace.store.is_sqlite:
+    if state.workspace.store.is_sqlite:
         return function(*args)
-    return await _run_in(_executor(request, "read_executor", "read_concurrency"), function, *args)
+    return await _run_in(_executor(state, "read_executor", "read_concurrency"), function, *args)
 
 
 async def _run_in(executor: concurrent.futures.Executor, function: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(executor, functools.partial(function, *args))
 
 
-def _executor(request: Request, name: str, size: str) -> concurrent.futures.Executor:
+def _executor(state: Any, name: str, size: str) -> concurrent.futures.Executor:
     """The application's executor ``name`` (made by its lifespan; made here for an application used without it)."""
-    executor = getattr(request.app.state, name, None)
+    executor = getattr(state, name, None)
     if executor is None:  # see create_app
-        executor = db_executor(getattr(request.app.state, size, 2))
-        setattr(request.app.state, name, executor)
+        executor = db_executor(getattr(state, size, 2))
+        setattr(state, name, executor)
     return executor
 
 
