@@ -41,6 +41,7 @@ except ImportError:  # pragma: no cover - Windows: SQLite's own lock alone
 
 from .. import ConfigurationError, DatabaseUnavailableError, StorageError, StorageLockedError
 from .group_commit import GroupCommit
+from .snapshots import PING_WHEN_IDLE_FOR, KeptConnections
 from .statements import lock_licenses
 
 __all__ = ["VendorStore", "sqlite_url"]
@@ -55,7 +56,8 @@ def sqlite_url(path: Path) -> str:
 def _make_engine(url: str) -> Engine:
     try:
         # Connections per process: the portal's database threads (PortalSettings.db_concurrency),
-        # its read threads (read_concurrency), a health check and the admin pages.
+        # the connections kept for reads (VendorStore.KEEP_FOR_READS), a health check and the
+        # admin pages.
         pool = {"pool_size": 16, "max_overflow": 8}
         if not url.startswith("sqlite"):
             return _ping_when_idle(create_engine(url, **pool))
@@ -77,10 +79,6 @@ def _make_engine(url: str) -> Engine:
         cursor.close()
 
     return engine
-
-
-#: a pooled connection left unused this long is pinged before it is handed out again
-PING_WHEN_IDLE_FOR = 1.0  # seconds
 
 
 def _ping_when_idle(engine: Engine) -> Engine:
@@ -163,6 +161,9 @@ class _WriterQueue:
 
 
 class VendorStore:
+    #: connections kept open for :meth:`snapshot` (the portal reads in two threads per process)
+    KEEP_FOR_READS = 4
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = _make_engine(url)
@@ -170,8 +171,8 @@ class VendorStore:
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._group = GroupCommit(self.transaction, convert=_typed, lock=self._lock_licenses)
         # SQLite: isolation_level stays None (see _make_engine), so a bare connection autocommits.
-        self._snapshot_engine = self.engine if self.is_sqlite else self.engine.execution_options(
-            isolation_level="AUTOCOMMIT")
+        self._snapshots = KeptConnections(self.engine if self.is_sqlite else self.engine.execution_options(
+            isolation_level="AUTOCOMMIT"), keep=self.KEEP_FOR_READS)
         database = self.engine.url.database
         self._writers = _WriterQueue(Path(database + "-writers.lock") if self.is_sqlite and database
                                      and database != ":memory:" else None)
@@ -235,10 +236,11 @@ class VendorStore:
 
         One statement reads one consistent snapshot by itself, so the hottest reads (online
         checks) skip the BEGIN and COMMIT round trips. On PostgreSQL the connection is in
-        autocommit; on SQLite no BEGIN is issued at all (the driver's own autocommit).
+        autocommit; on SQLite no BEGIN is issued at all (the driver's own autocommit). The
+        connection is one of a few kept open for this (:mod:`licensing.issuing.snapshots`).
         """
         try:
-            with self._snapshot_engine.connect() as connection:
+            with self._snapshots.connection() as connection:
                 yield connection
         except SQLAlchemyError as exc:
             raise _storage_error(exc) from None
@@ -266,4 +268,5 @@ class VendorStore:
             connection.exec_driver_sql("SELECT 1")
 
     def dispose(self) -> None:
+        self._snapshots.close()
         self.engine.dispose()
