@@ -26,11 +26,21 @@ from ...wire import (
     open_signed,
 )
 from ..issuer import ActivationAnswer, DeactivationReceipt
-from .web import attachment, check_request_type, read_form, read_upload, render, run_db, run_read, wants_file
+from .web import (
+    PlainRoute,
+    attachment,
+    check_request_type,
+    read_form,
+    read_upload,
+    render,
+    run_db,
+    run_read,
+    wants_file,
+)
 
 __all__ = ["router"]
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PlainRoute)
 
 ACTIVATION_FILE = "ls_activation.lic"
 REFRESH_FILE = "license_refresh.lic"
