@@ -108,9 +108,9 @@ async def run_read_on(state: Any, function: Callable[..., T], *args: Any) -> T:
     check. On PostgreSQL the read waits for the network, so it goes to a thread, but to one of
     the few read threads (``read_concurrency``), not to the writers' pool: a read is Python on
     either side of one round trip, and two threads keep the process's one core busy with it.
-    More only fight over the GIL (online checks on PostgreSQL, ``bench/bench_portal.py``: 768 µs
-    of CPU each with two threads against 1,066 µs with sixteen), and checks never queue behind
-    writes that wait for a locked license.
+    More only fight over the GIL (online checks on PostgreSQL under ``bench/bench_portal.py``'s
+    load: 768 µs of CPU each with two threads against 1,066 µs with sixteen), and checks never
+    queue behind writes that wait for a locked license.
     """
     if state.workspace.store.is_sqlite:
         return function(*args)
@@ -137,10 +137,10 @@ def db_executor(threads: int) -> concurrent.futures.ThreadPoolExecutor:
 class PlainRoute(APIRoute):
     """A route whose endpoint takes the :class:`Request` alone and returns a :class:`Response`: called as it is.
 
-    FastAPI solves every endpoint's parameters on each request (dependencies, body, validation)
-    and wraps the call in its own exit stacks; for an endpoint that takes nothing but the request
-    that is all overhead, on the path of every offline activation uploaded. The route class of
-    routers whose endpoints all look like that (:mod:`licensing.issuing.portal.public`).
+    FastAPI solves every endpoint's parameters on each request (dependencies, body, validation);
+    for an endpoint that takes nothing but the request that is all overhead, on the path of every
+    offline activation uploaded. The route class of routers whose endpoints all look like that
+    (:mod:`licensing.issuing.portal.public`).
     """
 
     def get_route_handler(self) -> Callable[[Request], Any]:
