@@ -17,13 +17,17 @@ from typing import Any
 from ._errors import FileMalformedError, FileTooLargeError, LicenseError
 from ._formats import MAX_FILE_SIZE
 
-__all__ = ["Scope", "Receive", "Send", "ASGIApp", "json_bytes", "read_body", "respond", "refusal", "not_here"]
+__all__ = ["Scope", "Receive", "Send", "ASGIApp", "DRAIN_AT_MOST", "json_bytes", "read_body", "respond", "refusal",
+           "not_here", "closing_if_huge"]
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Headers = Iterable[tuple[bytes, bytes]]
+
+#: a refused request whose body is declared larger than this is not drained: its answer closes the connection
+DRAIN_AT_MOST = 64 * 1024 * 1024
 
 
 def json_bytes(data: dict[str, Any]) -> bytes:
@@ -55,6 +59,19 @@ async def respond(send: Send, status: int, body: bytes, *, content_type: bytes =
                 "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode("ascii")),
                             (b"cache-control", b"no-store"), *headers]})
     await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+def closing_if_huge(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """``Connection: close`` for a refused request whose declared body is over :data:`DRAIN_AT_MOST`.
+
+    uvicorn reads and discards the unread rest of a refused body to keep the connection open, so
+    that the client reads its 413 before anything else happens; for a body of hundreds of
+    megabytes that is not worth the server's time.
+    """
+    for name, value in scope["headers"]:
+        if name == b"content-length" and (not value.isdigit() or int(value) > DRAIN_AT_MOST):
+            return [(b"connection", b"close")]
+    return []
 
 
 def refusal(error: LicenseError) -> bytes:

@@ -119,7 +119,8 @@ def create_app(server: FloatingServer) -> asgi.ASGIApp:
                                               prefix=FLOATING_API_PREFIX))
                 return
         except LicenseError as error:
-            await asgi.respond(send, status_for(error), asgi.refusal(error))
+            await asgi.respond(send, status_for(error), asgi.refusal(error),
+                               headers=asgi.closing_if_huge(scope) if isinstance(error, FileTooLargeError) else ())
             return
         await asgi.respond(send, 200, body)
 

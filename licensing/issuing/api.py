@@ -40,7 +40,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from .. import LicenseError, ProductConfigurationError, __version__
+from .. import FileTooLargeError, LicenseError, ProductConfigurationError, __version__
 from ..wire import asgi
 from .portal.errors import headers_for, status_for
 from .portal.web import HSTS_HEADER, SECURITY_HEADERS, run_db_on, run_read_on
@@ -166,6 +166,8 @@ class LicenseServerAPI:
             status, body = status_for(error), asgi.refusal(error)
             headers += [(name.lower().encode("latin-1"), value.encode("latin-1"))
                         for name, value in headers_for(error).items()]
+            if isinstance(error, FileTooLargeError):
+                headers += asgi.closing_if_huge(scope)
             if status >= 500:
                 log.warning("license server: %s failed: %s (%s)", path, error.message, error.code)
         except Exception:  # noqa: BLE001 - answered as JSON like any refusal, and logged with its traceback

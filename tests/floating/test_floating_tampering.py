@@ -27,6 +27,7 @@ from licensing.wire import FLOATING_API_PREFIX, LEASE_HEARTBEAT, LEASE_REQUEST, 
 
 from support.floating import FloatingLab, Interceptor
 from support.lab import FakeClock
+from support.portal_server import send_huge_body
 from support.whitebox import store_of
 
 LEASE = FLOATING_API_PREFIX + "/lease"
@@ -184,6 +185,11 @@ def _refusal(url: str, path: str, body: bytes) -> tuple[int, str]:
     data = answer.json()
     assert data["ok"] is False and data["message"] and data["hint"]
     return answer.status_code, data["code"]
+
+
+def test_a_huge_declared_body_is_refused_without_reading_it(url: str) -> None:
+    head, closed = send_huge_body(url, LEASE)
+    assert head.startswith(b"http/1.1 413") and b"connection: close" in head and closed
 
 
 def test_replayed_and_forged_requests_are_refused_by_the_server(floating: FloatingLab, url: str) -> None:

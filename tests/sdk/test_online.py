@@ -39,7 +39,7 @@ from licensing.wire import Envelope
 
 from support.lab import FakeClock, Lab
 from support.pg_cluster import wait_for_lock_waiters
-from support.portal_server import running_portal
+from support.portal_server import running_portal, send_huge_body
 from support.signed_requests import activate_device, activation_request, check_request
 from support.whitebox import store_of
 
@@ -418,6 +418,11 @@ def test_the_api_answers_unknown_paths_and_methods_itself_in_json(server: str) -
     assert ping.headers["cache-control"] == "no-store" and "content-security-policy" not in ping.headers
     head = httpx.head(server + "/api/v1/ping", timeout=5)
     assert head.status_code == 200 and head.content == b"" and head.headers["content-length"] == str(len(ping.content))
+
+
+def test_a_huge_declared_body_is_refused_without_reading_it(server: str) -> None:
+    head, closed = send_huge_body(server, "/api/v1/activate")
+    assert head.startswith(b"http/1.1 413") and b"connection: close" in head and closed
 
 
 def test_api_refusal_bodies_are_json_objects_for_every_endpoint(online_lab: Lab, server: str) -> None:

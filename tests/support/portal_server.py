@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["running_portal", "free_port", "wait_until_serving", "asgi_in_thread"]
+__all__ = ["running_portal", "free_port", "wait_until_serving", "asgi_in_thread", "send_huge_body"]
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 30.0
@@ -56,6 +56,32 @@ def wait_until_serving(base_url: str, *, timeout: float = START_TIMEOUT, alive: 
             last = exc
         time.sleep(0.05)
     raise RuntimeError(f"the portal at {base_url} did not answer within {timeout:.0f} s ({last})")
+
+
+def send_huge_body(base_url: str, path: str, declared: int = 300_000_000) -> tuple[bytes, bool]:
+    """POST to ``path`` a body declared ``declared`` bytes long, and send a megabyte of it.
+
+    Returns the answer's head (status line and headers, lower-cased) and whether the server then
+    closed the connection rather than reading on.
+    """
+    host, port = base_url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {declared}\r\n\r\n".encode("ascii"))
+        with contextlib.suppress(OSError):  # the server may close before the megabyte is in
+            raw.sendall(b"x" * 1024 * 1024)
+        raw.settimeout(5)
+        answer, closed = b"", False
+        try:
+            while chunk := raw.recv(65536):
+                answer += chunk
+            closed = True  # the server ended the connection after its answer
+        except TimeoutError:
+            pass  # still open: the server is reading the rest of the body
+        except OSError:
+            closed = True  # reset by the server
+    head = answer.split(b"\r\n\r\n", 1)[0].lower()
+    return head, closed
 
 
 @contextlib.contextmanager

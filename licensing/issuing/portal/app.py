@@ -104,6 +104,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ... import FileTooLargeError, LicenseError
+from ...wire import asgi
 from ..workspace import DATA_ENV, VendorWorkspace
 from . import admin, public
 from .errors import headers_for, status_for
@@ -173,7 +174,7 @@ class BodyLimitMiddleware:
         if declared is not None and declared > limit:
             # Answered without reading: uvicorn discards the rest of a moderate body and keeps the
             # connection (so the client reads its 413); a huge one is not worth draining.
-            await _too_large(scope, receive, send, limit, close=declared > _DRAIN_AT_MOST)
+            await _too_large(scope, receive, send, limit, close=declared > asgi.DRAIN_AT_MOST)
             return
         received = 0
         started = False
@@ -199,9 +200,6 @@ class BodyLimitMiddleware:
             if started:
                 raise
             await _too_large(scope, receive, send, limit, close=True)
-
-
-_DRAIN_AT_MOST = 64 * 1024 * 1024
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int, *, close: bool) -> None:
