@@ -158,7 +158,7 @@ class LicenseServerAPI:
             status, body = asgi.not_here(method, path, known_path=endpoint is not None, prefix="/api/v1")
             if endpoint is not None:
                 headers.append((b"allow", b"GET, HEAD" if endpoint.method == "GET" else b"POST"))
-            await asgi.respond(send, status, body, headers=headers)
+            await asgi.respond(send, status, body, headers=headers, head=method == "HEAD")
             return
         try:
             status, body = await self._answer(endpoint, scope, receive)

@@ -17,6 +17,7 @@ kept; the rest are closed, so a burst does not keep more than that out of the po
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterator
 
@@ -35,8 +36,9 @@ class KeptConnections:
     def __init__(self, engine: Engine, keep: int) -> None:
         self._engine = engine
         self._keep = keep
-        #: (connection, idle since): list.append and list.pop are atomic, so no lock is needed
+        #: (connection, idle since); list.pop is atomic, the lock keeps the count at ``keep`` at most
         self._idle: list[tuple[Connection, float]] = []
+        self._giving_back = threading.Lock()
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Connection]:
@@ -77,7 +79,8 @@ class KeptConnections:
             return False
 
     def _give_back(self, connection: Connection) -> None:
-        if len(self._idle) < self._keep:
-            self._idle.append((connection, time.monotonic()))
-        else:
-            connection.close()
+        with self._giving_back:
+            if len(self._idle) < self._keep:
+                self._idle.append((connection, time.monotonic()))
+                return
+        connection.close()
