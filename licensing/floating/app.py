@@ -115,8 +115,8 @@ def create_app(server: FloatingServer) -> asgi.ASGIApp:
             elif method == "POST" and endpoint in writes:
                 body = writes[endpoint](await asgi.read_body(scope, receive))
             else:
-                await asgi.respond(send, *asgi.not_here(method, path, known_path=endpoint in reads or endpoint in writes,
-                                              prefix=FLOATING_API_PREFIX))
+                known = endpoint in reads or endpoint in writes
+                await asgi.respond(send, *asgi.not_here(method, path, known_path=known, prefix=FLOATING_API_PREFIX))
                 return
         except LicenseError as error:
             await asgi.respond(send, status_for(error), asgi.refusal(error),
