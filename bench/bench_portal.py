@@ -26,9 +26,9 @@ rows and its answered activation requests must agree, and cover every activation
 Each rate is printed as a share of hello's and of its floor, with PASS/MISS against issue 11's
 targets: activations ≥ 1,000/s with p99 < 250 ms, checks ≥ 2,500/s with p99 < 100 ms, no error,
 no non-2xx answer, seats exact. The HAProxy runs are held to the last three only: there the
-servers, the load balancer, PostgreSQL and wrk all share the same cores. Every activation scenario uses its own license (max_activations
-10^9), so all of a scenario's activations contend for one license row: the worst case. Each
-server gets 2 s of activations of yet another license before its measured runs (not counted),
+servers, the load balancer, PostgreSQL and wrk all share the same cores. Every activation
+scenario uses its own license (max_activations 10^9), so all of a scenario's activations contend
+for one license row: the worst case. Each server gets 2 s of activations of yet another license before its measured runs (not counted),
 and PostgreSQL's statistics are gathered once the load is prepared (see ``licensing_runs`` and
 ``analyze``): the figures are of a server at steady state, not of its first seconds.
 """

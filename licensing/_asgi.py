@@ -36,9 +36,8 @@ def json_bytes(data: dict[str, Any]) -> bytes:
 
 async def read_body(scope: Scope, receive: Receive) -> bytes:
     """The request body: refused (``file_too_large``) past ``MAX_FILE_SIZE``, before reading it when its length is declared."""
-    for name, value in scope["headers"]:
-        if name == b"content-length" and (not value.isdigit() or int(value) > MAX_FILE_SIZE):
-            raise FileTooLargeError("The request is larger than any licensing request.")
+    if _declares_more_than(scope, MAX_FILE_SIZE):
+        raise FileTooLargeError("The request is larger than any licensing request.")
     body = bytearray()
     while True:
         message = await receive()
@@ -68,10 +67,15 @@ def closing_if_huge(scope: Scope) -> list[tuple[bytes, bytes]]:
     that the client reads its 413 before anything else happens; for a body of hundreds of
     megabytes that is not worth the server's time.
     """
+    return [(b"connection", b"close")] if _declares_more_than(scope, DRAIN_AT_MOST) else []
+
+
+def _declares_more_than(scope: Scope, limit: int) -> bool:
+    """The request's ``Content-Length`` is over ``limit`` bytes (a length that is not a number counts as over)."""
     for name, value in scope["headers"]:
-        if name == b"content-length" and (not value.isdigit() or int(value) > DRAIN_AT_MOST):
-            return [(b"connection", b"close")]
-    return []
+        if name == b"content-length":
+            return not value.isdigit() or int(value) > limit
+    return False
 
 
 def refusal(error: LicenseError) -> bytes:
